@@ -1,0 +1,53 @@
+/**
+ * The HTTP shell every subgraph runs in: Apollo Server 5 with a Federation 2 subgraph schema
+ * behind express, plus /healthz. The subgraph brings its typeDefs, resolvers and a per-request
+ * context factory (where its DataLoaders are created); this module owns nothing else.
+ */
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import express from 'express';
+import type { DocumentNode } from 'graphql';
+import { listen } from './listen';
+import type { Listening } from './listen';
+
+export interface SubgraphOptions<Context extends object> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Context>;
+  /** Builds the context of one request: create DataLoaders here so batches never span requests. */
+  context: () => Context | Promise<Context>;
+  port?: number;
+  host?: string;
+}
+
+export interface RunningSubgraph extends Listening {
+  /** The GraphQL endpoint, `${url}/graphql`. */
+  graphqlUrl: string;
+}
+
+export async function startSubgraph<Context extends object>(options: SubgraphOptions<Context>): Promise<RunningSubgraph> {
+  const server = new ApolloServer<Context>({
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+    introspection: true,
+    // Subgraphs sit behind the gateway; errors carry codes, never stack traces.
+    includeStacktraceInErrorResponses: false,
+  });
+  await server.start();
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', subgraph: options.name });
+  });
+  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(server, { context: async () => options.context() }));
+  const listening = await listen(app, options.port ?? 0, options.host);
+  return {
+    ...listening,
+    graphqlUrl: `${listening.url}/graphql`,
+    async stop() {
+      await listening.stop();
+      await server.stop();
+    },
+  };
+}
