@@ -48,9 +48,9 @@ function expectedOf(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.expected;
     case 'too_small':
-      return `a value >= ${String(issue.minimum)}`;
+      return issue.origin === 'string' ? `at least ${String(issue.minimum)} characters` : `a value >= ${String(issue.minimum)}`;
     case 'too_big':
-      return `a value <= ${String(issue.maximum)}`;
+      return issue.origin === 'string' ? `at most ${String(issue.maximum)} characters` : `a value <= ${String(issue.maximum)}`;
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':

@@ -4,6 +4,7 @@
  * context factory (where its DataLoaders are created); this module owns nothing else.
  */
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -33,6 +34,8 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     introspection: true,
     // Subgraphs sit behind the gateway; errors carry codes, never stack traces.
     includeStacktraceInErrorResponses: false,
+    // Inline traces are for Apollo's hosted reporting, which this project does not use.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
   });
   await server.start();
   const app = express();

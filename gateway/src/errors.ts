@@ -1,0 +1,49 @@
+/**
+ * The gateway's public error codes (`extensions.code`) and the one place that maps them to an
+ * HTTP status. Clients may rely on these strings; add, never rename.
+ */
+export enum ErrorCode {
+  /** The HTTP request itself is malformed (e.g. the body is not JSON). */
+  BadRequest = 'BAD_REQUEST',
+  /** The body is larger than the configured limit. */
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** No credentials, or credentials that do not verify. */
+  Unauthenticated = 'UNAUTHENTICATED',
+  /** The document does not parse. (Apollo Server's code.) */
+  ParseFailed = 'GRAPHQL_PARSE_FAILED',
+  /** The document does not validate against the supergraph. (Apollo Server's code.) */
+  ValidationFailed = 'GRAPHQL_VALIDATION_FAILED',
+  /** An argument or variable has a wrong value. (Apollo Server's code.) */
+  BadUserInput = 'BAD_USER_INPUT',
+  /** The thing asked for does not exist. */
+  NotFound = 'NOT_FOUND',
+  /** A subgraph could not be reached; its fields are null, the rest is served. */
+  UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
+  /** Not served yet: the supergraph is not loaded. */
+  NotReady = 'NOT_READY',
+  /** Anything unexpected; the message is masked in production. */
+  Internal = 'INTERNAL_SERVER_ERROR',
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.BadRequest]: 400,
+  [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.ParseFailed]: 400,
+  [ErrorCode.ValidationFailed]: 400,
+  [ErrorCode.BadUserInput]: 400,
+  [ErrorCode.NotFound]: 200,
+  [ErrorCode.UpstreamUnavailable]: 200,
+  [ErrorCode.NotReady]: 503,
+  [ErrorCode.Internal]: 500,
+};
+
+/** HTTP status for an error that ends a request before execution. */
+export function httpStatusFor(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+/** The GraphQL-over-HTTP body for an error that ends a request before execution. */
+export function errorBody(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { code, ...extra } }] };
+}

@@ -1,0 +1,27 @@
+/**
+ * Gateway entrypoint: flags and environment → validated config → running gateway; stops on
+ * SIGINT/SIGTERM after draining in-flight requests.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { reportReady, runMain, stopOnSignals } from '../../lib/process';
+import { loadGatewayConfig } from './config';
+import { createGateway } from './server';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`expected a port 0-65535, got ${JSON.stringify(value)}`);
+  return port;
+}
+
+runMain(async () => {
+  const program = new Command('gateway')
+    .description('GraphQL federation gateway over a Federation 2 supergraph file')
+    .option('--supergraph <path>', 'supergraph SDL file (env SUPERGRAPH_PATH)')
+    .option('--port <port>', 'port to listen on (env PORT)', parsePort)
+    .parse(process.argv);
+  const flags = program.opts<{ supergraph?: string; port?: number }>();
+  const config = loadGatewayConfig(process.env, { supergraphPath: flags.supergraph, port: flags.port });
+  const gateway = await createGateway(config);
+  reportReady('gateway', gateway.graphqlUrl);
+  stopOnSignals(() => gateway.stop());
+});

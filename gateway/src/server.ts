@@ -1,0 +1,189 @@
+/**
+ * createGateway(config) → a running gateway: Apollo Server 5 + @apollo/gateway over a
+ * supergraph file, behind express with /healthz, /readyz and /graphql. Generic: nothing here
+ * knows which supergraph it serves.
+ */
+import path from 'node:path';
+import http from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { GraphQLFormattedError } from 'graphql';
+import { listen } from '../../lib/listen';
+import { createLogger } from '../../lib/logger';
+import type { Logger } from '../../lib/logger';
+import { createAuthenticator } from './auth';
+import type { AuthIdentity } from './auth';
+import type { GatewayConfig } from './config';
+import { ErrorCode, errorBody, httpStatusFor } from './errors';
+import { createFileSupergraph } from './supergraph';
+import { SubgraphDataSource } from './upstream/data-source';
+
+export interface GatewayContext {
+  auth: AuthIdentity;
+}
+
+export interface RunningGateway {
+  url: string;
+  /** The GraphQL endpoint, `${url}/graphql`. */
+  graphqlUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface GatewayDeps {
+  logger?: Logger;
+}
+
+/** Ask a subgraph for `{ __typename }`: reachable or not, within a second. */
+async function probe(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+      signal: AbortSignal.timeout(1000),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
+function formatErrorFor(environment: GatewayConfig['environment']) {
+  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (environment === 'production' && (code === undefined || code === ErrorCode.Internal)) {
+      return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.Internal } };
+    }
+    return formatted;
+  };
+}
+
+export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const logger = deps.logger ?? createLogger('gateway');
+  const supergraphFile = path.resolve(config.supergraphPath);
+  const supergraph = createFileSupergraph({ file: supergraphFile, watch: config.watchSupergraph, logger });
+  const routingUrls = new Map<string, string>();
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraph,
+    buildService: ({ name, url }) => {
+      const target = config.subgraphUrls[name] ?? url;
+      if (!target) throw new Error(`subgraph "${name}" has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
+      routingUrls.set(name, target);
+      return new SubgraphDataSource({ name, url: target, timeoutMs: config.subgraphTimeoutMs });
+    },
+    logger: {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
+      error: (message) => logger.error(message),
+    },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  const development = config.environment !== 'production';
+
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer })];
+  plugins.push(
+    development
+      ? ApolloServerPluginLandingPageLocalDefault({
+          embed: config.sandboxToken ? { initialState: { sharedHeaders: { Authorization: `Bearer ${config.sandboxToken}` } } } : true,
+          footer: false,
+        })
+      : ApolloServerPluginLandingPageDisabled(),
+  );
+
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: development,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatErrorFor(config.environment),
+    plugins,
+  });
+  await server.start();
+
+  const authenticate = createAuthenticator(config.auth);
+  const knownSubgraphs = new Set(routingUrls.keys());
+  for (const name of Object.keys(config.subgraphUrls)) {
+    if (!knownSubgraphs.has(name)) logger.warn({ subgraph: name }, 'a SUBGRAPH_<NAME>_URL names a subgraph the supergraph does not declare');
+  }
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const state = supergraph.state();
+    const subgraphs = Object.fromEntries(
+      await Promise.all([...routingUrls].map(async ([name, url]) => [name, { url, reachable: await probe(url) }] as const)),
+    );
+    const ready = state.phase === 'loaded';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', supergraph: state, subgraphs });
+  });
+
+  const requireAuth = (req: Request, res: Response, next: NextFunction) => {
+    // The Sandbox landing page is static HTML; every operation is authenticated.
+    const wantsLandingPage = req.method === 'GET' && req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
+    if (wantsLandingPage && development) return next();
+    const result = authenticate(req.headers.authorization);
+    if (!result.ok) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.status(httpStatusFor(ErrorCode.Unauthenticated)).json(errorBody(ErrorCode.Unauthenticated, `Not authenticated: ${result.reason}`));
+      return;
+    }
+    res.locals.auth = result.identity;
+    next();
+  };
+
+  const bodyErrors = (error: { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
+    if (error.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody(ErrorCode.BadRequest, 'The request body is not valid JSON', { expected: 'a JSON object { query, variables?, operationName? }' }));
+      return;
+    }
+    if (error.type === 'entity.too.large') {
+      res.status(413).json(errorBody(ErrorCode.PayloadTooLarge, `The request body is larger than ${config.bodyLimit}`, { limit: config.bodyLimit }));
+      return;
+    }
+    if (error.status && error.status < 500) {
+      res.status(error.status).json(errorBody(ErrorCode.BadRequest, 'The request could not be read'));
+      return;
+    }
+    next(error);
+  };
+
+  app.use(
+    '/graphql',
+    requireAuth,
+    express.json({ limit: config.bodyLimit }),
+    bodyErrors,
+    expressMiddleware(server, { context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity }) }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json(errorBody(ErrorCode.NotFound, 'No such route: GraphQL is served at /graphql'));
+  });
+
+  const listening = await listen(httpServer, config.port, config.host);
+  logger.info({ url: `${listening.url}/graphql`, subgraphs: Object.fromEntries(routingUrls) }, 'gateway ready');
+
+  return {
+    url: listening.url,
+    graphqlUrl: `${listening.url}/graphql`,
+    port: listening.port,
+    async stop() {
+      await server.stop();
+      await listening.stop();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * A small Federation 2 graph that is not the patient graph (products + reviews), to prove the
+ * gateway is generic: real subgraph servers on port 0, composed with @apollo/composition into
+ * a supergraph file in a temp folder.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import type { DocumentNode } from 'graphql';
+import { startSubgraph } from '../../lib/subgraph';
+import type { RunningSubgraph } from '../../lib/subgraph';
+import { signToken } from '../src/auth';
+import type { GatewayConfig } from '../src/config';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
+export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles });
+
+export const productsSdl = (extraField = '') => `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { products: [Product!]! }
+  type Product @key(fields: "id") { id: ID! name: String! ${extraField} }
+`;
+
+export const reviewsSdl = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Product @key(fields: "id") { id: ID! reviews: [Review!]! }
+  type Review { stars: Int! }
+`;
+
+const PRODUCTS = [
+  { id: 'p1', name: 'Stethoscope', colour: 'blue' },
+  { id: 'p2', name: 'Otoscope', colour: 'black' },
+];
+
+export async function startProducts(port = 0): Promise<RunningSubgraph> {
+  return startSubgraph({
+    name: 'products',
+    port,
+    typeDefs: parse(productsSdl('colour: String')),
+    resolvers: {
+      Query: { products: () => PRODUCTS },
+      Product: { __resolveReference: (ref: { id: string }) => PRODUCTS.find((p) => p.id === ref.id) },
+    },
+    context: () => ({}),
+  });
+}
+
+export async function startReviews(port = 0): Promise<RunningSubgraph> {
+  return startSubgraph({
+    name: 'reviews',
+    port,
+    typeDefs: parse(reviewsSdl),
+    resolvers: { Product: { reviews: (product: { id: string }) => (product.id === 'p1' ? [{ stars: 5 }, { stars: 4 }] : []) } },
+    context: () => ({}),
+  });
+}
+
+export function composeToFile(file: string, subgraphs: Array<{ name: string; url: string; typeDefs: DocumentNode }>): void {
+  const result = composeServices(subgraphs);
+  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  fs.writeFileSync(file, result.supergraphSdl);
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-test-'));
+}
+
+export function baseConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    supergraphPath: 'schema/supergraph.graphql',
+    watchSupergraph: false,
+    subgraphUrls: {},
+    environment: 'test',
+    bodyLimit: '1mb',
+    subgraphTimeoutMs: 5000,
+    auth: { mode: 'jwt', secret: TEST_SECRET },
+    ...overrides,
+  };
+}
+
+export async function graphql(url: string, query: string, options: { token?: string | null; variables?: unknown } = {}) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const token = options.token === undefined ? testToken() : options.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+}

@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole patient graph on embedded defaults, one command. Prints the gateway
+ * URL, a development token and a sample query; Ctrl-C or SIGTERM stops every process it started.
+ */
+import crypto from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { launch } from './launcher';
+import { patientGraphServices } from './patient-graph';
+
+const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
+
+async function main() {
+  const env = process.env;
+  const port = env.PORT === undefined || env.PORT === '' ? 4000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT: expected a port 0-65535, found ${JSON.stringify(env.PORT)}`);
+    process.exit(78);
+  }
+  const seedPatients = env.SEED_PATIENTS ? Number(env.SEED_PATIENTS) : 500;
+  if (!Number.isInteger(seedPatients) || seedPatients < 1) {
+    console.error(`SEED_PATIENTS: expected a whole number >= 1, found ${JSON.stringify(env.SEED_PATIENTS)}`);
+    process.exit(78);
+  }
+  // Embedded default: a fresh secret per run, and a token for every role to try the graph with.
+  const jwtSecret = env.AUTH_JWT_SECRET ?? crypto.randomBytes(32).toString('hex');
+  const devToken = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'dev-clinic' }, jwtSecret, {
+    algorithm: 'HS256',
+    subject: 'dev-user',
+    expiresIn: '12h',
+  });
+
+  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, env }));
+  const url = stack.urls.gateway!;
+  console.log(`
+The patient graph is running at ${url}
+  (Apollo Sandbox: open it in a browser; the development token is pre-filled)
+
+Development token (valid 12 h; every request needs it):
+  ${devToken}
+
+Try:
+  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${devToken}' \\
+    --data '${JSON.stringify({ query: SAMPLE_QUERY })}'
+
+Ctrl-C stops everything.`);
+
+  const onSignal = () => void stack.stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const reason = await stack.stopped;
+  process.exit(reason === 'stopped' ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+  console.error(`The patient graph could not start: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,133 @@
+/**
+ * The HTTP layer under every typed vendor client: a per-request timeout, retries of 429 and
+ * 502/503/504 that honour Retry-After (cockatiel), and every failure turned into a VendorError
+ * with a stable code. Vendor response bodies are never put in messages: they may hold PHI.
+ */
+import { DelegateBackoff, handleType, retry } from 'cockatiel';
+import type { IRetryBackoffContext } from 'cockatiel';
+import { VendorError, VendorErrorCode, vendorErrorForStatus } from './vendor-error';
+
+export interface VendorHttpOptions {
+  /** Vendor name used in errors (`extensions.vendor`), e.g. "hubspot". */
+  vendor: string;
+  /** Base URL, without a trailing slash; the real vendor's or an emulator's. */
+  baseUrl: string;
+  /** Headers sent with every request (auth, API version). */
+  headers: Record<string, string>;
+  /** Abort one attempt after this long. @default 10000 */
+  timeoutMs?: number;
+  /** Retries after the first attempt for 429/502/503/504 and network errors. @default 2 */
+  maxRetries?: number;
+  /** Longest Retry-After we are willing to wait, in ms; longer → fail with VENDOR_RATE_LIMITED. @default 5000 */
+  maxRetryAfterMs?: number;
+  /** Injected for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+export interface VendorRequest {
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Path (with query string) appended to the base URL. */
+  path: string;
+  /** JSON body, or a string body sent as is with `contentType`. */
+  body?: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Non-idempotent requests without an idempotency key are never retried. */
+  retryable?: boolean;
+}
+
+/** A retryable failure, carrying how long the vendor asked us to wait. */
+class RetryableVendorError extends Error {
+  constructor(
+    readonly final: VendorError,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(final.message);
+  }
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export interface VendorHttp {
+  request<T>(request: VendorRequest): Promise<T>;
+  readonly vendor: string;
+}
+
+export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+
+  const policy = retry(handleType(RetryableVendorError), {
+    maxAttempts: options.maxRetries ?? 2,
+    backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
+      const error = 'error' in context.result ? context.result.error : undefined;
+      const asked = error instanceof RetryableVendorError ? error.retryAfterMs : undefined;
+      return asked ?? Math.min(1000, 50 * 2 ** context.attempt) + Math.floor(Math.random() * 25);
+    }),
+  });
+
+  async function attempt<T>(request: VendorRequest): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers, ...request.headers };
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      if (typeof request.body === 'string') {
+        body = request.body;
+        headers['content-type'] = request.contentType ?? 'application/x-www-form-urlencoded';
+      } else {
+        body = JSON.stringify(request.body);
+        headers['content-type'] = 'application/json';
+      }
+    }
+    let response: Response;
+    try {
+      response = await doFetch(`${baseUrl}${request.path}`, {
+        method: request.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      throw new RetryableVendorError(
+        new VendorError(options.vendor, VendorErrorCode.Unavailable, timedOut ? `no answer within ${timeoutMs} ms` : 'could not be reached'),
+        undefined,
+      );
+    }
+    if (response.ok) {
+      try {
+        return (await response.json()) as T;
+      } catch {
+        throw new VendorError(options.vendor, VendorErrorCode.BadResponse, 'answered with a body that is not JSON', response.status);
+      }
+    }
+    await response.body?.cancel();
+    const failure = vendorErrorForStatus(options.vendor, response.status);
+    if (response.status === 429 || response.status === 502 || response.status === 503 || response.status === 504) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) throw failure;
+      throw new RetryableVendorError(failure, retryAfterMs);
+    }
+    throw failure;
+  }
+
+  return {
+    vendor: options.vendor,
+    async request<T>(request: VendorRequest): Promise<T> {
+      try {
+        if (request.retryable === false) return await attempt<T>(request);
+        return await policy.execute(() => attempt<T>(request));
+      } catch (error) {
+        if (error instanceof RetryableVendorError) throw error.final;
+        throw error;
+      }
+    },
+  };
+}
