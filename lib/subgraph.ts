@@ -34,6 +34,8 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     introspection: true,
     // Subgraphs sit behind the gateway; errors carry codes, never stack traces.
     includeStacktraceInErrorResponses: false,
+    // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
+    stopOnTerminationSignals: false,
     // Inline traces are for Apollo's hosted reporting, which this project does not use.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   });

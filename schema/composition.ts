@@ -3,6 +3,7 @@
  * Errors come back per subgraph so the user sees which schema is at fault.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { fromRoot } from '../lib/root';
@@ -16,7 +17,7 @@ export function composeSubgraphs(subgraphs: readonly SubgraphDefinition[]): Comp
   const errors: string[] = [];
   const services = [];
   for (const subgraph of subgraphs) {
-    const file = fromRoot(subgraph.schemaPath);
+    const file = path.isAbsolute(subgraph.schemaPath) ? subgraph.schemaPath : fromRoot(subgraph.schemaPath);
     try {
       services.push({ name: subgraph.name, url: subgraph.defaultUrl, typeDefs: parse(fs.readFileSync(file, 'utf8')) });
     } catch (error) {
@@ -34,6 +35,8 @@ export function composeSubgraphs(subgraphs: readonly SubgraphDefinition[]): Comp
           const name = (node as { subgraph?: string }).subgraph;
           if (name) at.add(name);
         }
+        // Some errors carry no AST nodes; they still quote the subgraphs they are about.
+        if (at.size === 0) for (const { name } of subgraphs) if (error.message.includes(`"${name}"`)) at.add(name);
         const code = (error.extensions?.code as string | undefined) ?? 'COMPOSITION_ERROR';
         return `${at.size ? `[${[...at].join(', ')}] ` : ''}${code}: ${error.message}`;
       }),

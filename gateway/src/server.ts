@@ -109,6 +109,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
+    // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
+    stopOnTerminationSignals: false,
     formatError: formatErrorFor(config.environment),
     plugins,
   });

@@ -415,12 +415,13 @@ export function createSeedWorld(options: SeedOptions = {}): SeedWorld {
           customerId: customer.id,
           patientId: id,
           invoiceId: invoice.id,
-          amount: Math.round((invoice.total - invoice.outstanding) * 100) || Math.round(invoice.total * 100),
+          // What was paid succeeded; an outstanding invoice's attempt is still open or failed.
+          amount: Math.round((invoice.status === 'Outstanding' ? invoice.total : invoice.total - invoice.outstanding) * 100),
           currency: 'gbp',
           status:
-            invoice.status === 'Paid'
-              ? 'succeeded'
-              : random.pick(['requires_payment_method', 'requires_action', 'processing', 'canceled', 'succeeded'] as const),
+            invoice.status === 'Outstanding'
+              ? random.pick(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing', 'requires_capture', 'canceled'] as const)
+              : 'succeeded',
           created: Math.floor(Date.parse(invoice.date) / 1000),
         });
       }

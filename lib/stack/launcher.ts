@@ -85,6 +85,7 @@ export async function launch(groups: ServiceSpec[][], options: LauncherOptions =
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
+        if (phase === 'stopping' && code !== 0) log(`${spec.name} did not stop cleanly (code ${code}, signal ${signal})`);
         if (phase === 'starting') reject(new Error(`${spec.name} exited before it was ready (code ${code}, signal ${signal})`));
         else if (phase === 'running') {
           log(`${spec.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the stack`);

@@ -30,7 +30,8 @@ async function main() {
   });
 
   const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, env }));
-  const url = stack.urls.gateway!;
+  // The gateway binds 127.0.0.1 by default; localhost is the name people type.
+  const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`
 The patient graph is running at ${url}
   (Apollo Sandbox: open it in a browser; the development token is pre-filled)

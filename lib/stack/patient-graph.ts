@@ -43,7 +43,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     name: 'gateway',
     script: path.join(DIST, 'gateway', 'src', 'main.js'),
     env: (urls) => ({
-      LOG_LEVEL: options.env.LOG_LEVEL ?? 'info',
+      LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
       PORT: String(options.gatewayPort),
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',

@@ -1,0 +1,397 @@
+/**
+ * A HubSpot CRM v3 emulator: the contacts and deals of the seed world, served in HubSpot's wire
+ * format (objects with string-valued `properties`, batch read/upsert, search with filterGroups and
+ * `after` paging), with HubSpot's error bodies (`{status:"error", message, correlationId,
+ * category}`), its Bearer auth and its rolling-window rate limit with `X-HubSpot-RateLimit-*`
+ * headers. Records live in mutable Maps so later work can edit them and emit webhooks.
+ *
+ * Deliberate strictness: search EQ compares values exactly, so a client that forgets to
+ * normalise an email is caught here rather than papered over.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emulator';
+import { listen } from '../../../lib/listen';
+import type { Listening } from '../../../lib/listen';
+import type { SeedWorld } from '../../../lib/seed';
+
+/** HubSpot's documented per-call limit for batch endpoints. */
+export const BATCH_INPUT_LIMIT = 100;
+/** HubSpot's documented maximum page size for search. */
+export const SEARCH_LIMIT_MAX = 200;
+/** HubSpot caps the `values` of one IN filter. */
+export const SEARCH_IN_VALUES_MAX = 100;
+
+export type ObjectType = 'contacts' | 'deals';
+
+/** One stored CRM object, as HubSpot returns it (every property value is a string or null). */
+export interface StoredObject {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+}
+
+export interface RateLimitOptions {
+  /** Requests allowed per rolling window. @default 100 (HubSpot's base tier: 100 per 10 s) */
+  max: number;
+  /** Length of the rolling window. @default 10000 */
+  windowMs: number;
+}
+
+export interface HubSpotEmulatorOptions {
+  world: SeedWorld;
+  /** The private-app token clients must send as `Authorization: Bearer <token>`. */
+  token: string;
+  /** @default 0 (any free port) */
+  port?: number;
+  /** @default 127.0.0.1 */
+  host?: string;
+  /** Rolling-window rate limit over all authenticated CRM calls. @default { max: 100, windowMs: 10000 } */
+  rateLimit?: Partial<RateLimitOptions>;
+}
+
+export interface HubSpotEmulator extends Listening {
+  /** Requests served so far, by route (429s included, under the route that was asked for). */
+  counts(): { total: number; byRoute: Record<string, number> };
+  /** How many requests were refused with 429 by the rate limiter. */
+  rateLimited(): number;
+  /** The live records, by HubSpot id. */
+  objects: Record<ObjectType, Map<string, StoredObject>>;
+}
+
+/** Properties each object type knows; requested names outside these are ignored, as HubSpot does. */
+const KNOWN_PROPERTIES: Record<ObjectType, readonly string[]> = {
+  contacts: ['email', 'firstname', 'lastname', 'phone', 'lifecyclestage', 'hubspot_owner_id', 'marketing_consent',
+    'semble_patient_id', 'hs_object_id', 'createdate', 'lastmodifieddate'],
+  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'semble_patient_id', 'hs_object_id',
+    'createdate', 'hs_lastmodifieddate'],
+};
+/** Returned whether asked for or not. */
+const ALWAYS_RETURNED: Record<ObjectType, readonly string[]> = {
+  contacts: ['hs_object_id', 'createdate', 'lastmodifieddate'],
+  deals: ['hs_object_id', 'createdate', 'hs_lastmodifieddate'],
+};
+/** Returned when a request names no properties at all. */
+const DEFAULT_PROPERTIES: Record<ObjectType, readonly string[]> = {
+  contacts: ['email', 'firstname', 'lastname'],
+  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate'],
+};
+const MODIFIED_PROPERTY: Record<ObjectType, string> = { contacts: 'lastmodifieddate', deals: 'hs_lastmodifieddate' };
+const OBJECT_LABEL: Record<ObjectType, string> = { contacts: 'CONTACT', deals: 'DEAL' };
+
+/** The seed world's contacts and deals, in HubSpot's shape. */
+export function objectsFromWorld(world: SeedWorld): Record<ObjectType, Map<string, StoredObject>> {
+  const contacts = new Map<string, StoredObject>();
+  for (const c of world.contacts) {
+    contacts.set(c.id, {
+      id: c.id,
+      properties: {
+        email: c.email,
+        firstname: c.firstName,
+        lastname: c.lastName,
+        phone: c.phone,
+        lifecyclestage: c.lifecycleStage,
+        hubspot_owner_id: c.ownerId,
+        marketing_consent: String(c.marketingConsent),
+        semble_patient_id: c.patientId,
+        hs_object_id: c.id,
+        createdate: c.createdAt,
+        lastmodifieddate: c.updatedAt,
+      },
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      archived: false,
+    });
+  }
+  const deals = new Map<string, StoredObject>();
+  for (const d of world.deals) {
+    deals.set(d.id, {
+      id: d.id,
+      properties: {
+        dealname: d.name,
+        amount: String(d.amount),
+        dealstage: d.stage,
+        pipeline: d.pipeline,
+        // HubSpot stores closedate as a datetime at midnight UTC.
+        closedate: `${d.closeDate}T00:00:00.000Z`,
+        semble_patient_id: d.patientId,
+        hs_object_id: d.id,
+        // The seed has no deal creation time; the last change is the best stand-in.
+        createdate: d.updatedAt,
+        hs_lastmodifieddate: d.updatedAt,
+      },
+      createdAt: d.updatedAt,
+      updatedAt: d.updatedAt,
+      archived: false,
+    });
+  }
+  return { contacts, deals };
+}
+
+type Category = 'VALIDATION_ERROR' | 'OBJECT_NOT_FOUND' | 'INVALID_AUTHENTICATION' | 'RATE_LIMITS' | 'INTERNAL_ERROR';
+
+function sendError(res: Response, status: number, category: Category, message: string): void {
+  res.status(status).json({ status: 'error', message, correlationId: randomUUID(), category });
+}
+
+/** `properties=a,b` or `properties=a&properties=b`, as HubSpot accepts both. */
+function propertiesFromQuery(value: unknown): string[] {
+  const parts = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  return parts.flatMap((p) => String(p).split(',')).map((p) => p.trim()).filter(Boolean);
+}
+
+function present(type: ObjectType, record: StoredObject, requested: readonly string[] | undefined): StoredObject {
+  const wanted = new Set([...(requested && requested.length > 0 ? requested : DEFAULT_PROPERTIES[type]), ...ALWAYS_RETURNED[type]]);
+  const properties: Record<string, string | null> = {};
+  for (const name of wanted) {
+    if (KNOWN_PROPERTIES[type].includes(name)) properties[name] = record.properties[name] ?? null;
+  }
+  return { id: record.id, properties, createdAt: record.createdAt, updatedAt: record.updatedAt, archived: record.archived };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+interface Filter {
+  propertyName: string;
+  operator: string;
+  value?: unknown;
+  values?: unknown;
+}
+
+/** A filter's predicate, or a message saying why the filter is invalid. */
+function compileFilter(filter: Filter): ((record: StoredObject) => boolean) | string {
+  if (!filter || typeof filter.propertyName !== 'string') return 'Each filter needs a propertyName.';
+  const name = filter.propertyName;
+  switch (filter.operator) {
+    case 'EQ':
+    case 'NEQ': {
+      if (filter.value === undefined || filter.value === null) return `Filter on ${name} with ${filter.operator} needs a value.`;
+      const wanted = String(filter.value);
+      const equal = (r: StoredObject) => r.properties[name] === wanted;
+      return filter.operator === 'EQ' ? equal : (r) => !equal(r);
+    }
+    case 'IN': {
+      if (!Array.isArray(filter.values)) return `Filter on ${name} with IN needs values.`;
+      if (filter.values.length > SEARCH_IN_VALUES_MAX) {
+        return `Too many values in IN filter on ${name}: ${filter.values.length} > ${SEARCH_IN_VALUES_MAX}.`;
+      }
+      const wanted = new Set(filter.values.map(String));
+      return (r) => {
+        const v = r.properties[name];
+        return v !== null && v !== undefined && wanted.has(v);
+      };
+    }
+    case 'HAS_PROPERTY':
+      return (r) => r.properties[name] !== null && r.properties[name] !== undefined && r.properties[name] !== '';
+    case 'NOT_HAS_PROPERTY':
+      return (r) => r.properties[name] === null || r.properties[name] === undefined || r.properties[name] === '';
+    default:
+      return `Unsupported operator ${JSON.stringify(filter.operator)} on ${name}.`;
+  }
+}
+
+function compareValues(a: string | null | undefined, b: string | null | undefined): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  const na = Number(a);
+  const nb = Number(b);
+  if (a !== '' && b !== '' && Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : 1;
+}
+
+export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Promise<HubSpotEmulator> {
+  const { app, counts } = createEmulatorApp();
+  const objects = objectsFromWorld(options.world);
+  const limit: RateLimitOptions = { max: options.rateLimit?.max ?? 100, windowMs: options.rateLimit?.windowMs ?? 10_000 };
+  let nextId = 1 + Math.max(0, ...[...objects.contacts.keys(), ...objects.deals.keys()].map(Number));
+  let rejected = 0;
+
+  app.use(
+    '/crm',
+    requireToken(bearerToken, options.token, (res) =>
+      sendError(
+        res,
+        401,
+        'INVALID_AUTHENTICATION',
+        'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+      ),
+    ),
+  );
+
+  // Rolling window: the times of the calls let through in the last `windowMs`.
+  let allowed: number[] = [];
+  app.use('/crm', (_req: Request, res: Response, next: NextFunction) => {
+    const now = Date.now();
+    allowed = allowed.filter((t) => t > now - limit.windowMs);
+    res.setHeader('X-HubSpot-RateLimit-Max', String(limit.max));
+    res.setHeader('X-HubSpot-RateLimit-Interval-Milliseconds', String(limit.windowMs));
+    if (allowed.length >= limit.max) {
+      rejected += 1;
+      const waitMs = (allowed[0] as number) + limit.windowMs - now;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      res.setHeader('X-HubSpot-RateLimit-Remaining', '0');
+      // Lets tests and the launcher see the limiter at work from outside the process.
+      res.setHeader('X-Emulator-RateLimited-Total', String(rejected));
+      sendError(res, 429, 'RATE_LIMITS', 'You have reached your ten_secondly_rolling limit.');
+      return;
+    }
+    allowed.push(now);
+    res.setHeader('X-HubSpot-RateLimit-Remaining', String(limit.max - allowed.length));
+    next();
+  });
+
+  for (const type of ['contacts', 'deals'] as const) {
+    const store = objects[type];
+    const base = `/crm/v3/objects/${type}`;
+
+    /** Index by a unique property, for `idProperty` lookups. */
+    const lookup = (idProperty: string | undefined): ((key: string) => StoredObject | undefined) => {
+      if (!idProperty || idProperty === 'hs_object_id') return (key) => store.get(key);
+      const index = new Map<string, StoredObject>();
+      for (const record of store.values()) {
+        const value = record.properties[idProperty];
+        if (value !== null && value !== undefined && !index.has(value)) index.set(value, record);
+      }
+      return (key) => index.get(key);
+    };
+
+    app.post(`${base}/batch/read`, (req, res) => {
+      const body = (req.body ?? {}) as { inputs?: unknown; properties?: unknown; idProperty?: unknown };
+      if (!Array.isArray(body.inputs) || !body.inputs.every((i) => i && typeof (i as { id?: unknown }).id === 'string')) {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'inputs must be an array of {id: string}.');
+      }
+      if (body.inputs.length > BATCH_INPUT_LIMIT) {
+        return sendError(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > ${BATCH_INPUT_LIMIT}.`);
+      }
+      if (body.properties !== undefined && !isStringArray(body.properties)) {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'properties must be an array of strings.');
+      }
+      if (body.idProperty !== undefined && typeof body.idProperty !== 'string') {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'idProperty must be a string.');
+      }
+      const startedAt = new Date().toISOString();
+      const find = lookup(body.idProperty);
+      const requested = body.properties ? [...body.properties, ...(body.idProperty ? [body.idProperty] : [])] : undefined;
+      const results: StoredObject[] = [];
+      const missing: string[] = [];
+      for (const { id } of body.inputs as Array<{ id: string }>) {
+        const record = find(id);
+        if (record && !record.archived) results.push(present(type, record, requested));
+        else missing.push(id);
+      }
+      const answer: Record<string, unknown> = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
+      if (missing.length === 0) return res.json(answer);
+      // HubSpot answers a partly failed batch with 207 Multi-Status and the misses under errors.
+      answer.numErrors = 1;
+      answer.errors = [
+        {
+          status: 'error',
+          category: 'OBJECT_NOT_FOUND',
+          message: `Could not get some ${OBJECT_LABEL[type]} objects, they may be deleted or not exist. Check that ids are valid.`,
+          context: { ids: missing },
+        },
+      ];
+      return res.status(207).json(answer);
+    });
+
+    app.post(`${base}/batch/upsert`, (req, res) => {
+      const body = (req.body ?? {}) as { inputs?: unknown };
+      type UpsertInput = { id: string; idProperty: string; properties: Record<string, unknown> };
+      const valid = (i: unknown): i is UpsertInput => {
+        const input = i as Partial<UpsertInput> | null;
+        return !!input && typeof input.id === 'string' && typeof input.idProperty === 'string' && !!input.properties && typeof input.properties === 'object';
+      };
+      if (!Array.isArray(body.inputs) || !body.inputs.every(valid)) {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'inputs must be an array of {id, idProperty, properties}.');
+      }
+      if (body.inputs.length > BATCH_INPUT_LIMIT) {
+        return sendError(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > ${BATCH_INPUT_LIMIT}.`);
+      }
+      const startedAt = new Date().toISOString();
+      const results: Array<StoredObject & { new: boolean }> = [];
+      for (const input of body.inputs as UpsertInput[]) {
+        const now = new Date().toISOString();
+        const existing = lookup(input.idProperty)(input.id);
+        // HubSpot stores every property value as text.
+        const changes = Object.fromEntries(Object.entries(input.properties).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)]));
+        if (existing) {
+          Object.assign(existing.properties, changes, { [MODIFIED_PROPERTY[type]]: now });
+          existing.updatedAt = now;
+          results.push({ ...present(type, existing, Object.keys(changes)), new: false });
+        } else {
+          const id = String(nextId++);
+          const record: StoredObject = {
+            id,
+            properties: { ...changes, [input.idProperty]: input.id, hs_object_id: id, createdate: now, [MODIFIED_PROPERTY[type]]: now },
+            createdAt: now,
+            updatedAt: now,
+            archived: false,
+          };
+          store.set(id, record);
+          results.push({ ...present(type, record, Object.keys(changes)), new: true });
+        }
+      }
+      return res.json({ status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() });
+    });
+
+    app.post(`${base}/search`, (req, res) => {
+      const body = (req.body ?? {}) as { filterGroups?: unknown; properties?: unknown; limit?: unknown; after?: unknown; sorts?: unknown };
+      const pageSize = body.limit === undefined ? 10 : Number(body.limit);
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > SEARCH_LIMIT_MAX) {
+        return sendError(res, 400, 'VALIDATION_ERROR', `limit must be an integer from 1 to ${SEARCH_LIMIT_MAX}.`);
+      }
+      const offset = body.after === undefined || body.after === null ? 0 : Number(body.after);
+      if (!Number.isInteger(offset) || offset < 0) return sendError(res, 400, 'VALIDATION_ERROR', 'after must be a paging cursor.');
+      if (body.properties !== undefined && !isStringArray(body.properties)) {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'properties must be an array of strings.');
+      }
+      const groups = body.filterGroups ?? [];
+      if (!Array.isArray(groups)) return sendError(res, 400, 'VALIDATION_ERROR', 'filterGroups must be an array.');
+      // Groups are OR'ed, the filters of one group AND'ed.
+      const predicates: Array<Array<(r: StoredObject) => boolean>> = [];
+      for (const group of groups as Array<{ filters?: unknown }>) {
+        if (!group || !Array.isArray(group.filters)) return sendError(res, 400, 'VALIDATION_ERROR', 'Each filter group needs filters.');
+        const compiled: Array<(r: StoredObject) => boolean> = [];
+        for (const filter of group.filters as Filter[]) {
+          const predicate = compileFilter(filter);
+          if (typeof predicate === 'string') return sendError(res, 400, 'VALIDATION_ERROR', predicate);
+          compiled.push(predicate);
+        }
+        predicates.push(compiled);
+      }
+      let matches = [...store.values()].filter((r) => !r.archived && (predicates.length === 0 || predicates.some((g) => g.every((p) => p(r)))));
+      const sort = Array.isArray(body.sorts) ? (body.sorts[0] as { propertyName?: unknown; direction?: unknown } | undefined) : undefined;
+      const sortBy = sort && typeof sort.propertyName === 'string' ? sort.propertyName : 'hs_object_id';
+      const direction = sort?.direction === 'DESCENDING' ? -1 : 1;
+      matches = matches.sort((a, b) => direction * compareValues(a.properties[sortBy], b.properties[sortBy]));
+      const page = matches.slice(offset, offset + pageSize).map((r) => present(type, r, body.properties as string[] | undefined));
+      const answer: Record<string, unknown> = { total: matches.length, results: page };
+      if (offset + pageSize < matches.length) answer.paging = { next: { after: String(offset + pageSize) } };
+      return res.json(answer);
+    });
+
+    app.get(`${base}/:id`, (req, res) => {
+      const idProperty = typeof req.query.idProperty === 'string' && req.query.idProperty ? req.query.idProperty : undefined;
+      const record = lookup(idProperty)(String(req.params.id));
+      if (!record || record.archived) return sendError(res, 404, 'OBJECT_NOT_FOUND', 'resource not found');
+      const requested = propertiesFromQuery(req.query.properties);
+      return res.json(present(type, record, requested.length > 0 ? [...requested, ...(idProperty ? [idProperty] : [])] : undefined));
+    });
+  }
+
+  app.use('/crm', (_req: Request, res: Response) => sendError(res, 404, 'OBJECT_NOT_FOUND', 'resource not found'));
+  // Malformed JSON and the like: HubSpot's error shape, not express's HTML page.
+  app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) sendError(res, 500, 'INTERNAL_ERROR', 'internal error');
+    else sendError(res, status, 'VALIDATION_ERROR', 'Invalid input JSON.');
+  });
+
+  const listening = await listen(app, options.port ?? 0, options.host ?? '127.0.0.1');
+  return { ...listening, counts, rateLimited: () => rejected, objects };
+}

@@ -1,0 +1,373 @@
+/**
+ * The Stripe emulator: the seed world's customers, payment intents and subscriptions served in
+ * Stripe's wire format (Bearer secret key, Stripe's 401/400/404 bodies, `object: "list"` pages
+ * with `limit`/`starting_after`, `object: "search_result"` pages with `page`/`next_page`, and
+ * the search query language subset in search-query.ts). Records live in mutable Maps so later
+ * issues can add writes and webhooks. Fault injection and request counters come from
+ * createEmulatorApp.
+ */
+import type { Request, Response, NextFunction } from 'express';
+import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emulator';
+import { listen } from '../../../lib/listen';
+import type { Listening } from '../../../lib/listen';
+import type { SeedWorld } from '../../../lib/seed';
+import type { StripeCustomer, StripePaymentIntent, StripeSubscription } from '../src/client';
+import { matchesSearchQuery, parseSearchQuery, SearchQueryError, STRIPE_MAX_SEARCH_CLAUSES } from './search-query';
+import type { SearchClause, SearchFieldReader } from './search-query';
+
+export interface StripeStore {
+  customers: Map<string, StripeCustomer>;
+  paymentIntents: Map<string, StripePaymentIntent>;
+  subscriptions: Map<string, StripeSubscription>;
+}
+
+export interface StripeEmulatorOptions {
+  world: SeedWorld;
+  /** The secret key requests must carry (`Authorization: Bearer sk_…`). */
+  token: string;
+  port?: number;
+  host?: string;
+  /** Clauses allowed in one search query. @default 10 (Stripe's limit) */
+  maxSearchClauses?: number;
+}
+
+export interface StripeEmulator extends Listening {
+  store: StripeStore;
+  counts(): { total: number; byRoute: Record<string, number> };
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+}
+
+/** The seed world's Stripe slice, in Stripe's wire format. */
+export function createStripeStore(world: SeedWorld): StripeStore {
+  const customers = new Map<string, StripeCustomer>();
+  for (const c of world.customers) {
+    customers.set(c.id, {
+      id: c.id,
+      object: 'customer',
+      email: c.email,
+      name: c.name,
+      phone: c.phone,
+      metadata: { semble_patient_id: c.patientId },
+      created: c.created,
+      livemode: false,
+    });
+  }
+  const paymentIntents = new Map<string, StripePaymentIntent>();
+  for (const p of world.paymentIntents) {
+    paymentIntents.set(p.id, {
+      id: p.id,
+      object: 'payment_intent',
+      amount: p.amount,
+      currency: p.currency,
+      status: p.status,
+      customer: p.customerId,
+      created: p.created,
+      // Stripe metadata holds strings only, so a missing invoice is an absent key, not null.
+      metadata: { semble_patient_id: p.patientId, ...(p.invoiceId ? { semble_invoice_id: p.invoiceId } : {}) },
+      livemode: false,
+    });
+  }
+  const subscriptions = new Map<string, StripeSubscription>();
+  for (const s of world.subscriptions) {
+    subscriptions.set(s.id, {
+      id: s.id,
+      object: 'subscription',
+      status: s.status,
+      customer: s.customerId,
+      created: s.created,
+      current_period_end: s.currentPeriodEnd,
+      items: {
+        object: 'list',
+        url: `/v1/subscription_items?subscription=${s.id}`,
+        has_more: false,
+        data: [
+          {
+            id: `si_${s.id.slice(4)}`,
+            object: 'subscription_item',
+            quantity: 1,
+            price: {
+              id: `price_${slug(s.plan)}_${s.interval}_${s.amount}`,
+              object: 'price',
+              unit_amount: s.amount,
+              currency: 'gbp',
+              recurring: { interval: s.interval, interval_count: 1 },
+              nickname: s.plan,
+            },
+          },
+        ],
+      },
+      metadata: { semble_patient_id: s.patientId, plan: s.plan },
+      livemode: false,
+    });
+  }
+  return { customers, paymentIntents, subscriptions };
+}
+
+/** Stripe shows the key's prefix and last four characters, never the rest. */
+export function maskStripeKey(key: string): string {
+  const prefix = /^(sk|rk|pk)_(test|live)_/.exec(key)?.[0] ?? '';
+  const rest = key.slice(prefix.length);
+  if (rest.length <= 4) return prefix + '*'.repeat(rest.length);
+  return prefix + '*'.repeat(rest.length - 4) + rest.slice(-4);
+}
+
+/** Stripe's secret key: Bearer, or Basic with the key as the user name (both are accepted by Stripe). */
+function stripeKey(req: Request): string | undefined {
+  const bearer = bearerToken(req);
+  if (bearer !== undefined) return bearer;
+  const header = req.headers.authorization;
+  if (header?.startsWith('Basic ')) return Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0];
+  return undefined;
+}
+
+function sendError(res: Response, status: number, message: string, extra: { param?: string; code?: string } = {}): void {
+  res.status(status).json({ error: { type: 'invalid_request_error', message, ...extra } });
+}
+
+/** Thrown by handlers for a 400/404; turned into Stripe's error body by one error handler. */
+class StripeRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param?: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+function queryParam(req: Request, name: string): string | undefined {
+  const value = (req.query as Record<string, unknown>)[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new StripeRequestError(400, `Invalid ${name}: must be a string`, name);
+  return value;
+}
+
+function parseLimit(req: Request): number {
+  const raw = queryParam(req, 'limit');
+  if (raw === undefined || raw === '') return 10;
+  if (!/^-?\d+$/.test(raw)) throw new StripeRequestError(400, `Invalid integer: ${raw}`, 'limit');
+  const limit = Number(raw);
+  if (limit < 1) throw new StripeRequestError(400, 'This value must be greater than or equal to 1.', 'limit');
+  if (limit > 100) throw new StripeRequestError(400, 'This value must be less than or equal to 100.', 'limit');
+  return limit;
+}
+
+/** Stripe lists newest first; ties broken by id so pages are stable. */
+function newestFirst<T extends { created: number; id: string }>(a: T, b: T): number {
+  return b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+function listPage<T extends { id: string; created: number }>(req: Request, url: string, records: T[], resourceName: string) {
+  const limit = parseLimit(req);
+  const startingAfter = queryParam(req, 'starting_after');
+  const sorted = [...records].sort(newestFirst);
+  let start = 0;
+  if (startingAfter) {
+    const index = sorted.findIndex((r) => r.id === startingAfter);
+    if (index < 0) throw new StripeRequestError(400, `No such ${resourceName}: '${startingAfter}'`, 'starting_after', 'resource_missing');
+    start = index + 1;
+  }
+  const data = sorted.slice(start, start + limit);
+  return { object: 'list' as const, url, has_more: start + limit < sorted.length, data };
+}
+
+/** Opaque page tokens, as Stripe's are; this one carries the offset. */
+function encodePage(offset: number): string {
+  return `page_${Buffer.from(JSON.stringify({ o: offset })).toString('base64url')}`;
+}
+
+function decodePage(token: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(token.replace(/^page_/, ''), 'base64url').toString('utf8')) as { o?: unknown };
+    if (token.startsWith('page_') && Number.isInteger(parsed.o) && (parsed.o as number) >= 0) return parsed.o as number;
+  } catch {
+    // fall through to the 400 below
+  }
+  throw new StripeRequestError(400, 'Invalid page: the page token is not valid for this search.', 'page');
+}
+
+function readMetadata(metadata: Record<string, string>, clause: SearchClause): string | null {
+  return clause.metadataKey !== undefined ? (metadata[clause.metadataKey] ?? null) : null;
+}
+
+const readCustomer: SearchFieldReader<StripeCustomer> = (c, clause) => {
+  switch (clause.field) {
+    case 'metadata':
+      return readMetadata(c.metadata, clause);
+    case 'email':
+      return c.email;
+    case 'name':
+      return c.name;
+    case 'phone':
+      return c.phone;
+    case 'created':
+      return c.created;
+    default:
+      return undefined;
+  }
+};
+
+const readPaymentIntent: SearchFieldReader<StripePaymentIntent> = (p, clause) => {
+  switch (clause.field) {
+    case 'metadata':
+      return readMetadata(p.metadata, clause);
+    case 'customer':
+      return p.customer;
+    case 'status':
+      return p.status;
+    case 'amount':
+      return p.amount;
+    case 'currency':
+      return p.currency;
+    case 'created':
+      return p.created;
+    default:
+      return undefined;
+  }
+};
+
+const readSubscription: SearchFieldReader<StripeSubscription> = (s, clause) => {
+  switch (clause.field) {
+    case 'metadata':
+      return readMetadata(s.metadata, clause);
+    case 'status':
+      return s.status;
+    case 'created':
+      return s.created;
+    default:
+      return undefined;
+  }
+};
+
+const SEARCHABLE: Record<'customers' | 'payment_intents' | 'subscriptions', ReadonlySet<string>> = {
+  customers: new Set(['metadata', 'email', 'name', 'phone', 'created']),
+  payment_intents: new Set(['metadata', 'customer', 'status', 'amount', 'currency', 'created']),
+  subscriptions: new Set(['metadata', 'status', 'created']),
+};
+
+const SUBSCRIPTION_STATUSES = new Set(['active', 'past_due', 'unpaid', 'canceled', 'incomplete', 'incomplete_expired', 'trialing', 'paused', 'ended', 'all']);
+
+export async function startStripeEmulator(options: StripeEmulatorOptions): Promise<StripeEmulator> {
+  const store = createStripeStore(options.world);
+  const maxClauses = options.maxSearchClauses ?? STRIPE_MAX_SEARCH_CLAUSES;
+  const { app, counts } = createEmulatorApp({ urlencoded: true });
+
+  app.use(
+    '/v1',
+    requireToken(stripeKey, options.token, (res) => {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="Stripe"');
+      // Read the key again here: requireToken only tells us it did not match.
+      const key = stripeKey(res.req);
+      if (!key) {
+        sendError(res, 401, "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
+        return;
+      }
+      sendError(res, 401, `Invalid API Key provided: ${maskStripeKey(key)}`);
+    }),
+  );
+
+  function search<T extends { id: string; created: number }>(
+    req: Request,
+    resource: keyof typeof SEARCHABLE,
+    records: Iterable<T>,
+    read: SearchFieldReader<T>,
+  ) {
+    const text = queryParam(req, 'query');
+    if (!text) throw new StripeRequestError(400, 'Missing required param: query.', 'query');
+    let query;
+    try {
+      query = parseSearchQuery(text, { maxClauses });
+    } catch (error) {
+      if (error instanceof SearchQueryError) throw new StripeRequestError(400, error.message, 'query');
+      throw error;
+    }
+    const unknown = query.clauses.map((c) => c.field).filter((f) => !SEARCHABLE[resource].has(f));
+    if (unknown.length > 0) {
+      throw new StripeRequestError(400, `Field '${unknown[0]}' is an unsupported search field for resource ${resource}.`, 'query');
+    }
+    const limit = parseLimit(req);
+    const pageToken = queryParam(req, 'page');
+    const offset = pageToken ? decodePage(pageToken) : 0;
+    const matched = [...records].filter((r) => matchesSearchQuery(r, query, read)).sort(newestFirst);
+    const hasMore = offset + limit < matched.length;
+    return {
+      object: 'search_result' as const,
+      url: `/v1/${resource}/search`,
+      has_more: hasMore,
+      next_page: hasMore ? encodePage(offset + limit) : null,
+      data: matched.slice(offset, offset + limit),
+    };
+  }
+
+  function retrieve<T>(map: Map<string, T>, resourceName: string) {
+    return (req: Request, res: Response) => {
+      const id = String(req.params.id);
+      const record = map.get(id);
+      if (!record) throw new StripeRequestError(404, `No such ${resourceName}: '${id}'`, 'id', 'resource_missing');
+      res.json(record);
+    };
+  }
+
+  app.get('/v1/customers/search', (req, res) => {
+    res.json(search(req, 'customers', store.customers.values(), readCustomer));
+  });
+  app.get('/v1/customers', (req, res) => {
+    const email = queryParam(req, 'email');
+    const records = [...store.customers.values()].filter((c) => email === undefined || c.email === email);
+    res.json(listPage(req, '/v1/customers', records, 'customer'));
+  });
+  app.get('/v1/customers/:id', retrieve(store.customers, 'customer'));
+
+  app.get('/v1/payment_intents/search', (req, res) => {
+    res.json(search(req, 'payment_intents', store.paymentIntents.values(), readPaymentIntent));
+  });
+  app.get('/v1/payment_intents', (req, res) => {
+    const customer = queryParam(req, 'customer');
+    const records = [...store.paymentIntents.values()].filter((p) => customer === undefined || p.customer === customer);
+    res.json(listPage(req, '/v1/payment_intents', records, 'payment_intent'));
+  });
+  app.get('/v1/payment_intents/:id', retrieve(store.paymentIntents, 'payment_intent'));
+
+  app.get('/v1/subscriptions/search', (req, res) => {
+    res.json(search(req, 'subscriptions', store.subscriptions.values(), readSubscription));
+  });
+  app.get('/v1/subscriptions', (req, res) => {
+    const customer = queryParam(req, 'customer');
+    const status = queryParam(req, 'status');
+    if (status !== undefined && !SUBSCRIPTION_STATUSES.has(status)) {
+      throw new StripeRequestError(400, `Invalid status: must be one of ${[...SUBSCRIPTION_STATUSES].join(', ')}`, 'status');
+    }
+    // Like Stripe: without a status filter, canceled subscriptions are left out.
+    const records = [...store.subscriptions.values()].filter(
+      (s) =>
+        (customer === undefined || s.customer === customer) &&
+        (status === 'all' || (status === undefined ? s.status !== 'canceled' : s.status === status)),
+    );
+    res.json(listPage(req, '/v1/subscriptions', records, 'subscription'));
+  });
+  app.get('/v1/subscriptions/:id', retrieve(store.subscriptions, 'subscription'));
+
+  app.use('/v1', (req: Request) => {
+    throw new StripeRequestError(404, `Unrecognized request URL (${req.method}: ${req.originalUrl.split('?')[0]}).`);
+  });
+
+  // Express 5 forwards thrown errors (sync and async) here.
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof StripeRequestError) {
+      sendError(res, error.status, error.message, {
+        ...(error.param ? { param: error.param } : {}),
+        ...(error.code ? { code: error.code } : {}),
+      });
+      return;
+    }
+    res.status(500).json({ error: { type: 'api_error', message: 'An unknown error occurred.' } });
+  });
+
+  const listening = await listen(app, options.port ?? 0, options.host);
+  return { ...listening, store, counts };
+}

@@ -1,0 +1,173 @@
+/**
+ * The Semble emulator's data: the seed world's practice slice (patients, bookings, invoices,
+ * users) turned into Semble's wire records and held in mutable Maps, so later admin edits and
+ * webhooks change what the API serves. Also the list semantics every Semble list query shares:
+ * filters, `updatedAt` change windows, deleted records, page/pageSize pagination.
+ */
+import type { BookingState, SeedWorld } from '../../../lib/seed';
+import type { SembleBooking, SembleBookingJourney, SembleInvoice, SemblePage, SemblePatient, SembleUser } from '../src/client';
+
+/** Wire record plus the soft-delete flag Semble keeps but list queries hide. */
+export type Stored<T> = T & { deleted: boolean };
+
+export interface SembleStore {
+  patients: Map<string, Stored<SemblePatient>>;
+  bookings: Map<string, SembleBooking>;
+  invoices: Map<string, Stored<SembleInvoice>>;
+  users: Map<string, SembleUser>;
+}
+
+const MINUTE = 60 * 1000;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Semble records attendance as timestamps; the seed's single state becomes those facts. */
+function journeyOf(state: BookingState, start: string, end: string): SembleBookingJourney {
+  const startMs = Date.parse(start);
+  const none: SembleBookingJourney = { arrived: null, consultation: null, departed: null, dna: null };
+  switch (state) {
+    case 'BOOKED':
+    case 'CANCELLED':
+      return none;
+    case 'ARRIVED':
+      return { ...none, arrived: iso(startMs - 5 * MINUTE) };
+    case 'COMPLETED':
+      return { ...none, arrived: iso(startMs - 5 * MINUTE), consultation: start, departed: end };
+    case 'DNA':
+      return { ...none, dna: iso(startMs + 15 * MINUTE) };
+  }
+}
+
+export function createSembleStore(world: SeedWorld): SembleStore {
+  const users = new Map<string, SembleUser>();
+  for (const practitioner of world.practitioners) {
+    users.set(practitioner.id, {
+      id: practitioner.id,
+      firstName: practitioner.firstName,
+      lastName: practitioner.lastName,
+      email: practitioner.email,
+      isDoctor: practitioner.isDoctor,
+    });
+  }
+
+  const patients = new Map<string, Stored<SemblePatient>>();
+  for (const patient of world.patients) {
+    patients.set(patient.id, {
+      id: patient.id,
+      title: patient.title,
+      status: patient.status,
+      firstName: patient.firstName,
+      lastName: patient.lastName,
+      fullName: `${patient.firstName} ${patient.lastName}`,
+      dob: patient.dob,
+      gender: patient.gender,
+      sex: patient.gender,
+      email: patient.email,
+      createdAt: patient.createdAt,
+      updatedAt: patient.updatedAt,
+      phones: patient.phones.map((phone) => ({ phoneId: phone.id, phoneType: phone.type, phoneNumber: phone.number })),
+      address: { ...patient.address },
+      numbers: patient.nhsNumber ? [{ id: `${patient.id}-nhs`, name: 'NHS_UK', value: patient.nhsNumber }] : [],
+      communicationPreferences: { receiveEmail: true, receiveSMS: true, promotionalMarketing: patient.promotionalMarketing },
+      deleted: false,
+    });
+  }
+
+  const bookings = new Map<string, SembleBooking>();
+  for (const booking of world.bookings) {
+    const doctor = users.get(booking.practitionerId);
+    bookings.set(booking.id, {
+      id: booking.id,
+      start: booking.start,
+      end: booking.end,
+      updatedAt: booking.updatedAt,
+      patientId: booking.patientId,
+      // A cancelled booking stays (not deleted) with its reason, as the practice sees it.
+      deleted: false,
+      cancellationReason: booking.state === 'CANCELLED' ? 'Cancelled by patient' : null,
+      doctor: doctor ? { id: doctor.id, firstName: doctor.firstName, lastName: doctor.lastName } : null,
+      location: booking.location,
+      appointment: { title: booking.appointmentType },
+      bookingJourney: journeyOf(booking.state, booking.start, booking.end),
+    });
+  }
+
+  const invoices = new Map<string, Stored<SembleInvoice>>();
+  for (const invoice of world.invoices) {
+    invoices.set(invoice.id, {
+      id: invoice.id,
+      invoiceNumber: invoice.invoiceNumber,
+      date: invoice.date,
+      patientId: invoice.patientId,
+      total: invoice.total,
+      outstanding: invoice.outstanding,
+      status: invoice.status,
+      paidOrOutstanding: invoice.outstanding > 0 ? 'outstanding' : 'paid',
+      updatedAt: invoice.updatedAt,
+      deleted: false,
+    });
+  }
+
+  return { patients, bookings, invoices, users };
+}
+
+// ---- List semantics ----
+
+/** Thrown for a bad argument; the GraphQL layer turns it into a Semble-style `errors` entry. */
+export class SembleInputError extends Error {}
+
+export interface Pagination {
+  page?: number | null;
+  pageSize?: number | null;
+}
+
+export interface DateRange {
+  start?: string | null;
+  end?: string | null;
+}
+
+export interface QueryOptions {
+  updatedAt?: DateRange | null;
+  includeDeleted?: boolean | null;
+}
+
+/** Semble's default when a list query is sent without pagination (unverified). */
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+export function paginate<T>(records: readonly T[], pagination: Pagination | null | undefined): SemblePage<T> {
+  const page = pagination?.page ?? 1;
+  const pageSize = pagination?.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(page) || page < 1) throw new SembleInputError(`page must be 1 or greater, got ${page}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new SembleInputError(`pageSize must be between 1 and ${MAX_PAGE_SIZE}, got ${pageSize}`);
+  }
+  const from = (page - 1) * pageSize;
+  return { data: records.slice(from, from + pageSize), pageInfo: { hasMore: records.length > from + pageSize } };
+}
+
+function instant(value: string | null | undefined, name: string): number | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new SembleInputError(`${name} must be a date, got an invalid value`);
+  return ms;
+}
+
+/** A predicate for `value` in [start, end) (either side open when absent). */
+export function inRange(range: DateRange | null | undefined, name: string): (value: string) => boolean {
+  const start = instant(range?.start, `${name}.start`);
+  const end = instant(range?.end, `${name}.end`);
+  return (value) => {
+    const ms = Date.parse(value);
+    return (start === undefined || ms >= start) && (end === undefined || ms < end);
+  };
+}
+
+/** The `options` filter: change window on updatedAt, deleted records only when asked for. */
+export function matchesOptions(options: QueryOptions | null | undefined): (record: { updatedAt: string; deleted?: boolean | null }) => boolean {
+  const changed = inRange(options?.updatedAt, 'options.updatedAt');
+  const includeDeleted = options?.includeDeleted ?? false;
+  return (record) => (includeDeleted || !record.deleted) && changed(record.updatedAt);
+}

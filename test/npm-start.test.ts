@@ -1,0 +1,86 @@
+/**
+ * `npm start`'s launcher as a user runs it: separate processes, a printed URL and token that
+ * work, and nothing left running after SIGTERM or Ctrl-C (SIGINT).
+ * Runs the compiled launcher: `npm test` builds first.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { fromRoot } from '../lib/root';
+
+const LAUNCHER = fromRoot('dist/lib/stack/main.js');
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startLauncher(): Promise<{ child: ChildProcess; url: string; token: string; output: () => string }> {
+  if (!fs.existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`npm run build\` (npm test does it first)`);
+  const child = spawn(process.execPath, [LAUNCHER], {
+    env: { ...process.env, PORT: '0', SEED_PATIENTS: '40', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const started = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`launcher did not print its URL:\n${output}`)), 45_000);
+    const check = () => {
+      const url = /running at (http:\/\/\S+)/.exec(output)?.[1];
+      const token = /Development token[^\n]*\n\s+(\S+)/.exec(output)?.[1];
+      if (url && token && output.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer);
+        resolve({ url, token });
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`launcher exited with ${code}:\n${output}`)));
+  });
+  return { child, ...started, output: () => output };
+}
+
+describe('npm start', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`serves the patient graph from separate processes and leaves none behind on ${signal}`, async () => {
+      const { child, url, token, output } = await startLauncher();
+      const children = childPids(child.pid!);
+      // Four emulators, four subgraphs and the gateway.
+      expect(children).toHaveLength(9);
+
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ patients(first: 2) { totalCount nodes { id crmContact { id } payments { id } appointments { calendarEvent { id } } } } }' }),
+      });
+      const body = (await response.json()) as any;
+      expect(body.errors).toBeUndefined();
+      expect(body.data.patients.totalCount).toBe(40);
+      // The printed sample query is the one a user pastes: it must work too.
+      const sample = /--data '([^']+)'/.exec(output())![1]!;
+      const sampleResponse = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: sample });
+      expect(((await sampleResponse.json()) as any).errors).toBeUndefined();
+
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill(signal);
+      expect(await exited).toBe(0);
+      expect(output()).not.toContain('did not stop cleanly');
+      expect(children.filter(isAlive)).toEqual([]);
+    });
+  }
+});

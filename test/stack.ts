@@ -1,0 +1,133 @@
+/**
+ * The one helper that starts the whole patient graph in this process, on free ports: the four
+ * vendor emulators over one seed world, the four subgraphs wired to them through their own
+ * configuration loaders, and the gateway over the committed supergraph. Returns the URLs, a
+ * token, the world the emulators serve, and stop().
+ */
+import { signToken } from '../gateway/src/auth';
+import { loadGatewayConfig } from '../gateway/src/config';
+import { createGateway } from '../gateway/src/server';
+import type { RunningGateway } from '../gateway/src/server';
+import type { Listening } from '../lib/listen';
+import { createSeedWorld } from '../lib/seed';
+import type { SeedWorld } from '../lib/seed';
+import type { RunningSubgraph } from '../lib/subgraph';
+import { startGoogleCalendarEmulator } from '../subgraphs/calendar/emulator/server';
+import { loadCalendarConfig } from '../subgraphs/calendar/src/config';
+import { createServer as createCalendar } from '../subgraphs/calendar/src/server';
+import { startHubSpotEmulator } from '../subgraphs/crm/emulator/server';
+import { loadCrmConfig } from '../subgraphs/crm/src/config';
+import { createServer as createCrm } from '../subgraphs/crm/src/server';
+import { startStripeEmulator } from '../subgraphs/payments/emulator/server';
+import { loadPaymentsConfig } from '../subgraphs/payments/src/config';
+import { createServer as createPayments } from '../subgraphs/payments/src/server';
+import { startSembleEmulator } from '../subgraphs/semble/emulator/server';
+import { loadSembleConfig } from '../subgraphs/semble/src/config';
+import { createServer as createSemble } from '../subgraphs/semble/src/server';
+
+export type Vendor = 'semble' | 'hubspot' | 'stripe' | 'google';
+
+export interface PatientGraphStack {
+  world: SeedWorld;
+  gateway: RunningGateway;
+  /** A token with every steward role. */
+  token: string;
+  emulators: Record<Vendor, string>;
+  subgraphs: Record<'semble' | 'crm' | 'payments' | 'calendar', string>;
+  /** POST a query to the gateway with the token. */
+  query<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: any[] }>;
+  /** Requests each emulator has served since the last reset. */
+  vendorRequests(): Promise<Record<Vendor, { total: number; byRoute: Record<string, number> }>>;
+  resetVendorRequests(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const STACK_JWT_SECRET = 'stack-test-secret-0123456789abcdef0123';
+
+const TOKENS = {
+  semble: 'semble-test-token',
+  hubspot: 'hubspot-test-token',
+  stripe: 'sk_test_stack',
+  google: 'google-test-token',
+};
+
+export async function startPatientGraph(options: { patients?: number; hubspotRateLimit?: { max: number; windowMs: number } } = {}): Promise<PatientGraphStack> {
+  const world = createSeedWorld({ patients: options.patients ?? 500 });
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stop = async () => {
+    for (const service of started.reverse()) await service.stop();
+  };
+  try {
+    const track = <T extends { stop(): Promise<void> }>(service: T): T => {
+      started.push(service);
+      return service;
+    };
+    const [semble, hubspot, stripe, google] = (await Promise.all([
+      startSembleEmulator({ world, token: TOKENS.semble }).then(track),
+      startHubSpotEmulator({ world, token: TOKENS.hubspot, ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}) }).then(track),
+      startStripeEmulator({ world, token: TOKENS.stripe }).then(track),
+      startGoogleCalendarEmulator({ world, token: TOKENS.google }).then(track),
+    ])) as Listening[];
+    const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, google: google!.url };
+
+    const subgraphList = (await Promise.all([
+      createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: TOKENS.semble })).then(track),
+      createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: TOKENS.hubspot })).then(track),
+      createPayments(loadPaymentsConfig({ PORT: '0', STRIPE_BASE_URL: emulators.stripe, STRIPE_SECRET_KEY: TOKENS.stripe })).then(track),
+      createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: TOKENS.google })).then(track),
+    ])) as RunningSubgraph[];
+    const [sembleSubgraph, crm, payments, calendar] = subgraphList.map((s) => s.graphqlUrl) as [string, string, string, string];
+    const subgraphs = { semble: sembleSubgraph, crm, payments, calendar };
+
+    const gateway = track(
+      await createGateway(
+        loadGatewayConfig({
+          PORT: '0',
+          NODE_ENV: 'test',
+          SUPERGRAPH_WATCH: 'false',
+          AUTH_JWT_SECRET: STACK_JWT_SECRET,
+          SUBGRAPH_SEMBLE_URL: subgraphs.semble,
+          SUBGRAPH_CRM_URL: subgraphs.crm,
+          SUBGRAPH_PAYMENTS_URL: subgraphs.payments,
+          SUBGRAPH_CALENDAR_URL: subgraphs.calendar,
+        }),
+      ),
+    );
+    const token = signToken(STACK_JWT_SECRET, { subject: 'stack-test', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'test' });
+
+    const vendorRequests = async () => {
+      const entries = await Promise.all(
+        (Object.entries(emulators) as Array<[Vendor, string]>).map(async ([vendor, url]) => {
+          const response = await fetch(`${url}/__admin/requests`);
+          return [vendor, (await response.json()) as { total: number; byRoute: Record<string, number> }] as const;
+        }),
+      );
+      return Object.fromEntries(entries) as Record<Vendor, { total: number; byRoute: Record<string, number> }>;
+    };
+
+    return {
+      world,
+      gateway,
+      token,
+      emulators,
+      subgraphs,
+      async query(query, variables) {
+        const response = await fetch(gateway.graphqlUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = (await response.json()) as { data?: any; errors?: any[] };
+        return { status: response.status, ...body };
+      },
+      vendorRequests,
+      async resetVendorRequests() {
+        await Promise.all(Object.values(emulators).map((url) => fetch(`${url}/__admin/requests`, { method: 'DELETE' })));
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
