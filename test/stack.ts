@@ -51,7 +51,15 @@ const TOKENS = {
   google: 'google-test-token',
 };
 
-export async function startPatientGraph(options: { patients?: number; hubspotRateLimit?: { max: number; windowMs: number } } = {}): Promise<PatientGraphStack> {
+export interface StackOptions {
+  /** Seed size. @default 500 */
+  patients?: number;
+  hubspotRateLimit?: { max: number; windowMs: number };
+  /** Give this vendor's subgraph a token its emulator rejects. */
+  wrongTokenFor?: Vendor;
+}
+
+export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
   const world = createSeedWorld({ patients: options.patients ?? 500 });
   const started: Array<{ stop(): Promise<void> }> = [];
   const stop = async () => {
@@ -70,11 +78,12 @@ export async function startPatientGraph(options: { patients?: number; hubspotRat
     ])) as Listening[];
     const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, google: google!.url };
 
+    const tokenFor = (vendor: Vendor) => (options.wrongTokenFor === vendor ? `${TOKENS[vendor]}-wrong` : TOKENS[vendor]);
     const subgraphList = (await Promise.all([
-      createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: TOKENS.semble })).then(track),
-      createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: TOKENS.hubspot })).then(track),
-      createPayments(loadPaymentsConfig({ PORT: '0', STRIPE_BASE_URL: emulators.stripe, STRIPE_SECRET_KEY: TOKENS.stripe })).then(track),
-      createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: TOKENS.google })).then(track),
+      createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: tokenFor('semble') })).then(track),
+      createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: tokenFor('hubspot') })).then(track),
+      createPayments(loadPaymentsConfig({ PORT: '0', STRIPE_BASE_URL: emulators.stripe, STRIPE_SECRET_KEY: tokenFor('stripe') })).then(track),
+      createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: tokenFor('google') })).then(track),
     ])) as RunningSubgraph[];
     const [sembleSubgraph, crm, payments, calendar] = subgraphList.map((s) => s.graphqlUrl) as [string, string, string, string];
     const subgraphs = { semble: sembleSubgraph, crm, payments, calendar };
