@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { startPatientGraph } from './stack';
 import type { PatientGraphStack } from './stack';
 
@@ -11,17 +12,13 @@ describe('bad input gets a clear error with a stable code', () => {
     await stack?.stop();
   });
 
-  const post = (body: string, contentType = 'application/json') =>
-    fetch(stack.gateway.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': contentType, authorization: `Bearer ${stack.token}` },
-      body,
-    });
+  const post = (body: string) =>
+    request(stack.gateway.url).post('/graphql').set('content-type', 'application/json').set('authorization', `Bearer ${stack.token}`).send(body);
 
   it('malformed JSON → 400 BAD_REQUEST', async () => {
     const response = await post('{"query": "{ patients { totalCount } }"');
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({
+    expect(response.body).toEqual({
       errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST', expected: expect.any(String) } }],
     });
   });
@@ -29,7 +26,13 @@ describe('bad input gets a clear error with a stable code', () => {
   it('a body over the limit → 413 PAYLOAD_TOO_LARGE', async () => {
     const response = await post(JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(1_100_000) } }));
     expect(response.status).toBe(413);
-    expect(((await response.json()) as any).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(response.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('a body without a query → 400 BAD_REQUEST from the GraphQL server', async () => {
+    const response = await post(JSON.stringify({ variables: {} }));
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toEqual({ message: expect.stringContaining('`query`'), extensions: { code: 'BAD_REQUEST' } });
   });
 
   it('an unknown field → 400 GRAPHQL_VALIDATION_FAILED naming the field', async () => {
@@ -79,9 +82,11 @@ describe('bad input gets a clear error with a stable code', () => {
   });
 
   it('a GET with a query but no preflight header is refused as a CSRF risk', async () => {
-    const response = await fetch(`${stack.gateway.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`, {
-      headers: { authorization: `Bearer ${stack.token}` },
-    });
+    const response = await request(stack.gateway.url)
+      .get('/graphql')
+      .query({ query: '{ __typename }' })
+      .set('authorization', `Bearer ${stack.token}`);
     expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toEqual({ message: expect.stringContaining('Cross-Site Request Forgery'), extensions: { code: 'BAD_REQUEST' } });
   });
 });
