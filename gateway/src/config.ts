@@ -3,10 +3,10 @@
  * main.ts folds in). Nothing here knows about patients: subgraph URLs are overrides keyed by
  * whatever subgraph names the supergraph declares (`SUBGRAPH_<NAME>_URL`).
  */
+import fs from 'node:fs';
 import { z } from 'zod';
-import { envInt, parseConfig } from '../../lib/config';
-
-const url = z.url({ protocol: /^https?$/ });
+import { ConfigError, envInt, parseConfig } from '../../lib/config';
+import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
   .object({
@@ -18,14 +18,20 @@ export const gatewayConfigSchema = z
     supergraphPath: z.string().min(1).default('schema/supergraph.graphql'),
     /** Reload the supergraph when the file changes, without dropping in-flight requests. @default true */
     watchSupergraph: z.boolean().default(true),
-    /** Routing URL overrides by subgraph name (from SUBGRAPH_<NAME>_URL). */
-    subgraphUrls: z.record(z.string(), url).default({}),
+    /**
+     * Per subgraph (by the name the supergraph gives it): endpoints and upstream-policy overrides.
+     * URLs come from SUBGRAPH_<NAME>_URL (comma-separated) and SUBGRAPH_<NAME>_REPLICA_URLS, or
+     * the config file; a subgraph not listed uses the supergraph's routing URL.
+     */
+    subgraphs: z.record(z.string(), subgraphUpstreamSchema).default({}),
+    /** Upstream policy for every subgraph (per-subgraph overrides above). */
+    upstream: upstreamPolicySchema.prefault({}),
+    /** A client request's overall deadline across all its subgraph fetches and retries, in ms. @default 10000 */
+    requestTimeoutMs: z.number().int().positive().default(10_000),
     /** `production` masks unexpected errors, disables introspection and the Sandbox. */
     environment: z.enum(['development', 'production', 'test']).default('development'),
     /** Largest request body accepted. @default "1mb" */
     bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
-    /** Per-try timeout for a subgraph fetch, in ms. @default 15000 */
-    subgraphTimeoutMs: z.number().int().positive().default(15_000),
     auth: z
       .discriminatedUnion('mode', [
         z.object({
@@ -47,6 +53,10 @@ export const gatewayConfigSchema = z
   .refine((config) => !(config.environment === 'production' && config.auth.mode === 'none'), {
     message: 'authentication in production (AUTH_MODE=jwt)',
     path: ['auth', 'mode'],
+  })
+  .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
+    message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
+    path: ['upstream', 'tryTimeoutMs'],
   });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -58,7 +68,7 @@ const ENV_KEYS: Record<string, string> = {
   watchSupergraph: 'SUPERGRAPH_WATCH',
   environment: 'NODE_ENV',
   bodyLimit: 'BODY_LIMIT',
-  subgraphTimeoutMs: 'SUBGRAPH_TIMEOUT_MS',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
   'auth.mode': 'AUTH_MODE',
   'auth.secret': 'AUTH_JWT_SECRET',
   'auth.issuer': 'AUTH_JWT_ISSUER',
@@ -66,9 +76,39 @@ const ENV_KEYS: Record<string, string> = {
   sandboxToken: 'SANDBOX_TOKEN',
 };
 
+/** Upstream defaults settable from the environment: variable → path under `upstream`. */
+const UPSTREAM_ENV: Record<string, string[]> = {
+  UPSTREAM_TRY_TIMEOUT_MS: ['tryTimeoutMs'],
+  UPSTREAM_MAX_RETRIES: ['retry', 'maxRetries'],
+  UPSTREAM_RETRY_BUDGET_RATIO: ['retry', 'budgetRatio'],
+  UPSTREAM_DEDUPE: ['dedupe'],
+  HEALTH_CHECK_INTERVAL_MS: ['health', 'intervalMs'],
+  HEALTH_CHECK_PATH: ['health', 'path'],
+  HEALTH_CHECK_TIMEOUT_MS: ['health', 'timeoutMs'],
+  HEALTH_CHECK_HEALTHY_THRESHOLD: ['health', 'healthyThreshold'],
+  HEALTH_CHECK_UNHEALTHY_THRESHOLD: ['health', 'unhealthyThreshold'],
+  EJECT_AFTER_FAILURES: ['health', 'ejectAfterFailures'],
+  BREAKER_FAILURE_THRESHOLD: ['breaker', 'failureThreshold'],
+  BREAKER_WINDOW_MS: ['breaker', 'windowMs'],
+  BREAKER_HALF_OPEN_AFTER_MS: ['breaker', 'halfOpenAfterMs'],
+  BREAKER_SUCCESSES_TO_CLOSE: ['breaker', 'successesToClose'],
+};
+
+const envNameOfSubgraph = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
 function keyOf(path: PropertyKey[]): string {
-  if (path[0] === 'subgraphUrls' && typeof path[1] === 'string') return `SUBGRAPH_${path[1].toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
-  return ENV_KEYS[path.map(String).join('.')] ?? path.map(String).join('.');
+  const parts = path.map(String);
+  if (parts[0] === 'subgraphs' && parts[1] !== undefined) {
+    if (parts[2] === 'urls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_URL`;
+    if (parts[2] === 'replicaUrls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_REPLICA_URLS`;
+    return `config file: ${parts.join('.')}`;
+  }
+  if (parts[0] === 'upstream') {
+    const rest = parts.slice(1).join('.');
+    const variable = Object.entries(UPSTREAM_ENV).find(([, at]) => at.join('.') === rest)?.[0];
+    return variable ?? `config file: ${parts.join('.')}`;
+  }
+  return ENV_KEYS[parts.join('.')] ?? parts.join('.');
 }
 
 function envBool(value: string | undefined): boolean | string | undefined {
@@ -82,17 +122,60 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs? }`. */
+  configPath?: string;
 }
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`GATEWAY_CONFIG: expected a readable JSON file, found ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code})`]);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
+  }
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs? } in ${file}`]);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const part of path.slice(0, -1)) {
+    if (!node[part] || typeof node[part] !== 'object') node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[path.at(-1)!] = value;
+}
+
+const splitUrls = (value: string) => value.split(',').map((url) => url.trim()).filter(Boolean);
 
 /**
  * Build the configuration from the environment. `AUTH_MODE` defaults to `jwt`, so a gateway
  * started without a secret fails fast instead of serving patient data to anyone.
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = {}): GatewayConfig {
-  const subgraphUrls: Record<string, string> = {};
+  const configPath = flags.configPath ?? (env.GATEWAY_CONFIG || undefined);
+  const file = configPath ? readConfigFile(configPath) : {};
+  const subgraphs = structuredClone((file.subgraphs ?? {}) as Record<string, Record<string, unknown>>);
   for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
-    if (match && value !== undefined) subgraphUrls[match[1]!.toLowerCase()] = value;
+    if (value === undefined || value === '') continue;
+    const replicas = /^SUBGRAPH_([A-Z0-9_]+)_REPLICA_URLS$/.exec(key);
+    const primaries = replicas ? null : /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    const match = replicas ?? primaries;
+    if (!match) continue;
+    // Subgraph names are matched case-insensitively, with `_` standing for any other character.
+    const name = Object.keys(subgraphs).find((known) => envNameOfSubgraph(known) === match[1]) ?? match[1]!.toLowerCase();
+    subgraphs[name] = { ...subgraphs[name], [replicas ? 'replicaUrls' : 'urls']: splitUrls(value) };
+  }
+  const upstream = structuredClone((file.upstream ?? {}) as Record<string, unknown>);
+  for (const [variable, path] of Object.entries(UPSTREAM_ENV)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    setPath(upstream, path, variable === 'HEALTH_CHECK_PATH' ? value : variable === 'UPSTREAM_DEDUPE' ? envBool(value) : Number.isNaN(Number(value)) ? value : Number(value));
   }
   const mode = env.AUTH_MODE ?? 'jwt';
   const input = {
@@ -100,10 +183,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     host: env.HOST || undefined,
     supergraphPath: flags.supergraphPath ?? (env.SUPERGRAPH_PATH || undefined),
     watchSupergraph: envBool(env.SUPERGRAPH_WATCH),
-    subgraphUrls,
+    subgraphs,
+    upstream,
     environment: env.NODE_ENV || undefined,
     bodyLimit: env.BODY_LIMIT || undefined,
-    subgraphTimeoutMs: envInt(env.SUBGRAPH_TIMEOUT_MS),
+    requestTimeoutMs: envInt(env.REQUEST_TIMEOUT_MS),
     auth:
       mode === 'jwt'
         ? { mode, secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER || undefined, audience: env.AUTH_JWT_AUDIENCE || undefined }

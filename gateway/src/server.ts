@@ -22,11 +22,16 @@ import { createAuthenticator } from './auth';
 import type { AuthIdentity } from './auth';
 import type { GatewayConfig } from './config';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
+import { createGatewayMetrics } from './metrics';
 import { createFileSupergraph } from './supergraph';
-import { SubgraphDataSource } from './upstream/data-source';
+import { PooledDataSource } from './upstream/data-source';
+import { policyFor } from './upstream/policy';
+import { SubgraphPool } from './upstream/pool';
 
 export interface GatewayContext {
   auth: AuthIdentity;
+  /** Epoch ms by which every subgraph fetch of this request must be done. */
+  deadline: number;
 }
 
 export interface RunningGateway {
@@ -39,22 +44,6 @@ export interface RunningGateway {
 
 export interface GatewayDeps {
   logger?: Logger;
-}
-
-/** Ask a subgraph for `{ __typename }`: reachable or not, within a second. */
-async function probe(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"query":"{ __typename }"}',
-      signal: AbortSignal.timeout(1000),
-    });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 /** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
@@ -72,15 +61,31 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const logger = deps.logger ?? createLogger('gateway');
   const supergraphFile = path.resolve(config.supergraphPath);
   const supergraph = createFileSupergraph({ file: supergraphFile, watch: config.watchSupergraph, logger });
-  const routingUrls = new Map<string, string>();
+  const metrics = createGatewayMetrics(logger);
+  // One pool per subgraph and set of URLs, kept across supergraph reloads (which rebuild data sources).
+  const pools = new Map<string, SubgraphPool>();
+  const poolFor = (name: string, routingUrl: string | undefined): SubgraphPool => {
+    const overrides = config.subgraphs[name];
+    const primaries = overrides?.urls ?? (routingUrl ? [routingUrl] : []);
+    if (primaries.length === 0) throw new Error(`subgraph "${name}" has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
+    const replicas = overrides?.replicaUrls ?? [];
+    const key = JSON.stringify([name, primaries, replicas]);
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = new SubgraphPool(name, { primaries, replicas }, policyFor(config.upstream, overrides), metrics.upstreamObserver);
+      for (const endpoint of pool.endpoints) metrics.trackEndpoint(endpoint);
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+  const currentPools = new Map<string, SubgraphPool>();
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     buildService: ({ name, url }) => {
-      const target = config.subgraphUrls[name] ?? url;
-      if (!target) throw new Error(`subgraph "${name}" has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
-      routingUrls.set(name, target);
-      return new SubgraphDataSource({ name, url: target, timeoutMs: config.subgraphTimeoutMs });
+      const pool = poolFor(name, url);
+      currentPools.set(name, pool);
+      return new PooledDataSource({ pool, defaultTimeoutMs: config.requestTimeoutMs, logger });
     },
     logger: {
       debug: (message) => logger.debug(message),
@@ -117,18 +122,22 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   await server.start();
 
   const authenticate = createAuthenticator(config.auth);
-  const knownSubgraphs = new Set(routingUrls.keys());
-  for (const name of Object.keys(config.subgraphUrls)) {
+  const knownSubgraphs = new Set(currentPools.keys());
+  for (const name of Object.keys(config.subgraphs)) {
     if (!knownSubgraphs.has(name)) logger.warn({ subgraph: name }, 'a SUBGRAPH_<NAME>_URL names a subgraph the supergraph does not declare');
   }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.get('/readyz', (_req, res) => {
     const state = supergraph.state();
     const subgraphs = Object.fromEntries(
-      await Promise.all([...routingUrls].map(async ([name, url]) => [name, { url, reachable: await probe(url) }] as const)),
+      [...currentPools].map(([name, pool]) => [name, { available: pool.endpoints.some((e) => e.isAvailable()), endpoints: pool.describe() }]),
     );
     const ready = state.phase === 'loaded';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', supergraph: state, subgraphs });
@@ -169,7 +178,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     requireAuth,
     express.json({ limit: config.bodyLimit }),
     bodyErrors,
-    expressMiddleware(server, { context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity }) }),
+    expressMiddleware(server, {
+      context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity, deadline: Date.now() + config.requestTimeoutMs }),
+    }),
   );
 
   app.use((_req, res) => {
@@ -177,7 +188,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
 
   const listening = await listen(httpServer, config.port, config.host);
-  logger.info({ url: `${listening.url}/graphql`, subgraphs: Object.fromEntries(routingUrls) }, 'gateway ready');
+  logger.info(
+    { url: `${listening.url}/graphql`, subgraphs: Object.fromEntries([...currentPools].map(([name, pool]) => [name, pool.endpoints.map((e) => e.url)])) },
+    'gateway ready',
+  );
 
   return {
     url: listening.url,
@@ -186,6 +200,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     async stop() {
       await server.stop();
       await listening.stop();
+      for (const pool of pools.values()) pool.stop();
     },
   };
 }

@@ -3,18 +3,8 @@ import path from 'node:path';
 import { parse } from 'graphql';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { baseConfig, composeToFile, graphql, productsSdl, reviewsSdl, startProducts, startReviews, tempDir } from './fixtures';
+import { baseConfig, composeToFile, eventually, graphql, productsSdl, reviewsSdl, startProducts, startReviews, tempDir } from './fixtures';
 import type { RunningSubgraph } from '../../lib/subgraph';
-
-/** Poll until `check` passes or the deadline is reached; not a timing assertion, a wait. */
-async function eventually(check: () => Promise<boolean>, deadlineMs = 15_000): Promise<boolean> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
 
 describe('the gateway serves any Federation 2 supergraph', () => {
   let products: RunningSubgraph;
@@ -35,7 +25,7 @@ describe('the gateway serves any Federation 2 supergraph', () => {
       baseConfig({
         supergraphPath: supergraphFile,
         watchSupergraph: true,
-        subgraphUrls: { products: products.graphqlUrl, reviews: reviews.graphqlUrl },
+        subgraphs: { products: { urls: [products.graphqlUrl] }, reviews: { urls: [reviews.graphqlUrl] } },
       }),
     );
   });
@@ -62,7 +52,10 @@ describe('the gateway serves any Federation 2 supergraph', () => {
     expect(response.status).toBe(200);
     expect(body.supergraph.phase).toBe('loaded');
     expect(body.supergraph.subgraphs.sort()).toEqual(['products', 'reviews']);
-    expect(body.subgraphs.products).toEqual({ url: products.graphqlUrl, reachable: true });
+    expect(body.subgraphs.products).toEqual({
+      available: true,
+      endpoints: [{ url: products.graphqlUrl, role: 'primary', health: 'healthy', breaker: 'closed' }],
+    });
   });
 
   it('picks up a changed supergraph file without a restart', async () => {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '../../lib/config';
 import { loadGatewayConfig } from '../src/config';
 
@@ -16,7 +19,14 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 describe('gateway configuration is validated at start-up', () => {
   it('starts on embedded defaults when only the JWT secret is given', () => {
     const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET });
-    expect(config).toMatchObject({ port: 4000, supergraphPath: 'schema/supergraph.graphql', auth: { mode: 'jwt' }, subgraphUrls: {} });
+    expect(config).toMatchObject({ port: 4000, supergraphPath: 'schema/supergraph.graphql', auth: { mode: 'jwt' }, subgraphs: {}, requestTimeoutMs: 10_000 });
+    expect(config.upstream).toEqual({
+      tryTimeoutMs: 3000,
+      retry: { maxRetries: 2, backoffMs: 25, maxBackoffMs: 2000, budgetRatio: 0.2, budgetMinPerSecond: 5 },
+      health: { intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, ejectAfterFailures: 3 },
+      breaker: { failureThreshold: 5, windowMs: 60_000, halfOpenAfterMs: 30_000, successesToClose: 3 },
+      dedupe: true,
+    });
   });
 
   it('requires authentication by default and names the missing secret', () => {
@@ -34,12 +44,39 @@ describe('gateway configuration is validated at start-up', () => {
     expect(problemsOf({ AUTH_JWT_SECRET: SECRET, PORT: '70000' })).toEqual(['PORT: expected a value <= 65535, found 70000']);
   });
 
-  it('reads subgraph URLs from SUBGRAPH_<NAME>_URL and rejects ones that are not http(s)', () => {
-    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, SUBGRAPH_SEMBLE_URL: 'http://10.0.0.5:4001/graphql' });
-    expect(config.subgraphUrls).toEqual({ semble: 'http://10.0.0.5:4001/graphql' });
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, SUBGRAPH_CRM_URL: 'ftp://crm' })).toEqual([
+  it('reads subgraph URLs (comma-separated) and replicas from the environment and rejects ones that are not http(s)', () => {
+    const config = loadGatewayConfig({
+      AUTH_JWT_SECRET: SECRET,
+      SUBGRAPH_SEMBLE_URL: 'http://10.0.0.5:4001/graphql, http://10.0.0.6:4001/graphql',
+      SUBGRAPH_SEMBLE_REPLICA_URLS: 'http://10.0.0.7:4001/graphql',
+    });
+    expect(config.subgraphs).toEqual({
+      semble: { urls: ['http://10.0.0.5:4001/graphql', 'http://10.0.0.6:4001/graphql'], replicaUrls: ['http://10.0.0.7:4001/graphql'] },
+    });
+    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, SUBGRAPH_CRM_URL: 'http://ok/graphql,ftp://crm' })).toEqual([
       'SUBGRAPH_CRM_URL: expected an http(s) URL, found "ftp://crm"',
     ]);
+  });
+
+  it('takes upstream defaults from the environment and per-subgraph policy from the config file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-config-'));
+    const file = path.join(dir, 'gateway.json');
+    fs.writeFileSync(file, JSON.stringify({ subgraphs: { crm: { urls: ['http://crm-a/graphql'], breaker: { failureThreshold: 2 } } } }));
+    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file, BREAKER_HALF_OPEN_AFTER_MS: '500', SUBGRAPH_CRM_REPLICA_URLS: 'http://crm-r/graphql' });
+    expect(config.upstream.breaker.halfOpenAfterMs).toBe(500);
+    expect(config.subgraphs.crm).toEqual({ urls: ['http://crm-a/graphql'], replicaUrls: ['http://crm-r/graphql'], breaker: { failureThreshold: 2 } });
+
+    fs.writeFileSync(file, JSON.stringify({ subgraphs: { crm: { breaker: { failureThreshold: 0 } } } }));
+    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file })).toEqual(['config file: subgraphs.crm.breaker.failureThreshold: expected a value >= 1, found 0']);
+    fs.writeFileSync(file, '{ not json');
+    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file })).toEqual([expect.stringMatching(/^GATEWAY_CONFIG: expected JSON, found a syntax error/)]);
+  });
+
+  it('requires the per-try timeout to be lower than the request deadline', () => {
+    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, UPSTREAM_TRY_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '4000' })).toEqual([
+      'UPSTREAM_TRY_TIMEOUT_MS: expected a per-try timeout lower than REQUEST_TIMEOUT_MS, found 5000',
+    ]);
+    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, BREAKER_WINDOW_MS: 'soon' })).toEqual(['BREAKER_WINDOW_MS: expected number, found "soon"']);
   });
 
   it('refuses to run without authentication in production', () => {

@@ -13,6 +13,7 @@ import { startSubgraph } from '../../lib/subgraph';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import type { GatewayConfig } from '../src/config';
+import { upstreamPolicySchema } from '../src/upstream/policy';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
 export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles });
@@ -73,10 +74,11 @@ export function baseConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
     host: '127.0.0.1',
     supergraphPath: 'schema/supergraph.graphql',
     watchSupergraph: false,
-    subgraphUrls: {},
+    subgraphs: {},
+    upstream: upstreamPolicySchema.parse({}),
+    requestTimeoutMs: 10_000,
     environment: 'test',
     bodyLimit: '1mb',
-    subgraphTimeoutMs: 5000,
     auth: { mode: 'jwt', secret: TEST_SECRET },
     ...overrides,
   };
@@ -88,4 +90,14 @@ export async function graphql(url: string, query: string, options: { token?: str
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
   return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+}
+
+/** Poll until `check` passes or the deadline is reached; a wait, not a timing assertion. */
+export async function eventually(check: () => Promise<boolean>, deadlineMs = 15_000): Promise<boolean> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
 }

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { parse } from 'graphql';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { baseConfig, composeToFile, graphql, productsSdl, reviewsSdl, startProducts, startReviews, tempDir } from './fixtures';
+import { upstreamPolicySchema } from '../src/upstream/policy';
+import { baseConfig, eventually, composeToFile, graphql, productsSdl, reviewsSdl, startProducts, startReviews, tempDir } from './fixtures';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { listen } from '../../lib/listen';
 
@@ -22,7 +23,9 @@ describe('a subgraph that is down', () => {
       { name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) },
       { name: 'reviews', url: `http://127.0.0.1:${reviewsPort}/graphql`, typeDefs: parse(reviewsSdl) },
     ]);
-    gateway = await createGateway(baseConfig({ supergraphPath: file }));
+    gateway = await createGateway(
+      baseConfig({ supergraphPath: file, upstream: upstreamPolicySchema.parse({ health: { intervalMs: 100, healthyThreshold: 2 } }) }),
+    );
   });
 
   afterAll(async () => {
@@ -45,9 +48,21 @@ describe('a subgraph that is down', () => {
     expect(unaffected.body.data.products.map((p: { name: string }) => p.name)).toEqual(['Stethoscope', 'Otoscope']);
   });
 
-  it('serves the subgraph once it comes up', async () => {
+  it('fails fast once the endpoint is ejected, without waiting for a timeout', async () => {
+    const readyz = (await (await fetch(`${gateway.url}/readyz`)).json()) as any;
+    expect(readyz.subgraphs.reviews).toEqual({
+      available: false,
+      endpoints: [expect.objectContaining({ url: `http://127.0.0.1:${reviewsPort}/graphql`, health: 'ejected' })],
+    });
+    const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
+    expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews' } })]);
+  });
+
+  it('serves the subgraph once it comes up and passes its health checks', async () => {
     const reviews = await startReviews(reviewsPort);
     try {
+      const recovered = await eventually(async () => (await graphql(gateway.graphqlUrl, '{ products { reviews { stars } } }')).body.errors === undefined);
+      expect(recovered).toBe(true);
       const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
       expect(body.errors).toBeUndefined();
       expect(body.data.products[0].reviews).toEqual([{ stars: 5 }, { stars: 4 }]);

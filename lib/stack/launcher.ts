@@ -22,6 +22,10 @@ export interface RunningStack {
   urls: Readonly<Record<string, string>>;
   pids: Readonly<Record<string, number>>;
   phase(): LauncherPhase;
+  /** Kill one service on purpose (SIGKILL by default); the rest keep running. */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Start a killed service again on the port it had, with the environment it had. */
+  restart(name: string): Promise<void>;
   /** Resolves once every child has exited. */
   stop(): Promise<void>;
   /** Resolves when the stack stops, for whatever reason, with the reason. */
@@ -40,6 +44,9 @@ export async function launch(groups: ServiceSpec[][], options: LauncherOptions =
   const log = options.log ?? ((line: string) => console.error(line));
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const children = new Map<string, ChildProcess>();
+  const specs = new Map<string, ServiceSpec>();
+  /** Services killed through kill(): their exit is not a reason to stop the stack. */
+  const killedOnPurpose = new Set<string>();
   const urls: Record<string, string> = {};
   const pids: Record<string, number> = {};
   let phase: LauncherPhase = 'starting';
@@ -68,10 +75,11 @@ export async function launch(groups: ServiceSpec[][], options: LauncherOptions =
     return stopping;
   };
 
-  const startOne = (spec: ServiceSpec) =>
+  const startOne = (spec: ServiceSpec, extraEnv: Record<string, string> = {}) =>
     new Promise<void>((resolve, reject) => {
+      specs.set(spec.name, spec);
       const child = fork(spec.script, [], {
-        env: { ...process.env, ...spec.env(urls) } as NodeJS.ProcessEnv,
+        env: { ...process.env, ...spec.env(urls), ...extraEnv } as NodeJS.ProcessEnv,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.set(spec.name, child);
@@ -86,6 +94,7 @@ export async function launch(groups: ServiceSpec[][], options: LauncherOptions =
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         if (phase === 'stopping' && code !== 0) log(`${spec.name} did not stop cleanly (code ${code}, signal ${signal})`);
+        if (killedOnPurpose.has(spec.name)) return;
         if (phase === 'starting') reject(new Error(`${spec.name} exited before it was ready (code ${code}, signal ${signal})`));
         else if (phase === 'running') {
           log(`${spec.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the stack`);
@@ -95,11 +104,30 @@ export async function launch(groups: ServiceSpec[][], options: LauncherOptions =
     });
 
   try {
-    for (const group of groups) await Promise.all(group.map(startOne));
+    for (const group of groups) await Promise.all(group.map((spec) => startOne(spec)));
   } catch (error) {
     await stop('start-up failed');
     throw error;
   }
   phase = 'running';
-  return { urls, pids, phase: () => phase, stop: () => stop(), stopped };
+
+  const kill = (name: string, signal: NodeJS.Signals = 'SIGKILL') =>
+    new Promise<void>((resolve, reject) => {
+      const child = children.get(name);
+      if (!child) return reject(new Error(`no service named ${name}`));
+      killedOnPurpose.add(name);
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+
+  const restart = async (name: string) => {
+    const spec = specs.get(name);
+    if (!spec || !killedOnPurpose.has(name)) throw new Error(`${name} was not killed through kill(); nothing to restart`);
+    const port = new URL(urls[name]!).port;
+    killedOnPurpose.delete(name);
+    await startOne(spec, { PORT: port });
+  };
+
+  return { urls, pids, phase: () => phase, kill, restart, stop: () => stop(), stopped };
 }

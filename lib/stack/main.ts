@@ -3,14 +3,26 @@
  * URL, a development token and a sample query; Ctrl-C or SIGTERM stops every process it started.
  */
 import crypto from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
 import { launch } from './launcher';
 import { patientGraphServices } from './patient-graph';
 
 const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
 
+function parseReplicas(value: string): number {
+  const replicas = Number(value);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) throw new InvalidArgumentError(`expected a whole number 1-8, got ${JSON.stringify(value)}`);
+  return replicas;
+}
+
 async function main() {
   const env = process.env;
+  const program = new Command('npm start')
+    .description('Start the whole patient graph: vendor emulators, subgraphs and the gateway')
+    .option('--replicas <n>', 'instances of each subgraph, load-balanced by the gateway (env REPLICAS)', parseReplicas)
+    .parse(process.argv);
+  const replicas = program.opts<{ replicas?: number }>().replicas ?? (env.REPLICAS ? parseReplicas(env.REPLICAS) : 1);
   const port = env.PORT === undefined || env.PORT === '' ? 4000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`PORT: expected a port 0-65535, found ${JSON.stringify(env.PORT)}`);
@@ -29,11 +41,11 @@ async function main() {
     expiresIn: '12h',
   });
 
-  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, env }));
+  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, env }));
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`
-The patient graph is running at ${url}
+The patient graph is running at ${url}${replicas > 1 ? `\n  (${replicas} instances of each subgraph behind the gateway's upstream pools)` : ''}
   (Apollo Sandbox: open it in a browser; the development token is pre-filled)
 
 Development token (valid 12 h; every request needs it):

@@ -1,39 +1,63 @@
 /**
- * How the gateway talks to one subgraph. A subgraph that cannot be reached (connection refused
- * or reset, no answer in time, 502/503/504) becomes an error with
- * `extensions: { code: UPSTREAM_UNAVAILABLE, serviceName }` on that subgraph's fields only; the
- * query planner still serves everything else. Issue #3's pools and breakers slot in here.
+ * How the gateway talks to one subgraph: Apollo's RemoteGraphQLDataSource builds the request
+ * and reads the response; the subgraph's pool (pool.ts) decides where it goes and what happens
+ * when an endpoint fails. A subgraph that cannot answer becomes an error with
+ * `extensions: { code: UPSTREAM_UNAVAILABLE, serviceName }` on its fields only; the query
+ * planner still serves everything else.
  */
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
+import type { Logger } from '../../../lib/logger';
 import { ErrorCode } from '../errors';
+import { PoolUnavailableError } from './pool';
+import type { OperationKind, SubgraphPool } from './pool';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
-export interface SubgraphDataSourceOptions {
-  name: string;
-  url: string;
-  /** Abort a fetch after this long. */
-  timeoutMs: number;
+/** Internal headers: how willSendRequest tells the fetcher what it needs; never sent upstream. */
+const KIND_HEADER = 'x-gateway-operation-kind';
+const DEADLINE_HEADER = 'x-gateway-deadline';
+
+export interface PooledDataSourceOptions {
+  pool: SubgraphPool;
+  /** Used when the request context carries no deadline (e.g. subscriptions resolving later). */
+  defaultTimeoutMs: number;
+  logger: Logger;
 }
 
-export class SubgraphDataSource extends RemoteGraphQLDataSource {
+export class PooledDataSource extends RemoteGraphQLDataSource<{ deadline?: number }> {
   readonly serviceName: string;
+  private readonly logger: Logger;
 
-  constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url });
-    this.serviceName = options.name;
-    // Node's own fetch (undici: keep-alive pooling) with a per-try deadline.
-    this.fetcher = ((url: string, init: RequestInit) =>
-      fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) })) as unknown as typeof this.fetcher;
+  constructor(private readonly options: PooledDataSourceOptions) {
+    super({ url: options.pool.endpoints[0]?.url ?? 'http://invalid.invalid' });
+    this.serviceName = options.pool.name;
+    this.logger = options.logger;
+    this.fetcher = (async (_url: string, init: { headers?: Record<string, string>; body?: string }) => {
+      const headers = { ...init.headers };
+      const kind = (headers[KIND_HEADER] === 'mutation' ? 'mutation' : 'query') as OperationKind;
+      const deadline = Number(headers[DEADLINE_HEADER]) || Date.now() + this.options.defaultTimeoutMs;
+      delete headers[KIND_HEADER];
+      delete headers[DEADLINE_HEADER];
+      const shared = await this.options.pool.send({ kind, headers, body: init.body ?? '', deadline });
+      return new globalThis.Response(shared.body, { status: shared.status, headers: shared.headers });
+    }) as unknown as typeof this.fetcher;
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions): Promise<Response> {
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<{ deadline?: number }>): void {
+    const headers = options.request.http!.headers;
+    headers.set(KIND_HEADER, /^\s*mutation\b/.test(options.request.query ?? '') ? 'mutation' : 'query');
+    const deadline = options.context?.deadline;
+    if (deadline) headers.set(DEADLINE_HEADER, String(deadline));
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<{ deadline?: number }>): Promise<Response> {
     try {
       return await super.process(options);
     } catch (error) {
-      if (isUnavailable(error)) {
+      if (error instanceof PoolUnavailableError) {
+        this.logger.warn({ subgraph: this.serviceName, reason: error.reason }, 'subgraph unavailable');
         throw new GraphQLError(`Subgraph "${this.serviceName}" is unavailable`, {
           extensions: { code: ErrorCode.UpstreamUnavailable, serviceName: this.serviceName },
         });
@@ -41,21 +65,4 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource {
       throw error;
     }
   }
-}
-
-const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
-
-// Duck-typed rather than `instanceof Error`: fetch's errors may come from another realm.
-function isUnavailable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const response = (error as GraphQLError).extensions?.response as { status?: number } | undefined;
-  if (response?.status && UNAVAILABLE_STATUSES.has(response.status)) return true;
-  const { name, code: ownCode, cause } = error as { name?: string; code?: string; cause?: { code?: string } };
-  const code = ownCode ?? cause?.code;
-  return (
-    name === 'FetchError' ||
-    name === 'AbortError' ||
-    name === 'TimeoutError' ||
-    (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code))
-  );
 }

@@ -1,0 +1,89 @@
+/**
+ * The gateway's Prometheus metrics (prom-client), in a registry of its own so several gateways
+ * can live in one process (tests). Upstream endpoint state is exported as gauges that always
+ * hold the current state; transitions are counted.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../../lib/logger';
+import type { BreakerState } from './upstream/breaker';
+import type { Endpoint, EndpointEvent } from './upstream/endpoint';
+import type { PoolObserver } from './upstream/pool';
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
+
+export interface GatewayMetrics {
+  registry: Registry;
+  upstreamObserver: PoolObserver;
+  /** Register an endpoint so its gauges exist before anything happens to it. */
+  trackEndpoint(endpoint: Endpoint): void;
+  observeRequest(labels: { operation: string; outcome: 'success' | 'error' }, seconds: number): void;
+}
+
+export function createGatewayMetrics(logger: Logger): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+
+  const requests = new Histogram({
+    name: 'gateway_graphql_request_duration_seconds',
+    help: 'GraphQL requests served by the gateway, by operation type and outcome',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const healthy = new Gauge({
+    name: 'gateway_upstream_endpoint_healthy',
+    help: '1 when the endpoint is healthy, 0 when ejected',
+    labelNames: ['subgraph', 'url', 'role'],
+    registers: [registry],
+  });
+  const breaker = new Gauge({
+    name: 'gateway_upstream_breaker_state',
+    help: 'Circuit breaker state per endpoint: 0 closed, 1 open, 2 half-open',
+    labelNames: ['subgraph', 'url'],
+    registers: [registry],
+  });
+  const transitions = new Counter({
+    name: 'gateway_upstream_state_changes_total',
+    help: 'Endpoint state changes (health: healthy/ejected; breaker: closed/open/half-open)',
+    labelNames: ['subgraph', 'url', 'kind', 'state'],
+    registers: [registry],
+  });
+  const attempts = new Histogram({
+    name: 'gateway_upstream_attempt_duration_seconds',
+    help: 'Tries sent to subgraph endpoints, by outcome (failure counts against the endpoint; rejected does not)',
+    labelNames: ['subgraph', 'url', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Queries retried', labelNames: ['subgraph'], registers: [registry] });
+  const deduplicated = new Counter({
+    name: 'gateway_upstream_deduplicated_total',
+    help: 'Subgraph queries answered by sharing an identical in-flight call',
+    labelNames: ['subgraph'],
+    registers: [registry],
+  });
+
+  const onEndpointEvent = (endpoint: Endpoint, event: EndpointEvent) => {
+    const labels = { subgraph: endpoint.subgraph, url: endpoint.url };
+    transitions.inc({ ...labels, kind: event.kind, state: event.state });
+    if (event.kind === 'health') healthy.set({ ...labels, role: endpoint.role }, event.state === 'healthy' ? 1 : 0);
+    else breaker.set(labels, BREAKER_VALUE[event.state]);
+    const level = event.state === 'healthy' || event.state === 'closed' ? 'info' : 'warn';
+    logger[level]({ subgraph: endpoint.subgraph, url: endpoint.url, role: endpoint.role, [event.kind]: event.state, reason: 'reason' in event ? event.reason : undefined }, `upstream endpoint ${event.kind} → ${event.state}`);
+  };
+
+  return {
+    registry,
+    upstreamObserver: {
+      onEndpointEvent,
+      onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.url, outcome }, seconds),
+      onRetry: (subgraph) => retries.inc({ subgraph }),
+      onDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
+    },
+    trackEndpoint(endpoint) {
+      healthy.set({ subgraph: endpoint.subgraph, url: endpoint.url, role: endpoint.role }, endpoint.health.phase === 'healthy' ? 1 : 0);
+      breaker.set({ subgraph: endpoint.subgraph, url: endpoint.url }, BREAKER_VALUE[endpoint.breaker.state()]);
+    },
+    observeRequest: (labels, seconds) => requests.observe(labels, seconds),
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * A subgraph's pool of endpoints and the one way requests reach them: pick a healthy primary
+ * round-robin (a replica only when no primary is available, and never for a mutation), send
+ * through that endpoint's breaker with a per-try timeout, retry a query elsewhere when no
+ * response byte arrived (or on 429/502/503/504) within the retry budget and the request's
+ * deadline, and share one call among identical in-flight queries.
+ */
+import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
+import type { IRetryBackoffContext } from 'cockatiel';
+import { BrokenCircuitError } from 'cockatiel';
+import { Endpoint, UpstreamAttemptError } from './endpoint';
+import type { EndpointEvent, EndpointRole, SharedResponse } from './endpoint';
+import { startHealthChecks } from './health';
+import type { UpstreamPolicy } from './policy';
+import { RetryBudget } from './retry-budget';
+
+export type OperationKind = 'query' | 'mutation';
+
+export interface PoolRequest {
+  kind: OperationKind;
+  /** Headers to send (already without the gateway's internal ones). */
+  headers: Record<string, string>;
+  body: string;
+  /** Epoch ms after which the whole request gives up. */
+  deadline: number;
+}
+
+/** No endpoint could answer; carries why, for the error the client sees. */
+export class PoolUnavailableError extends Error {
+  constructor(
+    readonly subgraph: string,
+    readonly reason: string,
+  ) {
+    super(`Subgraph "${subgraph}" is unavailable: ${reason}`);
+    this.name = 'PoolUnavailableError';
+  }
+}
+
+export interface PoolObserver {
+  onEndpointEvent?(endpoint: Endpoint, event: EndpointEvent): void;
+  onAttempt?(endpoint: Endpoint, outcome: 'success' | 'failure' | 'rejected', seconds: number): void;
+  onRetry?(subgraph: string, reason: string): void;
+  onDeduplicated?(subgraph: string): void;
+}
+
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+export class SubgraphPool {
+  readonly endpoints: Endpoint[];
+  private next = 0;
+  private readonly budget: RetryBudget;
+  private readonly inflight = new Map<string, Promise<SharedResponse>>();
+  private readonly stopChecks: () => void;
+
+  constructor(
+    readonly name: string,
+    urls: { primaries: string[]; replicas: string[] },
+    readonly policy: UpstreamPolicy,
+    private readonly observer: PoolObserver = {},
+  ) {
+    const make = (url: string, role: EndpointRole) =>
+      new Endpoint(name, url, role, policy, (endpoint, event) => observer.onEndpointEvent?.(endpoint, event));
+    this.endpoints = [...urls.primaries.map((url) => make(url, 'primary')), ...urls.replicas.map((url) => make(url, 'replica'))];
+    this.budget = new RetryBudget(policy.retry.budgetRatio, policy.retry.budgetMinPerSecond);
+    this.stopChecks = startHealthChecks(this.endpoints, policy.health);
+  }
+
+  stop(): void {
+    this.stopChecks();
+  }
+
+  /** Round-robin over available primaries not yet tried; replicas only for queries, only when no primary is available. */
+  pick(kind: OperationKind, tried: ReadonlySet<Endpoint>): Endpoint | undefined {
+    const now = Date.now();
+    const choose = (role: EndpointRole, allowTried: boolean) => {
+      const candidates = this.endpoints.filter((e) => e.role === role && e.isAvailable(now) && (allowTried || !tried.has(e)));
+      if (candidates.length === 0) return undefined;
+      this.next = (this.next + 1) % 1_000_000;
+      return candidates[this.next % candidates.length];
+    };
+    // A retry prefers an endpoint not tried yet, but may come back to one (it may have been a blip).
+    return (
+      choose('primary', false) ??
+      (kind === 'query' ? choose('replica', false) : undefined) ??
+      choose('primary', true) ??
+      (kind === 'query' ? choose('replica', true) : undefined)
+    );
+  }
+
+  /** Earliest instant a throttled endpoint accepts requests again, for waiting out a Retry-After. */
+  private earliestUnthrottled(kind: OperationKind): number | undefined {
+    const candidates = this.endpoints.filter(
+      (e) => (kind === 'query' || e.role === 'primary') && e.health.phase === 'healthy' && e.breaker.admits() && e.throttledUntil > Date.now(),
+    );
+    return candidates.length ? Math.min(...candidates.map((e) => e.throttledUntil)) : undefined;
+  }
+
+  async send(request: PoolRequest): Promise<SharedResponse> {
+    this.budget.recordRequest();
+    if (request.kind === 'mutation' || !this.policy.dedupe) return this.sendWithRetries(request);
+    const key = JSON.stringify([request.headers, request.body]);
+    const existing = this.inflight.get(key);
+    if (existing) {
+      this.observer.onDeduplicated?.(this.name);
+      return existing;
+    }
+    const call = this.sendWithRetries(request).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, call);
+    return call;
+  }
+
+  private async sendWithRetries(request: PoolRequest): Promise<SharedResponse> {
+    const tried = new Set<Endpoint>();
+    const deadlineSignal = AbortSignal.timeout(Math.max(0, request.deadline - Date.now()));
+    const { retry: retryPolicy } = this.policy;
+    let lastReason = 'no endpoint is available';
+
+    const policy = retry(
+      handleWhen((error) => {
+        if (request.kind === 'mutation' || !(error instanceof UpstreamAttemptError) || !error.options.retryable) return false;
+        if (Date.now() >= request.deadline) return false;
+        if (!this.budget.tryRetry()) {
+          lastReason = `${error.message}; retry budget spent`;
+          return false;
+        }
+        this.observer.onRetry?.(this.name, error.message);
+        return true;
+      }),
+      {
+        maxAttempts: request.kind === 'mutation' ? 0 : retryPolicy.maxRetries,
+        backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
+          const exponential = Math.min(retryPolicy.maxBackoffMs, retryPolicy.backoffMs * 2 ** (context.attempt - 1));
+          const jittered = exponential / 2 + Math.random() * (exponential / 2);
+          // A Retry-After only delays us when no other endpoint can take the retry.
+          const waitFor = this.pick(request.kind, tried) ? 0 : (this.earliestUnthrottled(request.kind) ?? 0) - Date.now();
+          return Math.min(retryPolicy.maxBackoffMs, Math.max(jittered, waitFor));
+        }),
+      },
+    );
+
+    try {
+      return await policy.execute(async () => {
+        const endpoint = this.pick(request.kind, tried);
+        if (!endpoint) {
+          throw new PoolUnavailableError(this.name, lastReason);
+        }
+        tried.add(endpoint);
+        try {
+          return await this.tryOnce(endpoint, request, deadlineSignal);
+        } catch (error) {
+          if (error instanceof BrokenCircuitError) {
+            // Lost a race with the breaker opening: nothing was sent, so another endpoint may try.
+            throw new UpstreamAttemptError('circuit open', { retryable: true, breakerFailure: false });
+          }
+          if (error instanceof UpstreamAttemptError) lastReason = error.message;
+          throw error;
+        }
+      }, deadlineSignal);
+    } catch (error) {
+      if (error instanceof UpstreamAttemptError) {
+        if (error.options.response) return error.options.response;
+        throw new PoolUnavailableError(this.name, lastReason);
+      }
+      if (error instanceof PoolUnavailableError) throw error;
+      if (deadlineSignal.aborted) throw new PoolUnavailableError(this.name, 'request deadline exceeded');
+      throw error;
+    }
+  }
+
+  /** One try against one endpoint, through its breaker. */
+  private async tryOnce(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const response = await endpoint.breaker.execute(() => this.exchange(endpoint, request, deadlineSignal));
+      endpoint.recordSuccess();
+      this.observer.onAttempt?.(endpoint, 'success', seconds());
+      return response;
+    } catch (error) {
+      if (error instanceof UpstreamAttemptError) {
+        if (error.options.breakerFailure) endpoint.recordFailure(error.message);
+        if (error.options.retryAfterMs !== undefined) endpoint.throttledUntil = Date.now() + error.options.retryAfterMs;
+        this.observer.onAttempt?.(endpoint, error.options.breakerFailure ? 'failure' : 'rejected', seconds());
+      }
+      throw error;
+    }
+  }
+
+  /** The HTTP exchange: classifies every outcome for retries and the breaker. */
+  private async exchange(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
+    const tryController = new AbortController();
+    const tryTimer = setTimeout(() => tryController.abort(), this.policy.tryTimeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.any([tryController.signal, deadlineSignal]),
+      });
+    } catch (error) {
+      const timedOut = tryController.signal.aborted;
+      const detail = timedOut
+        ? `no response from ${endpoint.url} within ${this.policy.tryTimeoutMs} ms`
+        : deadlineSignal.aborted
+          ? 'request deadline exceeded'
+          : `${endpoint.url} could not be reached (${causeOf(error)})`;
+      throw new UpstreamAttemptError(detail, { retryable: !deadlineSignal.aborted, breakerFailure: !deadlineSignal.aborted || timedOut });
+    } finally {
+      // Headers arrived (or the try ended): the body is read under the request's deadline only.
+      clearTimeout(tryTimer);
+    }
+
+    if (RETRYABLE_STATUSES.has(response.status)) {
+      await response.body?.cancel();
+      const retryAfterMs = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+      throw new UpstreamAttemptError(`${endpoint.url} answered ${response.status}`, {
+        retryable: true,
+        breakerFailure: response.status !== 429,
+        retryAfterMs,
+      });
+    }
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (error) {
+      // Bytes had arrived: the subgraph may have acted on it, so this is not retried.
+      throw new UpstreamAttemptError(`${endpoint.url} broke off its response (${causeOf(error)})`, { retryable: false, breakerFailure: true });
+    }
+    const shared: SharedResponse = { status: response.status, headers: [...response.headers], body };
+    if (response.status >= 500) {
+      throw new UpstreamAttemptError(`${endpoint.url} answered ${response.status}`, { retryable: false, breakerFailure: true, response: shared });
+    }
+    return shared;
+  }
+
+  describe() {
+    return this.endpoints.map((endpoint) => endpoint.describe());
+  }
+}
+
+function causeOf(error: unknown): string {
+  const { code, cause } = (error ?? {}) as { code?: string; cause?: { code?: string; message?: string } };
+  return code ?? cause?.code ?? cause?.message ?? (error as Error)?.message ?? 'unknown error';
+}
