@@ -18,9 +18,10 @@ runMain(async () => {
     .description('GraphQL federation gateway over a Federation 2 supergraph file')
     .option('--supergraph <path>', 'supergraph SDL file (env SUPERGRAPH_PATH)')
     .option('--port <port>', 'port to listen on (env PORT)', parsePort)
+    .option('--config <path>', 'JSON file with upstream policy and per-subgraph endpoints (env GATEWAY_CONFIG)')
     .parse(process.argv);
-  const flags = program.opts<{ supergraph?: string; port?: number }>();
-  const config = loadGatewayConfig(process.env, { supergraphPath: flags.supergraph, port: flags.port });
+  const flags = program.opts<{ supergraph?: string; port?: number; config?: string }>();
+  const config = loadGatewayConfig(process.env, { supergraphPath: flags.supergraph, port: flags.port, configPath: flags.config });
   const gateway = await createGateway(config);
   reportReady('gateway', gateway.graphqlUrl);
   stopOnSignals(() => gateway.stop());

@@ -23,6 +23,7 @@ import type { AuthIdentity } from './auth';
 import type { GatewayConfig } from './config';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
 import { createGatewayMetrics } from './metrics';
+import { requestMetricsPlugin } from './plugins/request-metrics';
 import { createFileSupergraph } from './supergraph';
 import { PooledDataSource } from './upstream/data-source';
 import { policyFor } from './upstream/policy';
@@ -100,7 +101,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const httpServer = http.createServer(app);
   const development = config.environment !== 'production';
 
-  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer })];
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
   plugins.push(
     development
       ? ApolloServerPluginLandingPageLocalDefault({

@@ -152,6 +152,8 @@ describe('load-balanced upstream failover', () => {
     const text = await metrics();
     expect(text).toContain(`gateway_upstream_breaker_state{subgraph="inventory",url="${endpoint.graphqlUrl}"} 0`);
     expect(text).toContain(`gateway_upstream_state_changes_total{subgraph="inventory",url="${endpoint.graphqlUrl}",kind="breaker",state="open"} 1`);
+    expect(text).toMatch(/gateway_graphql_request_duration_seconds_count\{operation="query",outcome="error"\} 4\n/);
+    expect(text).toMatch(/gateway_graphql_request_duration_seconds_count\{operation="query",outcome="success"\} 2\n/);
   });
 
   it('reopens at once when a probe fails in half-open', async () => {

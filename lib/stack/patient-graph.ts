@@ -32,6 +32,7 @@ const VENDORS = [
   { emulator: 'google-calendar-emulator', dir: 'calendar', subgraph: 'calendar', baseUrlKey: 'GOOGLE_CALENDAR_BASE_URL', tokenKey: 'GOOGLE_CALENDAR_TOKEN', token: 'google-dev-token' },
 ] as const;
 
+const EMULATOR_SETTING = /^(SEED|HUBSPOT_RATE_LIMIT_MAX|HUBSPOT_RATE_LIMIT_WINDOW_MS|STRIPE_SEARCH_MAX_CLAUSES)$/;
 const UPSTREAM_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
@@ -40,7 +41,13 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const emulators: ServiceSpec[] = VENDORS.map((vendor) => ({
     name: vendor.emulator,
     script: path.join(DIST, 'subgraphs', vendor.dir, 'emulator', 'main.js'),
-    env: () => ({ ...shared, PORT: '0', SEED_PATIENTS: String(options.seedPatients), [vendor.tokenKey]: tokenOf(vendor) }),
+    env: () => ({
+      ...shared,
+      ...Object.fromEntries(Object.entries(options.env).filter(([key]) => EMULATOR_SETTING.test(key))),
+      PORT: '0',
+      SEED_PATIENTS: String(options.seedPatients),
+      [vendor.tokenKey]: tokenOf(vendor),
+    }),
   }));
   const replicas = options.replicas ?? 1;
   const instances = (subgraph: string) => Array.from({ length: replicas }, (_, index) => instanceName(subgraph, index));
