@@ -94,6 +94,10 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           PORT: '0',
           NODE_ENV: 'test',
           SUPERGRAPH_WATCH: 'false',
+          // Batching tests count vendor requests: a retry after a try timeout on a loaded CI
+          // machine would add requests that say nothing about batching.
+          UPSTREAM_TRY_TIMEOUT_MS: '30000',
+          REQUEST_TIMEOUT_MS: '60000',
           AUTH_JWT_SECRET: STACK_JWT_SECRET,
           SUBGRAPH_SEMBLE_URL: subgraphs.semble,
           SUBGRAPH_CRM_URL: subgraphs.crm,

@@ -26,8 +26,8 @@ export const gatewayConfigSchema = z
     subgraphs: z.record(z.string(), subgraphUpstreamSchema).default({}),
     /** Upstream policy for every subgraph (per-subgraph overrides above). */
     upstream: upstreamPolicySchema.prefault({}),
-    /** A client request's overall deadline across all its subgraph fetches and retries, in ms. @default 10000 */
-    requestTimeoutMs: z.number().int().positive().default(10_000),
+    /** A client request's overall deadline across all its subgraph fetches and retries, in ms. @default 30000 */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
     /** `production` masks unexpected errors, disables introspection and the Sandbox. */
     environment: z.enum(['development', 'production', 'test']).default('development'),
     /** Largest request body accepted. @default "1mb" */

@@ -19,9 +19,9 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 describe('gateway configuration is validated at start-up', () => {
   it('starts on embedded defaults when only the JWT secret is given', () => {
     const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET });
-    expect(config).toMatchObject({ port: 4000, supergraphPath: 'schema/supergraph.graphql', auth: { mode: 'jwt' }, subgraphs: {}, requestTimeoutMs: 10_000 });
+    expect(config).toMatchObject({ port: 4000, supergraphPath: 'schema/supergraph.graphql', auth: { mode: 'jwt' }, subgraphs: {}, requestTimeoutMs: 30_000 });
     expect(config.upstream).toEqual({
-      tryTimeoutMs: 3000,
+      tryTimeoutMs: 5000,
       retry: { maxRetries: 2, backoffMs: 25, maxBackoffMs: 2000, budgetRatio: 0.2, budgetMinPerSecond: 5 },
       health: { intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, ejectAfterFailures: 3 },
       breaker: { failureThreshold: 5, windowMs: 60_000, halfOpenAfterMs: 30_000, successesToClose: 3 },

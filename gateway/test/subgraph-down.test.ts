@@ -55,7 +55,9 @@ describe('a subgraph that is down', () => {
       endpoints: [expect.objectContaining({ url: `http://127.0.0.1:${reviewsPort}/graphql`, health: 'ejected' })],
     });
     const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
-    expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews' } })]);
+    expect(body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews', reason: 'NO_ENDPOINT_AVAILABLE' } }),
+    ]);
   });
 
   it('serves the subgraph once it comes up and passes its health checks', async () => {

@@ -47,7 +47,7 @@ describe('load-balanced upstream failover', () => {
       stalled = await proxy(inventory.graphqlUrl, { kind: 'stall' });
       good = await proxy(inventory.graphqlUrl);
       return { urls: [stalled.graphqlUrl, good.graphqlUrl] };
-    }, { tryTimeoutMs: 200, health: { intervalMs: 0 } });
+    }, { tryTimeoutMs: 1000, health: { intervalMs: 0 } });
     for (let i = 0; i < 4; i++) {
       const { body } = await graphql(gateway.graphqlUrl, STOCK);
       expect(body.errors).toBeUndefined();
@@ -106,7 +106,9 @@ describe('load-balanced upstream failover', () => {
         return { urls: [failing.graphqlUrl], replicaUrls: [good.graphqlUrl] };
       }, { tryTimeoutMs: 300, health: { intervalMs: 0 } });
       const { body } = await graphql(gateway.graphqlUrl, RESTOCK);
-      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' } })]);
+      expect(body.errors).toEqual([
+        expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'ATTEMPTS_FAILED' } }),
+      ]);
       expect(operations(failing, 'mutation')).toBe(1);
       expect(operations(good, 'mutation')).toBe(0);
       expect(inventory.counts.mutations).toBe(0);
@@ -134,7 +136,9 @@ describe('load-balanced upstream failover', () => {
 
     // Open: answered by the breaker, nothing sent upstream.
     const fast = await graphql(gateway.graphqlUrl, STOCK);
-    expect(fast.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' } })]);
+    expect(fast.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'NO_ENDPOINT_AVAILABLE' } }),
+    ]);
     expect(fast.body.data.products[0]).toEqual({ id: 'p1', name: 'Stethoscope', stock: null });
     expect(endpoint.hits).toHaveLength(3);
 
@@ -181,6 +185,7 @@ describe('load-balanced upstream failover', () => {
     }, { health: { intervalMs: 0 }, breaker: { failureThreshold: 2 } });
     await a.stop();
     await b.stop();
+    const reasons: string[] = [];
     for (let i = 0; i < 5; i++) {
       const { status, body } = await graphql(gateway.graphqlUrl, STOCK);
       expect(status).toBe(200);
@@ -188,8 +193,12 @@ describe('load-balanced upstream failover', () => {
         { id: 'p1', name: 'Stethoscope', stock: null },
         { id: 'p2', name: 'Otoscope', stock: null },
       ]);
-      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' } })]);
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' }) })]);
+      reasons.push(body.errors![0].extensions.reason);
     }
+    // The first tries find the endpoints dead; after that the gateway knows and answers without trying.
+    expect(reasons[0]).toBe('ATTEMPTS_FAILED');
+    expect(reasons.at(-1)).toBe('NO_ENDPOINT_AVAILABLE');
   });
 
   it('serves queries from a replica only when no primary is available, and mutations never', async () => {
@@ -207,7 +216,9 @@ describe('load-balanced upstream failover', () => {
     expect(operations(replica, 'query')).toBeGreaterThan(0);
 
     const mutation = await graphql(gateway.graphqlUrl, RESTOCK);
-    expect(mutation.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' } })]);
+    expect(mutation.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'NO_ENDPOINT_AVAILABLE' } }),
+    ]);
     expect(operations(replica, 'mutation')).toBe(0);
   });
 

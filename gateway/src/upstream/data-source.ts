@@ -11,13 +11,19 @@ import { GraphQLError } from 'graphql';
 import type { Logger } from '../../../lib/logger';
 import { ErrorCode } from '../errors';
 import { PoolUnavailableError } from './pool';
-import type { OperationKind, SubgraphPool } from './pool';
+import type { OperationKind, SubgraphPool, UnavailableCause } from './pool';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
 /** Internal headers: how willSendRequest tells the fetcher what it needs; never sent upstream. */
 const KIND_HEADER = 'x-gateway-operation-kind';
 const DEADLINE_HEADER = 'x-gateway-deadline';
+
+const CAUSE_MESSAGES: Record<UnavailableCause, string> = {
+  NO_ENDPOINT_AVAILABLE: 'no endpoint is available',
+  ATTEMPTS_FAILED: 'every attempt failed',
+  DEADLINE_EXCEEDED: 'no answer within the request deadline',
+};
 
 export interface PooledDataSourceOptions {
   pool: SubgraphPool;
@@ -57,9 +63,9 @@ export class PooledDataSource extends RemoteGraphQLDataSource<{ deadline?: numbe
       return await super.process(options);
     } catch (error) {
       if (error instanceof PoolUnavailableError) {
-        this.logger.warn({ subgraph: this.serviceName, reason: error.reason }, 'subgraph unavailable');
-        throw new GraphQLError(`Subgraph "${this.serviceName}" is unavailable`, {
-          extensions: { code: ErrorCode.UpstreamUnavailable, serviceName: this.serviceName },
+        this.logger.warn({ subgraph: this.serviceName, cause: error.unavailableCause, reason: error.reason }, 'subgraph unavailable');
+        throw new GraphQLError(`Subgraph "${this.serviceName}" is unavailable: ${CAUSE_MESSAGES[error.unavailableCause]}`, {
+          extensions: { code: ErrorCode.UpstreamUnavailable, serviceName: this.serviceName, reason: error.unavailableCause },
         });
       }
       throw error;

@@ -58,8 +58,8 @@ const healthOverrides = z.object(healthFields).partial();
 const breakerOverrides = z.object(breakerFields).partial();
 
 export const upstreamPolicySchema = z.object({
-  /** Abort one try when no response headers arrived within this. @default 3000 */
-  tryTimeoutMs: z.number().int().min(1).default(3000),
+  /** Abort one try when no response headers arrived within this. @default 5000 */
+  tryTimeoutMs: z.number().int().min(1).default(5000),
   retry: retryOverrides.prefault({}).transform((value) => ({ ...RETRY_DEFAULTS, ...value })),
   health: healthOverrides.prefault({}).transform((value) => ({ ...HEALTH_DEFAULTS, ...value })),
   breaker: breakerOverrides.prefault({}).transform((value) => ({ ...BREAKER_DEFAULTS, ...value })),

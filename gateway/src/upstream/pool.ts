@@ -25,10 +25,14 @@ export interface PoolRequest {
   deadline: number;
 }
 
-/** No endpoint could answer; carries why, for the error the client sees. */
+/** Why a subgraph could not answer, in words a client may see (no URLs, no internals). */
+export type UnavailableCause = 'NO_ENDPOINT_AVAILABLE' | 'ATTEMPTS_FAILED' | 'DEADLINE_EXCEEDED';
+
+/** No endpoint could answer; `reason` is the detail for logs, `cause` the part for clients. */
 export class PoolUnavailableError extends Error {
   constructor(
     readonly subgraph: string,
+    readonly unavailableCause: UnavailableCause,
     readonly reason: string,
   ) {
     super(`Subgraph "${subgraph}" is unavailable: ${reason}`);
@@ -150,7 +154,7 @@ export class SubgraphPool {
       return await policy.execute(async () => {
         const endpoint = this.pick(request.kind, tried);
         if (!endpoint) {
-          throw new PoolUnavailableError(this.name, lastReason);
+          throw new PoolUnavailableError(this.name, tried.size === 0 ? 'NO_ENDPOINT_AVAILABLE' : 'ATTEMPTS_FAILED', lastReason);
         }
         tried.add(endpoint);
         try {
@@ -167,10 +171,10 @@ export class SubgraphPool {
     } catch (error) {
       if (error instanceof UpstreamAttemptError) {
         if (error.options.response) return error.options.response;
-        throw new PoolUnavailableError(this.name, lastReason);
+        throw new PoolUnavailableError(this.name, deadlineSignal.aborted ? 'DEADLINE_EXCEEDED' : 'ATTEMPTS_FAILED', lastReason);
       }
       if (error instanceof PoolUnavailableError) throw error;
-      if (deadlineSignal.aborted) throw new PoolUnavailableError(this.name, 'request deadline exceeded');
+      if (deadlineSignal.aborted) throw new PoolUnavailableError(this.name, 'DEADLINE_EXCEEDED', 'request deadline exceeded');
       throw error;
     }
   }
