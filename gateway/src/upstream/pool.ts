@@ -126,11 +126,13 @@ export class SubgraphPool {
     const deadlineSignal = AbortSignal.timeout(Math.max(0, request.deadline - Date.now()));
     const { retry: retryPolicy } = this.policy;
     let lastReason = 'no endpoint is available';
+    let attempts = 0;
 
     const policy = retry(
       handleWhen((error) => {
         if (request.kind === 'mutation' || !(error instanceof UpstreamAttemptError) || !error.options.retryable) return false;
-        if (Date.now() >= request.deadline) return false;
+        // cockatiel asks before it checks its attempt count: the last failure must not spend budget.
+        if (attempts > retryPolicy.maxRetries || Date.now() >= request.deadline) return false;
         if (!this.budget.tryRetry()) {
           lastReason = `${error.message}; retry budget spent`;
           return false;
@@ -152,6 +154,7 @@ export class SubgraphPool {
 
     try {
       return await policy.execute(async () => {
+        attempts += 1;
         const endpoint = this.pick(request.kind, tried);
         if (!endpoint) {
           throw new PoolUnavailableError(this.name, tried.size === 0 ? 'NO_ENDPOINT_AVAILABLE' : 'ATTEMPTS_FAILED', lastReason);
