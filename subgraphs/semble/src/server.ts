@@ -16,7 +16,7 @@ import { createSembleClient, MAX_PAGE_SIZE, VENDOR } from './client';
 import type { SembleBooking, SembleClient, SembleInvoice, SemblePatient, SembleUser } from './client';
 import type { SembleConfig } from './config';
 import { badUserInput, connectionOf, filteredSource, offsetAfter, pagedSource, validateFirst } from './connection';
-import { assessDataQuality, toE164 } from './data-quality';
+import { assessDataQuality, toE164 } from '../../../lib/data-quality';
 import { createLoaders } from './loaders';
 import type { SembleLoaders } from './loaders';
 

@@ -1,4 +1,4 @@
-import { assessDataQuality, isValidEmail, isValidNhsNumber, routeOf, scoreOf, toE164 } from '../src/data-quality';
+import { assessDataQuality, isValidEmail, isValidNhsNumber, routeOf, scoreOf, toE164 } from '../../../lib/data-quality';
 
 const GOOD = { email: 'ada.lovelace@example.co.uk', phones: ['07912 345678'], nhsNumber: '943 476 5919' };
 

@@ -2,7 +2,7 @@
  * What the subgraph serves equals the seed world: patients (with data quality), appointments
  * (status mapped back from Semble's booking facts), practitioners and invoices.
  */
-import { isValidEmail, isValidNhsNumber, toE164 } from '../src/data-quality';
+import { isValidEmail, isValidNhsNumber, toE164 } from '../../../lib/data-quality';
 import type { SeedBooking, SeedPatient } from '../../../lib/seed';
 import { startSembleHarness } from './harness';
 import type { SembleHarness } from './harness';

@@ -1,0 +1,94 @@
+import { applyPlan, crmRecord, decisionFor, plan, sembleRecord, shadowOf, writesOf } from './patient-records';
+
+describe('a critical field changed on both sides since the last sync', () => {
+  it("changing a contact's phone in HubSpot and the same patient's phone in Semble gives one conflict", () => {
+    const result = plan({
+      semble: sembleRecord({ phone: '07912 111222', updatedAt: '2025-02-20T09:00:00.000Z' }),
+      crm: crmRecord({ phone: '+447912 333444', updatedAt: '2025-02-21T09:00:00.000Z' }),
+    });
+    expect(result.conflicts).toEqual([
+      { field: 'phone', sembleValue: '+447912111222', crmValue: '+447912333444', lastSyncedValue: '+447912345678' },
+    ]);
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_BOTH_SIDES' });
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+  });
+
+  it('writes neither side for that field, while the other fields still sync', () => {
+    const result = plan({
+      semble: sembleRecord({ email: 'ada@semble.example', lastName: 'King' }),
+      crm: crmRecord({ email: 'ada@crm.example' }),
+    });
+    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['email']);
+    expect(writesOf(result)).toEqual([{ field: 'lastName', action: 'WRITE_CRM', value: 'King', reason: 'OWNER_CHANGED' }]);
+    expect(result.status).toBe('WRITE');
+  });
+
+  it('keeps the last agreed value in the shadow, so the conflict stands until someone resolves it', () => {
+    const semble = sembleRecord({ dateOfBirth: '1985-12-01' });
+    const crm = crmRecord({ dateOfBirth: '1985-10-12' });
+    const first = plan({ semble, crm });
+    expect(first.nextShadow?.values.dateOfBirth).toBe('1985-12-10');
+    const second = plan({ semble, crm, shadow: first.nextShadow });
+    expect(second.conflicts).toEqual(first.conflicts);
+  });
+
+  it('is a conflict whatever the timestamps say: last write wins is for non-critical fields only', () => {
+    const result = plan({
+      semble: sembleRecord({ email: 'ada@semble.example', updatedAt: '2025-02-02T00:00:00.000Z' }),
+      crm: crmRecord({ email: 'ada@crm.example', fieldUpdatedAt: { email: '2025-02-28T00:00:00.000Z' } }),
+    });
+    expect(decisionFor(result, 'email').action).toBe('CONFLICT');
+  });
+
+  it('gives one conflict per field when several critical fields clash', () => {
+    const result = plan({
+      semble: sembleRecord({ email: 'ada@semble.example', phone: '07912 111222', dateOfBirth: '1985-12-11' }),
+      crm: crmRecord({ email: 'ada@crm.example', phone: '07912 333444', dateOfBirth: '1985-12-12' }),
+    });
+    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['email', 'phone', 'dateOfBirth']);
+    expect(result.status).toBe('NO_WRITES');
+  });
+
+  it('is no conflict when both sides made the same change (after normalisation): the shadow catches up', () => {
+    const result = plan({
+      semble: sembleRecord({ phone: '07912 111222', email: 'Ada@New.example' }),
+      crm: crmRecord({ phone: '+44 7912 111222', email: 'ada@new.example' }),
+    });
+    expect(result.conflicts).toEqual([]);
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'SKIP', value: '+447912111222', reason: 'SAME_CHANGE_ON_BOTH_SIDES' });
+    expect(decisionFor(result, 'email')).toMatchObject({ action: 'SKIP', reason: 'SAME_CHANGE_ON_BOTH_SIDES' });
+    expect(result.nextShadow?.values).toMatchObject({ phone: '+447912111222', email: 'ada@new.example' });
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+  });
+
+  it('counts clearing a field as a change: cleared in Semble, edited in the CRM is a conflict', () => {
+    const result = plan({ semble: sembleRecord({ email: null }), crm: crmRecord({ email: 'ada@crm.example' }) });
+    expect(result.conflicts).toEqual([
+      { field: 'email', sembleValue: null, crmValue: 'ada@crm.example', lastSyncedValue: 'ada.lovelace@example.co.uk' },
+    ]);
+  });
+
+  it('is not a conflict when only one side changed (see field-ownership: a CRM-only change is reverted)', () => {
+    expect(plan({ semble: sembleRecord({ phone: '07912 111222' }) }).conflicts).toEqual([]);
+    expect(plan({ crm: crmRecord({ phone: '07912 111222' }) }).conflicts).toEqual([]);
+  });
+
+  it('is not possible on the first sync: with no shadow, nothing "changed since the last sync"', () => {
+    const result = plan({ shadow: null, crm: crmRecord({ email: 'ada@crm.example' }) });
+    expect(result.conflicts).toEqual([]);
+    expect(decisionFor(result, 'email')).toMatchObject({ action: 'WRITE_CRM', reason: 'INITIAL_SYNC' });
+  });
+
+  it('does not block applying the rest: after applying, only the conflict remains', () => {
+    const state = {
+      semble: sembleRecord({ phone: '07912 111222', firstName: 'Augusta' }),
+      crm: crmRecord({ phone: '07912 333444' }),
+      shadow: shadowOf(),
+    };
+    const after = applyPlan(state, plan(state));
+    const again = plan(after);
+    expect(again.decisions.filter((decision) => decision.action !== 'SKIP')).toEqual([
+      { field: 'phone', action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_BOTH_SIDES' },
+    ]);
+  });
+});
