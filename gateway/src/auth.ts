@@ -11,6 +11,8 @@ export interface AuthIdentity {
   roles: string[];
   /** The clinic (tenant) the token is for. */
   clinic?: string;
+  /** Epoch ms the token expires; long-lived connections check it again per event. */
+  expiresAt?: number;
 }
 
 export type AuthResult = { ok: true; identity: AuthIdentity } | { ok: false; reason: string };
@@ -35,7 +37,12 @@ export function createAuthenticator(auth: GatewayConfig['auth']): (authorization
           const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
           return {
             ok: true,
-            identity: { subject: String(claims.sub ?? 'unknown'), roles, clinic: typeof claims.clinic === 'string' ? claims.clinic : undefined },
+            identity: {
+              subject: String(claims.sub ?? 'unknown'),
+              roles,
+              clinic: typeof claims.clinic === 'string' ? claims.clinic : undefined,
+              expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+            },
           };
         } catch (error) {
           // jsonwebtoken's messages ("jwt expired", "invalid signature") name no secret and no claim values.

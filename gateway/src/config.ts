@@ -47,6 +47,42 @@ export const gatewayConfigSchema = z
           mode: z.literal('none'),
         }),
       ], { error: 'one of "jwt", "none"' }),
+    /**
+     * Subscriptions over graphql-ws on /graphql. Each root Subscription field the supergraph
+     * declares maps to a bus topic; every event is resolved through the query planner with a
+     * lookup query field (e.g. `syncEvent(id:)`), so selections may reach into any subgraph.
+     */
+    subscriptions: z
+      .object({
+        fields: z
+          .record(
+            z.string(),
+            z.object({
+              /** Bus topic the field's events arrive on. */
+              topic: z.string().min(1),
+              /** Query root field taking `id: ID!` that returns the field's type for one event. */
+              lookup: z.string().min(1),
+              /** Where the lookup id comes from: `cursor` (the bus cursor) or a payload property. @default "cursor" */
+              idFrom: z.string().min(1).default('cursor'),
+              /** Field argument → payload property it must equal (a list argument: be one of). */
+              filters: z.record(z.string(), z.string()).default({}),
+            }),
+          )
+          .default({}),
+        /** Close a socket that sends no ConnectionInit within this (graphql-ws 4408). @default 3000 */
+        initTimeoutMs: z.number().int().positive().default(3000),
+        /** Subscriptions one socket may hold. @default 100 */
+        maxPerSocket: z.number().int().positive().default(100),
+        /** Largest WebSocket message accepted (bytes); larger closes the socket with 1009. @default 65536 */
+        maxMessageBytes: z.number().int().positive().default(65_536),
+        /** Results waiting for a slow subscriber before its subscription is ended. @default 1000 */
+        maxQueuedEvents: z.number().int().positive().default(1000),
+      })
+      .prefault({}),
+    /** Redis for the event bus (and later the cache); in-process memory when unset. */
+    redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Key prefix of the bus's streams in Redis. @default "pg:bus:" */
+    busKeyPrefix: z.string().min(1).default('pg:bus:'),
     /** A token the Sandbox pre-fills in development (the launcher's dev token). */
     sandboxToken: z.string().optional(),
   })
@@ -74,6 +110,11 @@ const ENV_KEYS: Record<string, string> = {
   'auth.issuer': 'AUTH_JWT_ISSUER',
   'auth.audience': 'AUTH_JWT_AUDIENCE',
   sandboxToken: 'SANDBOX_TOKEN',
+  redisUrl: 'REDIS_URL',
+  busKeyPrefix: 'BUS_KEY_PREFIX',
+  'subscriptions.initTimeoutMs': 'WS_INIT_TIMEOUT_MS',
+  'subscriptions.maxPerSocket': 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
+  'subscriptions.maxMessageBytes': 'WS_MAX_MESSAGE_BYTES',
 };
 
 /** Upstream defaults settable from the environment: variable → path under `upstream`. */
@@ -103,6 +144,7 @@ function keyOf(path: PropertyKey[]): string {
     if (parts[2] === 'replicaUrls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_REPLICA_URLS`;
     return `config file: ${parts.join('.')}`;
   }
+  if (parts[0] === 'subscriptions' && parts[1] === 'fields') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'upstream') {
     const rest = parts.slice(1).join('.');
     const variable = Object.entries(UPSTREAM_ENV).find(([, at]) => at.join('.') === rest)?.[0];
@@ -151,6 +193,8 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path.at(-1)!] = value;
 }
 
+const definedOnly = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+
 const splitUrls = (value: string) => value.split(',').map((url) => url.trim()).filter(Boolean);
 
 /**
@@ -193,6 +237,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
         ? { mode, secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER || undefined, audience: env.AUTH_JWT_AUDIENCE || undefined }
         : { mode },
     sandboxToken: env.SANDBOX_TOKEN || undefined,
+    subscriptions: {
+      ...(file.subscriptions as Record<string, unknown> | undefined),
+      ...definedOnly({
+        initTimeoutMs: envInt(env.WS_INIT_TIMEOUT_MS),
+        maxPerSocket: envInt(env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET),
+        maxMessageBytes: envInt(env.WS_MAX_MESSAGE_BYTES),
+      }),
+    },
+    redisUrl: env.REDIS_URL || undefined,
+    busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
   };
   return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN'] });
 }

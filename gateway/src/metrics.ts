@@ -17,6 +17,7 @@ export interface GatewayMetrics {
   /** Register an endpoint so its gauges exist before anything happens to it. */
   trackEndpoint(endpoint: Endpoint): void;
   observeRequest(labels: { operation: string; outcome: 'success' | 'error' }, seconds: number): void;
+  setSubscribers(count: number): void;
 }
 
 export function createGatewayMetrics(logger: Logger): GatewayMetrics {
@@ -63,6 +64,8 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     registers: [registry],
   });
 
+  const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served over WebSocket', registers: [registry] });
+
   const onEndpointEvent = (endpoint: Endpoint, event: EndpointEvent) => {
     const labels = { subgraph: endpoint.subgraph, url: endpoint.url };
     transitions.inc({ ...labels, kind: event.kind, state: event.state });
@@ -85,5 +88,6 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
       breaker.set({ subgraph: endpoint.subgraph, url: endpoint.url }, BREAKER_VALUE[endpoint.breaker.state()]);
     },
     observeRequest: (labels, seconds) => requests.observe(labels, seconds),
+    setSubscribers: (count) => subscribers.set(count),
   };
 }

@@ -14,7 +14,10 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { createEventBus } from '../../lib/event-bus';
+import type { EventBus } from '../../lib/event-bus/types';
 import { listen } from '../../lib/listen';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
@@ -24,6 +27,8 @@ import type { GatewayConfig } from './config';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
 import { createGatewayMetrics } from './metrics';
 import { requestMetricsPlugin } from './plugins/request-metrics';
+import { startSubscriptionServer } from './subscriptions/server';
+import type { SubscriptionServer } from './subscriptions/server';
 import { createFileSupergraph } from './supergraph';
 import { PooledDataSource } from './upstream/data-source';
 import { policyFor } from './upstream/policy';
@@ -45,6 +50,8 @@ export interface RunningGateway {
 
 export interface GatewayDeps {
   logger?: Logger;
+  /** The event bus subscriptions follow; required when subscription fields are configured. */
+  bus?: EventBus;
 }
 
 /** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
@@ -96,6 +103,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     },
   });
 
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
+
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
@@ -123,6 +135,37 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   await server.start();
 
   const authenticate = createAuthenticator(config.auth);
+
+  let subscriptions: SubscriptionServer | undefined;
+  // The gateway closes a bus it created; one handed in belongs to the caller.
+  let ownBus: EventBus | undefined;
+  let bus = deps.bus;
+  if (Object.keys(config.subscriptions.fields).length > 0) {
+    if (!bus) bus = ownBus = await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+    subscriptions = startSubscriptionServer({
+      httpServer,
+      path: '/graphql',
+      bus,
+      config: config.subscriptions,
+      schema: () => apiSchema,
+      authenticate,
+      execute: async (query, variables, auth): Promise<ExecutionResult> => {
+        const response = await server.executeOperation<Record<string, unknown>>(
+          { query, variables },
+          { contextValue: { auth, deadline: Date.now() + config.requestTimeoutMs } },
+        );
+        if (response.body.kind !== 'single') throw new Error('incremental delivery is not used for subscription events');
+        const { data, errors } = response.body.singleResult;
+        // graphql-ws serialises GraphQLError instances; Apollo hands back formatted plain objects.
+        return {
+          data: data as ExecutionResult['data'],
+          ...(errors ? { errors: errors.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })) } : {}),
+        };
+      },
+      logger,
+      onSubscribersChanged: (count) => metrics.setSubscribers(count),
+    });
+  }
   const knownSubgraphs = new Set(currentPools.keys());
   for (const name of Object.keys(config.subgraphs)) {
     if (!knownSubgraphs.has(name)) logger.warn({ subgraph: name }, 'a SUBGRAPH_<NAME>_URL names a subgraph the supergraph does not declare');
@@ -135,13 +178,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', async (_req, res) => {
     const state = supergraph.state();
     const subgraphs = Object.fromEntries(
       [...currentPools].map(([name, pool]) => [name, { available: pool.endpoints.some((e) => e.isAvailable()), endpoints: pool.describe() }]),
     );
-    const ready = state.phase === 'loaded';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', supergraph: state, subgraphs });
+    const busState = bus && subscriptions ? { reachable: await bus.ping().catch(() => false) } : undefined;
+    const ready = state.phase === 'loaded' && (busState?.reachable ?? true);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', supergraph: state, subgraphs, ...(busState ? { bus: busState } : {}) });
   });
 
   const requireAuth = (req: Request, res: Response, next: NextFunction) => {
@@ -199,7 +243,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     graphqlUrl: `${listening.url}/graphql`,
     port: listening.port,
     async stop() {
+      await subscriptions?.stop();
       await server.stop();
+      await ownBus?.close();
       await listening.stop();
       for (const pool of pools.values()) pool.stop();
     },

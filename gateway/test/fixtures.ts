@@ -12,8 +12,8 @@ import type { DocumentNode } from 'graphql';
 import { startSubgraph } from '../../lib/subgraph';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
+import { gatewayConfigSchema } from '../src/config';
 import type { GatewayConfig } from '../src/config';
-import { upstreamPolicySchema } from '../src/upstream/policy';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
 export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles });
@@ -69,19 +69,14 @@ export function tempDir(): string {
 }
 
 export function baseConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
-  return {
+  return gatewayConfigSchema.parse({
     port: 0,
-    host: '127.0.0.1',
     supergraphPath: 'schema/supergraph.graphql',
     watchSupergraph: false,
-    subgraphs: {},
-    upstream: upstreamPolicySchema.parse({}),
-    requestTimeoutMs: 10_000,
     environment: 'test',
-    bodyLimit: '1mb',
     auth: { mode: 'jwt', secret: TEST_SECRET },
     ...overrides,
-  };
+  });
 }
 
 export async function graphql(url: string, query: string, options: { token?: string | null; variables?: unknown } = {}) {
