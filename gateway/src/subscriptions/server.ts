@@ -190,6 +190,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       }
     };
 
+    // Cast: the build targets a lib without Symbol.asyncDispose, which graphql-ws never calls.
     const iterator: AsyncGenerator<ExecutionResult> = {
       next,
       return: end,
@@ -200,10 +201,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       [Symbol.asyncIterator]() {
         return iterator;
       },
-      [Symbol.asyncDispose]: async () => {
-        await finish();
-      },
-    };
+    } as unknown as AsyncGenerator<ExecutionResult>;
     return iterator;
   }
 
