@@ -1,14 +1,33 @@
 /**
  * Entrypoint of the Google Calendar emulator. Env: PORT (4104), HOST (127.0.0.1),
- * SEED_PATIENTS (500), SEED (42), GOOGLE_CALENDAR_TOKEN (google-dev-token).
+ * SEED_PATIENTS (500), SEED (42), GOOGLE_CALENDAR_TOKEN (google-dev-token); push
+ * notifications: GOOGLE_CALENDAR_WEBHOOK_URL (unset: none sent), GOOGLE_CALENDAR_CHANNEL_ID
+ * (patient-graph-dev-channel), GOOGLE_CALENDAR_CHANNEL_TOKEN (google-dev-channel-token).
  */
-import { runEmulator } from '../../../lib/emulator-main';
+import { z } from 'zod';
+import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startGoogleCalendarEmulator } from './server';
 
-runEmulator({
+export const googleCalendarEmulatorEntry = defineEmulator({
   name: 'google-calendar-emulator',
   defaultPort: 4104,
   tokenEnv: 'GOOGLE_CALENDAR_TOKEN',
   defaultToken: 'google-dev-token',
-  start: (base) => startGoogleCalendarEmulator(base),
+  extra: {
+    shape: {
+      webhookUrl: z.url().optional(),
+      channelId: z.string().min(1).max(64).default('patient-graph-dev-channel'),
+      channelToken: z.string().min(1).max(256).default('google-dev-channel-token'),
+    },
+    env: { webhookUrl: 'GOOGLE_CALENDAR_WEBHOOK_URL', channelId: 'GOOGLE_CALENDAR_CHANNEL_ID', channelToken: 'GOOGLE_CALENDAR_CHANNEL_TOKEN' },
+    secrets: ['channelToken'],
+  },
+  start: (base, extra) =>
+    startGoogleCalendarEmulator({
+      ...base,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, channelId: extra.channelId, token: extra.channelToken } : undefined,
+    }),
 });
+
+// Tests import the entry to check its settings; only running the file as a program starts it.
+if (require.main === module) runEmulator(googleCalendarEmulatorEntry);

@@ -9,15 +9,42 @@
  *   GET  /calendar/v3/calendars/:calendarId/events/:eventId
  *   POST /calendar/v3/calendars/:calendarId/events            (insert, client-chosen id)
  *   PUT  /calendar/v3/calendars/:calendarId/events/:eventId   (update, full replacement)
+ *
+ * Push notifications: with a `webhook` (a watch channel) configured, a change made in the
+ * Calendar UI (the admin route below) is announced as Google does it: a bodiless POST with the
+ * X-Goog-* headers (lib/webhooks/google-calendar.ts), X-Goog-Resource-State `exists`, a
+ * message number that grows per channel, retried when the receiver fails. The receiver then
+ * lists the calendar with its sync token to see what changed.
+ *
+ *   PATCH /__admin/events/:calendarId/:eventId { summary?, start?, end?, status? } → the updated event
+ *   GET   /__admin/webhooks                                                       deliveries so far
+ *
+ * Emulator simplification: one configured channel covers every calendar (Google has one
+ * channel per watched calendar); X-Goog-Resource-URI names the calendar that changed. No
+ * `sync` message is sent, as the channel is configured rather than created through events.watch.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import express from 'express';
 import type { Request, Response } from 'express';
 import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emulator';
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import type { SeedCalendarEvent, SeedWorld } from '../../../lib/seed';
+import { createAdminFront, createWebhookSender, sendAdminResult, signGoogleCalendarPush } from '../../../lib/webhooks';
+import type { WebhookRetryOptions } from '../../../lib/webhooks';
 import type { GoogleEvent, GoogleEventDateTime, GoogleEventInput, GoogleEventList, GoogleEventStatus } from '../src/client';
+
+/** A watch channel, as events.watch would have created it. */
+export interface GoogleCalendarWebhookOptions extends WebhookRetryOptions {
+  /** The channel's address: where notifications are POSTed. */
+  url: string;
+  /** The channel id chosen by the watcher. */
+  channelId: string;
+  /** The channel token chosen by the watcher, echoed in X-Goog-Channel-Token. */
+  token: string;
+  /** The opaque id Google gives the watched resource. @default derived from channelId */
+  resourceId?: string;
+}
 
 export interface GoogleCalendarEmulatorOptions {
   /** The world whose calendarEvents are served, each on its own calendarId. */
@@ -30,6 +57,8 @@ export interface GoogleCalendarEmulatorOptions {
   host?: string;
   /** The zone calendars report and format event times in. @default Europe/London */
   timeZone?: string;
+  /** Send push notifications on changes; without it changes apply and nothing is sent. */
+  webhook?: GoogleCalendarWebhookOptions;
 }
 
 interface StoredEvent {
@@ -240,9 +269,45 @@ function writableFields(input: GoogleEventInput): Omit<GoogleEventInput, 'id'> {
   };
 }
 
+const GOOGLE_USER_AGENT = 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)';
+const CHANNEL_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** An admin start/end: an instant (written in the calendar's zone, as Google stores it) or Google's own object. */
+function adminTime(value: unknown, timeZone: string): GoogleEventDateTime | undefined {
+  if (typeof value === 'string' && RFC3339.test(value)) return { dateTime: formatInZone(value, timeZone), timeZone };
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value as GoogleEventDateTime;
+  return undefined;
+}
+
 export async function startGoogleCalendarEmulator(options: GoogleCalendarEmulatorOptions): Promise<GoogleCalendarEmulator> {
   const store = createGoogleCalendarStore(options.world, options.timeZone);
   const { app, counts } = createEmulatorApp();
+  const webhook = options.webhook;
+  const sender = createWebhookSender({ retryDelaysMs: webhook?.retryDelaysMs, timeoutMs: webhook?.timeoutMs });
+  const resourceId = webhook?.resourceId ?? (webhook ? createHash('sha256').update(webhook.channelId).digest('base64url').slice(0, 27) : '');
+  const channelExpiration = new Date(Date.now() + CHANNEL_LIFETIME_MS).toUTCString();
+  // Numbers only grow per channel; starting from the clock keeps them growing across emulator
+  // restarts, so a receiver deduplicating on channel id + number never mistakes a new message for a replay.
+  let nextMessageNumber = Date.now();
+
+  /** Announce a change on `calendarId`; resolves after the first attempt, or at once with no channel. */
+  async function push(calendarId: string) {
+    if (!webhook) return null;
+    const headers = {
+      'user-agent': GOOGLE_USER_AGENT,
+      ...signGoogleCalendarPush({
+        channelId: webhook.channelId,
+        token: webhook.token,
+        channelExpiration,
+        resourceId,
+        resourceUri: `https://www.googleapis.com/calendar/v3/calendars/${encodeURIComponent(calendarId)}/events?alt=json`,
+        resourceState: 'exists',
+        // Fixed here, not per attempt: a retry is the same message.
+        messageNumber: nextMessageNumber++,
+      }),
+    };
+    return sender.send({ url: webhook.url, event: 'exists', build: () => ({ headers }) });
+  }
   const api = express.Router();
 
   api.use(
@@ -368,6 +433,41 @@ export async function startGoogleCalendarEmulator(options: GoogleCalendarEmulato
   api.use((_req, res) => notFound(res));
 
   app.use('/calendar/v3', api);
-  const listening = await listen(app, options.port ?? 0, options.host);
-  return { ...listening, store, counts };
+
+  const { root, admin } = createAdminFront(app, sender);
+  admin.patch('/events/:calendarId/:eventId', async (req, res) => {
+    const calendar = store.calendars.get(req.params.calendarId as string);
+    const stored = calendar?.events.get(req.params.eventId as string);
+    if (!calendar || !stored) return notFound(res);
+    const body = (req.body ?? {}) as { summary?: unknown; start?: unknown; end?: unknown; status?: unknown };
+    const unknown = Object.keys(body).filter((key) => !['summary', 'start', 'end', 'status'].includes(key));
+    if (unknown.length > 0) return invalid(res, `Unknown field(s) ${unknown.join(', ')}: expected any of summary, start, end, status.`);
+    if (body.summary !== undefined && typeof body.summary !== 'string') return invalid(res, 'summary must be a string.');
+    const start = body.start === undefined ? stored.event.start : adminTime(body.start, calendar.timeZone);
+    const end = body.end === undefined ? stored.event.end : adminTime(body.end, calendar.timeZone);
+    if (!start || !end) return invalid(res, 'start and end must be RFC 3339 date-times with an offset, or Google event times.');
+    const merged = {
+      ...writableFields(stored.event),
+      ...(body.summary !== undefined ? { summary: body.summary as string } : {}),
+      ...(body.status !== undefined ? { status: body.status as GoogleEventStatus } : {}),
+      start,
+      end,
+    };
+    const checked = validateEventBody(merged);
+    if ('reason' in checked) return googleError(res, 400, checked.reason, checked.message);
+    const event = store.putEvent(calendar.id, { ...writableFields(checked.input), id: stored.event.id });
+    const delivery = await push(calendar.id);
+    sendAdminResult(res, event, delivery ? [delivery.id] : []);
+  });
+
+  const listening = await listen(root, options.port ?? 0, options.host);
+  return {
+    ...listening,
+    store,
+    counts,
+    async stop() {
+      sender.stop();
+      await listening.stop();
+    },
+  };
 }

@@ -1,20 +1,40 @@
 /**
  * Entrypoint of the HubSpot emulator. Env: PORT (4102), HOST (127.0.0.1), SEED_PATIENTS (500),
  * SEED (42), HUBSPOT_TOKEN (hubspot-dev-token), HUBSPOT_RATE_LIMIT_MAX (100) requests per
- * HUBSPOT_RATE_LIMIT_WINDOW_MS (10000).
+ * HUBSPOT_RATE_LIMIT_WINDOW_MS (10000); webhooks: HUBSPOT_WEBHOOK_URL (unset: none sent),
+ * HUBSPOT_CLIENT_SECRET (hubspot-dev-client-secret, the v3 signing key).
  */
 import { z } from 'zod';
-import { runEmulator } from '../../../lib/emulator-main';
+import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startHubSpotEmulator } from './server';
 
-runEmulator({
+export const hubSpotEmulatorEntry = defineEmulator({
   name: 'hubspot-emulator',
   defaultPort: 4102,
   tokenEnv: 'HUBSPOT_TOKEN',
   defaultToken: 'hubspot-dev-token',
   extra: {
-    shape: { rateLimitMax: z.number().int().min(1).default(100), rateLimitWindowMs: z.number().int().min(1).default(10_000) },
-    env: { rateLimitMax: 'HUBSPOT_RATE_LIMIT_MAX', rateLimitWindowMs: 'HUBSPOT_RATE_LIMIT_WINDOW_MS' },
+    shape: {
+      rateLimitMax: z.number().int().min(1).default(100),
+      rateLimitWindowMs: z.number().int().min(1).default(10_000),
+      webhookUrl: z.url().optional(),
+      clientSecret: z.string().min(1).default('hubspot-dev-client-secret'),
+    },
+    env: {
+      rateLimitMax: 'HUBSPOT_RATE_LIMIT_MAX',
+      rateLimitWindowMs: 'HUBSPOT_RATE_LIMIT_WINDOW_MS',
+      webhookUrl: 'HUBSPOT_WEBHOOK_URL',
+      clientSecret: 'HUBSPOT_CLIENT_SECRET',
+    },
+    secrets: ['clientSecret'],
   },
-  start: (base, extra) => startHubSpotEmulator({ ...base, rateLimit: { max: extra.rateLimitMax, windowMs: extra.rateLimitWindowMs } }),
+  start: (base, extra) =>
+    startHubSpotEmulator({
+      ...base,
+      rateLimit: { max: extra.rateLimitMax, windowMs: extra.rateLimitWindowMs },
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.clientSecret } : undefined,
+    }),
 });
+
+// Tests import the entry to check its settings; only running the file as a program starts it.
+if (require.main === module) runEmulator(hubSpotEmulatorEntry);

@@ -7,6 +7,18 @@
  *
  * Deliberate strictness: search EQ compares values exactly, so a client that forgets to
  * normalise an email is caught here rather than papered over.
+ *
+ * Webhooks: with a `webhook` configured, every change to a contact property is POSTed as
+ * HubSpot does it: a JSON array of `contact.propertyChange` events (at most 100 per request),
+ * signed with signature v3 (lib/webhooks/hubspot.ts), retried with `attemptNumber` counting
+ * up. Changes through batch/upsert carry changeSource INTEGRATION; the admin route below
+ * stands for a person in HubSpot's UI (changeSource CRM_UI):
+ *
+ *   PATCH /__admin/contacts/:id  { properties: { name: value, … } }  → the updated contact
+ *   GET   /__admin/webhooks      deliveries so far (lib/webhooks/emulator-admin.ts)
+ *
+ * Emulator simplification: every changed property is sent, as if the app subscribed to
+ * contact.propertyChange for each of them; deals send nothing.
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -14,6 +26,8 @@ import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emula
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
+import { createAdminFront, createWebhookSender, sendAdminResult, signHubSpotV3 } from '../../../lib/webhooks';
+import type { HubSpotWebhookEvent, WebhookDelivery, WebhookRetryOptions } from '../../../lib/webhooks';
 
 /** HubSpot's documented per-call limit for batch endpoints. */
 export const BATCH_INPUT_LIMIT = 100;
@@ -40,6 +54,19 @@ export interface RateLimitOptions {
   windowMs: number;
 }
 
+export interface HubSpotWebhookOptions extends WebhookRetryOptions {
+  /** The app's target URL; also the `uri` of the v3 signature. */
+  url: string;
+  /** The app's client secret, the key of the v3 signature. */
+  secret: string;
+  /** @default 62515 */
+  portalId?: number;
+  /** @default 1160452 */
+  appId?: number;
+  /** @default 2641543 */
+  subscriptionId?: number;
+}
+
 export interface HubSpotEmulatorOptions {
   world: SeedWorld;
   /** The private-app token clients must send as `Authorization: Bearer <token>`. */
@@ -50,6 +77,8 @@ export interface HubSpotEmulatorOptions {
   host?: string;
   /** Rolling-window rate limit over all authenticated CRM calls. @default { max: 100, windowMs: 10000 } */
   rateLimit?: Partial<RateLimitOptions>;
+  /** Send contact.propertyChange webhooks; without it changes apply and nothing is sent. */
+  webhook?: HubSpotWebhookOptions;
 }
 
 export interface HubSpotEmulator extends Listening {
@@ -79,6 +108,18 @@ const DEFAULT_PROPERTIES: Record<ObjectType, readonly string[]> = {
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate'],
 };
 const MODIFIED_PROPERTY: Record<ObjectType, string> = { contacts: 'lastmodifieddate', deals: 'hs_lastmodifieddate' };
+/** Set by HubSpot itself: no user or integration writes them, and their changes are not events. */
+const READ_ONLY_PROPERTIES: readonly string[] = ['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_lastmodifieddate'];
+/** HubSpot puts at most this many events in one webhook request. */
+const EVENTS_PER_REQUEST = 100;
+const HUBSPOT_USER_AGENT = 'HubSpot Connect 2.0 (http://dev.hubspot.com/) - WebhooksExecutorDaemon-executor';
+
+type ChangeSource = 'CRM_UI' | 'INTEGRATION';
+
+/** The properties whose value differs after `changes`, with the new value (read-only ones left out). */
+function changedProperties(before: Record<string, string | null>, changes: Record<string, string | null>): Array<[string, string | null]> {
+  return Object.entries(changes).filter(([name, value]) => !READ_ONLY_PROPERTIES.includes(name) && (before[name] ?? null) !== value);
+}
 const OBJECT_LABEL: Record<ObjectType, string> = { contacts: 'CONTACT', deals: 'DEAL' };
 
 /** The seed world's contacts and deals, in HubSpot's shape. */
@@ -211,6 +252,57 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
   let nextId = 1 + Math.max(0, ...[...objects.contacts.keys(), ...objects.deals.keys()].map(Number));
   let rejected = 0;
 
+  const webhook = options.webhook;
+  const sender = createWebhookSender({ retryDelaysMs: webhook?.retryDelaysMs, timeoutMs: webhook?.timeoutMs });
+  // Event ids start from the clock so ids stay unique across emulator restarts (receivers dedup on them).
+  let nextEventId = Date.now() * 1000;
+
+  /** Send property changes of contacts as HubSpot does; resolves after the first attempt of each request. */
+  async function notifyPropertyChanges(
+    changes: Array<{ objectId: string; properties: Array<[string, string | null]> }>,
+    changeSource: ChangeSource,
+  ): Promise<WebhookDelivery[]> {
+    if (!webhook) return [];
+    const occurredAt = Date.now();
+    const events: Array<Omit<HubSpotWebhookEvent, 'attemptNumber'>> = changes.flatMap(({ objectId, properties }) =>
+      properties.map(([propertyName, propertyValue]) => ({
+        eventId: nextEventId++,
+        subscriptionId: webhook.subscriptionId ?? 2641543,
+        portalId: webhook.portalId ?? 62515,
+        appId: webhook.appId ?? 1160452,
+        occurredAt,
+        subscriptionType: 'contact.propertyChange',
+        objectId: Number(objectId),
+        propertyName,
+        // HubSpot sends a cleared property as an empty string.
+        propertyValue: propertyValue ?? '',
+        changeSource,
+      })),
+    );
+    const requests: Array<typeof events> = [];
+    for (let i = 0; i < events.length; i += EVENTS_PER_REQUEST) requests.push(events.slice(i, i + EVENTS_PER_REQUEST));
+    return Promise.all(
+      requests.map((batch) =>
+        sender.send({
+          url: webhook.url,
+          event: 'contact.propertyChange',
+          build: (attempt) => {
+            // attemptNumber counts from 0; each attempt is signed with its own timestamp.
+            const body = JSON.stringify(batch.map((event) => ({ ...event, attemptNumber: attempt - 1 })));
+            return {
+              headers: {
+                'content-type': 'application/json',
+                'user-agent': HUBSPOT_USER_AGENT,
+                ...signHubSpotV3({ clientSecret: webhook.secret, method: 'POST', uri: webhook.url, body, timestamp: Date.now() }),
+              },
+              body,
+            };
+          },
+        }),
+      ),
+    );
+  }
+
   app.use(
     '/crm',
     requireToken(bearerToken, options.token, (res) =>
@@ -314,12 +406,15 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
       }
       const startedAt = new Date().toISOString();
       const results: Array<StoredObject & { new: boolean }> = [];
+      const changed: Array<{ objectId: string; properties: Array<[string, string | null]> }> = [];
       for (const input of body.inputs as UpsertInput[]) {
         const now = new Date().toISOString();
         const existing = lookup(input.idProperty)(input.id);
         // HubSpot stores every property value as text.
         const changes = Object.fromEntries(Object.entries(input.properties).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)]));
         if (existing) {
+          const properties = changedProperties(existing.properties, changes);
+          if (properties.length > 0) changed.push({ objectId: existing.id, properties });
           Object.assign(existing.properties, changes, { [MODIFIED_PROPERTY[type]]: now });
           existing.updatedAt = now;
           results.push({ ...present(type, existing, Object.keys(changes)), new: false });
@@ -333,9 +428,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
             archived: false,
           };
           store.set(id, record);
+          // A new contact's properties change from nothing to their first value.
+          const properties = changedProperties({}, { ...changes, [input.idProperty]: input.id }).filter(([, value]) => value !== null);
+          if (properties.length > 0) changed.push({ objectId: id, properties });
           results.push({ ...present(type, record, Object.keys(changes)), new: true });
         }
       }
+      // The API answers at once; the webhooks go out on their own, as HubSpot's do.
+      if (type === 'contacts' && changed.length > 0) void notifyPropertyChanges(changed, 'INTEGRATION');
       return res.json({ status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() });
     });
 
@@ -392,6 +492,41 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
     else sendError(res, status, 'VALIDATION_ERROR', 'Invalid input JSON.');
   });
 
-  const listening = await listen(app, options.port ?? 0, options.host ?? '127.0.0.1');
-  return { ...listening, counts, rateLimited: () => rejected, objects };
+  const { root, admin } = createAdminFront(app, sender);
+  admin.patch('/contacts/:id', async (req, res) => {
+    const record = objects.contacts.get(req.params.id as string);
+    if (!record || record.archived) return sendError(res, 404, 'OBJECT_NOT_FOUND', 'resource not found');
+    const properties = (req.body as { properties?: unknown } | undefined)?.properties;
+    if (!properties || typeof properties !== 'object' || Array.isArray(properties)) {
+      return sendError(res, 400, 'VALIDATION_ERROR', 'properties must be an object of property names to values.');
+    }
+    const entries = Object.entries(properties as Record<string, unknown>);
+    // Names only in messages: values may be personal data.
+    const unknown = entries.filter(([name]) => !KNOWN_PROPERTIES.contacts.includes(name) || READ_ONLY_PROPERTIES.includes(name)).map(([name]) => name);
+    if (unknown.length > 0) return sendError(res, 400, 'VALIDATION_ERROR', `Property values were not valid: ${unknown.join(', ')} cannot be set.`);
+    const invalid = entries.filter(([, value]) => value !== null && !['string', 'number', 'boolean'].includes(typeof value)).map(([name]) => name);
+    if (invalid.length > 0) return sendError(res, 400, 'VALIDATION_ERROR', `Property values were not valid: ${invalid.join(', ')} must be text, a number or a boolean.`);
+    const changes = Object.fromEntries(entries.map(([name, value]) => [name, value === null ? null : String(value)]));
+    const changed = changedProperties(record.properties, changes);
+    let deliveries: WebhookDelivery[] = [];
+    if (changed.length > 0) {
+      const now = new Date().toISOString();
+      Object.assign(record.properties, changes, { lastmodifieddate: now });
+      record.updatedAt = now;
+      deliveries = await notifyPropertyChanges([{ objectId: record.id, properties: changed }], 'CRM_UI');
+    }
+    sendAdminResult(res, present('contacts', record, KNOWN_PROPERTIES.contacts), deliveries.map((d) => d.id));
+  });
+
+  const listening = await listen(root, options.port ?? 0, options.host ?? '127.0.0.1');
+  return {
+    ...listening,
+    counts,
+    rateLimited: () => rejected,
+    objects,
+    async stop() {
+      sender.stop();
+      await listening.stop();
+    },
+  };
 }

@@ -1,19 +1,34 @@
 /**
  * Entrypoint of the Stripe emulator. Env: PORT (4103), HOST (127.0.0.1), SEED_PATIENTS (500),
- * SEED (42), STRIPE_SECRET_KEY (sk_test_patientgraph), STRIPE_SEARCH_MAX_CLAUSES (10).
+ * SEED (42), STRIPE_SECRET_KEY (sk_test_patientgraph), STRIPE_SEARCH_MAX_CLAUSES (10);
+ * webhooks: STRIPE_WEBHOOK_URL (unset: none sent), STRIPE_WEBHOOK_SECRET
+ * (whsec_patientgraph_dev, the Stripe-Signature key).
  */
 import { z } from 'zod';
-import { runEmulator } from '../../../lib/emulator-main';
+import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startStripeEmulator } from './server';
 
-runEmulator({
+export const stripeEmulatorEntry = defineEmulator({
   name: 'stripe-emulator',
   defaultPort: 4103,
   tokenEnv: 'STRIPE_SECRET_KEY',
   defaultToken: 'sk_test_patientgraph',
   extra: {
-    shape: { maxSearchClauses: z.number().int().min(1).default(10) },
-    env: { maxSearchClauses: 'STRIPE_SEARCH_MAX_CLAUSES' },
+    shape: {
+      maxSearchClauses: z.number().int().min(1).default(10),
+      webhookUrl: z.url().optional(),
+      webhookSecret: z.string().min(1).default('whsec_patientgraph_dev'),
+    },
+    env: { maxSearchClauses: 'STRIPE_SEARCH_MAX_CLAUSES', webhookUrl: 'STRIPE_WEBHOOK_URL', webhookSecret: 'STRIPE_WEBHOOK_SECRET' },
+    secrets: ['webhookSecret'],
   },
-  start: (base, extra) => startStripeEmulator({ ...base, maxSearchClauses: extra.maxSearchClauses }),
+  start: (base, extra) =>
+    startStripeEmulator({
+      ...base,
+      maxSearchClauses: extra.maxSearchClauses,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret } : undefined,
+    }),
 });
+
+// Tests import the entry to check its settings; only running the file as a program starts it.
+if (require.main === module) runEmulator(stripeEmulatorEntry);

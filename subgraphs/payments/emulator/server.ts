@@ -5,13 +5,26 @@
  * the search query language subset in search-query.ts). Records live in mutable Maps so later
  * issues can add writes and webhooks. Fault injection and request counters come from
  * createEmulatorApp.
+ *
+ * Webhooks: the admin route below stands for a payment moving on in Stripe (the customer
+ * completes 3-D Secure, the bank declines, someone cancels in the Dashboard). With a `webhook`
+ * configured, each transition is POSTed as Stripe does it: an `event` object (pretty-printed,
+ * as Stripe sends it) with the payment intent as `data.object`, signed with Stripe-Signature
+ * (lib/webhooks/stripe.ts), re-signed on every retry. Events can be read back at
+ * GET /v1/events/:id, as receivers that re-fetch events do.
+ *
+ *   POST /__admin/payment_intents/:id/transition { status } → the updated payment intent
+ *   GET  /__admin/webhooks                                  deliveries so far
  */
+import { randomBytes } from 'node:crypto';
 import type { Request, Response, NextFunction } from 'express';
 import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emulator';
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
-import type { StripeCustomer, StripePaymentIntent, StripeSubscription } from '../src/client';
+import { createAdminFront, createWebhookSender, sendAdminResult, signStripe } from '../../../lib/webhooks';
+import type { StripeWebhookEvent, WebhookRetryOptions } from '../../../lib/webhooks';
+import type { StripeCustomer, StripePaymentIntent, StripePaymentIntentStatus, StripeSubscription } from '../src/client';
 import { matchesSearchQuery, parseSearchQuery, SearchQueryError, STRIPE_MAX_SEARCH_CLAUSES } from './search-query';
 import type { SearchClause, SearchFieldReader } from './search-query';
 
@@ -19,6 +32,13 @@ export interface StripeStore {
   customers: Map<string, StripeCustomer>;
   paymentIntents: Map<string, StripePaymentIntent>;
   subscriptions: Map<string, StripeSubscription>;
+}
+
+export interface StripeWebhookOptions extends WebhookRetryOptions {
+  /** The webhook endpoint's URL. */
+  url: string;
+  /** The endpoint's signing secret (whsec_…). */
+  secret: string;
 }
 
 export interface StripeEmulatorOptions {
@@ -29,6 +49,8 @@ export interface StripeEmulatorOptions {
   host?: string;
   /** Clauses allowed in one search query. @default 10 (Stripe's limit) */
   maxSearchClauses?: number;
+  /** Send payment_intent.* events; without it transitions apply and nothing is sent. */
+  webhook?: StripeWebhookOptions;
 }
 
 export interface StripeEmulator extends Listening {
@@ -249,12 +271,38 @@ const SEARCHABLE: Record<'customers' | 'payment_intents' | 'subscriptions', Read
   subscriptions: new Set(['metadata', 'status', 'created']),
 };
 
+/**
+ * The statuses a payment intent can be moved to from the admin route, and the event Stripe
+ * sends. `failed` is emulator shorthand: Stripe has no failed status; a declined payment goes
+ * back to requires_payment_method (with last_payment_error) and sends payment_failed.
+ */
+const TRANSITIONS: Record<string, { status: StripePaymentIntentStatus; type: string }> = {
+  succeeded: { status: 'succeeded', type: 'payment_intent.succeeded' },
+  processing: { status: 'processing', type: 'payment_intent.processing' },
+  requires_action: { status: 'requires_action', type: 'payment_intent.requires_action' },
+  canceled: { status: 'canceled', type: 'payment_intent.canceled' },
+  requires_payment_method: { status: 'requires_payment_method', type: 'payment_intent.payment_failed' },
+  failed: { status: 'requires_payment_method', type: 'payment_intent.payment_failed' },
+};
+/** Stripe never moves a payment intent out of these. */
+const FINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'canceled']);
+const STRIPE_API_VERSION = '2024-06-20';
+const STRIPE_USER_AGENT = 'Stripe/1.0 (+https://stripe.com/docs/webhooks)';
+
+/** Stripe ids: a prefix and 24 alphanumerics. */
+function stripeId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('hex')}`;
+}
+
 const SUBSCRIPTION_STATUSES = new Set(['active', 'past_due', 'unpaid', 'canceled', 'incomplete', 'incomplete_expired', 'trialing', 'paused', 'ended', 'all']);
 
 export async function startStripeEmulator(options: StripeEmulatorOptions): Promise<StripeEmulator> {
   const store = createStripeStore(options.world);
   const maxClauses = options.maxSearchClauses ?? STRIPE_MAX_SEARCH_CLAUSES;
   const { app, counts } = createEmulatorApp({ urlencoded: true });
+  const webhook = options.webhook;
+  const sender = createWebhookSender({ retryDelaysMs: webhook?.retryDelaysMs, timeoutMs: webhook?.timeoutMs });
+  const events = new Map<string, StripeWebhookEvent>();
 
   app.use(
     '/v1',
@@ -351,6 +399,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   });
   app.get('/v1/subscriptions/:id', retrieve(store.subscriptions, 'subscription'));
 
+  app.get('/v1/events/:id', retrieve(events, 'event'));
+
   app.use('/v1', (req: Request) => {
     throw new StripeRequestError(404, `Unrecognized request URL (${req.method}: ${req.originalUrl.split('?')[0]}).`);
   });
@@ -368,6 +418,71 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     res.status(500).json({ error: { type: 'api_error', message: 'An unknown error occurred.' } });
   });
 
-  const listening = await listen(app, options.port ?? 0, options.host);
-  return { ...listening, store, counts };
+  const { root, admin } = createAdminFront(app, sender);
+  admin.post('/payment_intents/:id/transition', async (req, res) => {
+    const id = req.params.id as string;
+    const intent = store.paymentIntents.get(id);
+    if (!intent) return sendError(res, 404, `No such payment_intent: '${id}'`, { param: 'id', code: 'resource_missing' });
+    const requested = (req.body as { status?: unknown } | undefined)?.status;
+    const transition = typeof requested === 'string' ? TRANSITIONS[requested] : undefined;
+    if (!transition) {
+      return sendError(res, 400, `Invalid status: must be one of ${Object.keys(TRANSITIONS).join(', ')}`, { param: 'status' });
+    }
+    if (FINAL_STATUSES.has(intent.status) || intent.status === transition.status) {
+      return sendError(res, 400, `You cannot move this PaymentIntent to ${transition.status} because it has a status of ${intent.status}.`, {
+        code: 'payment_intent_unexpected_state',
+      });
+    }
+    intent.status = transition.status;
+    const extended = intent as StripePaymentIntent & { last_payment_error?: unknown; canceled_at?: number | null };
+    const now = Math.floor(Date.now() / 1000);
+    if (transition.type === 'payment_intent.payment_failed') {
+      extended.last_payment_error = { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' };
+    } else if (transition.status === 'succeeded') {
+      extended.last_payment_error = null;
+    }
+    if (transition.status === 'canceled') extended.canceled_at = now;
+
+    let deliveryIds: string[] = [];
+    if (webhook) {
+      const event: StripeWebhookEvent = {
+        id: stripeId('evt'),
+        object: 'event',
+        api_version: STRIPE_API_VERSION,
+        created: now,
+        // A snapshot: later changes to the intent do not rewrite the event.
+        data: { object: structuredClone(intent) as unknown as Record<string, unknown> },
+        livemode: false,
+        pending_webhooks: 1,
+        type: transition.type,
+      };
+      events.set(event.id, event);
+      const body = JSON.stringify(event, null, 2);
+      const delivery = await sender.send({
+        url: webhook.url,
+        event: event.type,
+        build: () => ({
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'user-agent': STRIPE_USER_AGENT,
+            ...signStripe({ secret: webhook.secret, body, timestamp: Math.floor(Date.now() / 1000) }),
+          },
+          body,
+        }),
+      });
+      deliveryIds = [delivery.id];
+    }
+    sendAdminResult(res, intent, deliveryIds);
+  });
+
+  const listening = await listen(root, options.port ?? 0, options.host);
+  return {
+    ...listening,
+    store,
+    counts,
+    async stop() {
+      sender.stop();
+      await listening.stop();
+    },
+  };
 }

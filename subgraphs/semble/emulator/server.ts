@@ -4,16 +4,28 @@
  * `{"errors":[{"message":"Unauthorized"}]}` otherwise), page/pageSize pagination (pageSize at
  * most 100, a GraphQL error beyond) and `{ data, pageInfo { hasMore } }` list payloads.
  * Request counters and fault injection come from the shared emulator app (/__admin).
+ *
+ * Writes and webhooks: `updatePatient(id, patientData)` changes a patient as Semble's API does,
+ * and the admin routes below stand for a person using Semble's UI. Every change bumps
+ * `updatedAt` and, with a `webhook` configured, POSTs Semble's event hint
+ * `{ eventType, data: { id } }` with the shared-secret header (lib/webhooks/semble.ts) —
+ * for API writes too, as Semble notifies every change whoever made it.
+ *
+ *   PATCH /__admin/patients/:id  { firstName?, lastName?, email?, dob?, phone? }  → PATIENT_UPDATED
+ *   PATCH /__admin/bookings/:id  { start?, end?, cancel?: true, cancellationReason? } → BOOKING_UPDATED
+ *   GET   /__admin/webhooks      deliveries so far (lib/webhooks/emulator-admin.ts)
  */
 import { buildSchema, graphql } from 'graphql';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { createEmulatorApp, requireToken } from '../../../lib/emulator';
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
+import { createAdminFront, createWebhookSender, sendAdminResult, signSemble } from '../../../lib/webhooks';
+import type { SembleEventType, SembleWebhookBody, WebhookDelivery, WebhookRetryOptions } from '../../../lib/webhooks';
 import type { SembleBooking, SembleInvoice, SemblePatient } from '../src/client';
-import { createSembleStore, inRange, matchesOptions, paginate, SembleInputError } from './store';
-import type { DateRange, Pagination, QueryOptions, SembleStore } from './store';
+import { applyBookingChanges, applyPatientChanges, createSembleStore, inRange, matchesOptions, paginate, SembleInputError } from './store';
+import type { BookingChanges, DateRange, Pagination, PatientChanges, QueryOptions, SembleStore, Stored } from './store';
 
 /**
  * Input type names are the emulator's own: the client writes arguments as literals, so it
@@ -84,6 +96,23 @@ const SDL = /* GraphQL */ `
 
   type User { id: ID! firstName: String lastName: String email: String isDoctor: Boolean }
 
+  # Absent fields stay as they are; null clears (first and last cannot be cleared).
+  input PatientDataInput {
+    first: String
+    last: String
+    email: String
+    dob: String
+    address: String
+    city: String
+    postcode: String
+    country: String
+  }
+  type PatientPayload { data: Patient error: String }
+
+  type Mutation {
+    updatePatient(id: ID!, patientData: PatientDataInput!): PatientPayload
+  }
+
   type Query {
     # email: emulator extension (exact match after trim, case-insensitive).
     patients(pagination: PaginationInput, search: String, options: QueryOptionsInput, email: String): PatientsData
@@ -120,8 +149,57 @@ function byStartThenId(a: SembleBooking, b: SembleBooking): number {
   return a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function createRoot(store: SembleStore) {
+interface PatientDataInput {
+  first?: string | null;
+  last?: string | null;
+  email?: string | null;
+  dob?: string | null;
+  address?: string | null;
+  city?: string | null;
+  postcode?: string | null;
+  country?: string | null;
+}
+
+/** An ISO date (YYYY-MM-DD) or date-time, as Semble stores dob. */
+function isDate(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/** The wire record without the store's soft-delete flag. */
+function patientView(patient: Stored<SemblePatient>): SemblePatient {
+  const { deleted: _deleted, ...view } = patient;
+  return view;
+}
+
+type Notify = (eventType: SembleEventType, id: string) => Promise<WebhookDelivery | null>;
+
+function createRoot(store: SembleStore, notify: Notify) {
   return {
+    /** Semble's payload style: problems come back in `error`, not as GraphQL errors. Messages never echo values. */
+    updatePatient({ id, patientData }: { id: string; patientData: PatientDataInput }) {
+      const patient = store.patients.get(id);
+      if (!patient || patient.deleted) return { data: null, error: 'Patient not found' };
+      if (patientData.first === null || patientData.first === '' || patientData.last === null || patientData.last === '') {
+        return { data: null, error: 'First and last name cannot be empty' };
+      }
+      if (patientData.dob !== undefined && patientData.dob !== null && !isDate(patientData.dob)) {
+        return { data: null, error: 'dob must be a date (YYYY-MM-DD)' };
+      }
+      const changes: PatientChanges = {
+        firstName: patientData.first,
+        lastName: patientData.last,
+        email: patientData.email,
+        dob: patientData.dob,
+        address: patientData.address,
+        city: patientData.city,
+        postcode: patientData.postcode,
+        country: patientData.country,
+      };
+      applyPatientChanges(patient, changes);
+      // The API answers at once; the webhook goes out on its own, as Semble's does.
+      void notify('PATIENT_UPDATED', patient.id);
+      return { data: patient, error: null };
+    },
     patients(args: ListArgs & { search?: string | null; email?: string | null }) {
       const options = matchesOptions(args.options);
       const email = args.email?.trim().toLowerCase();
@@ -169,6 +247,15 @@ function createRoot(store: SembleStore) {
   };
 }
 
+export interface SembleWebhookOptions extends WebhookRetryOptions {
+  /** Where Semble POSTs event hints (the URL given to createWebhook). */
+  url: string;
+  /** Shared secret, registered as a custom header on the Semble webhook. */
+  secret: string;
+  /** The header carrying the secret. @default x-semble-webhook-secret */
+  headerName?: string;
+}
+
 export interface SembleEmulatorOptions {
   /** The seed world; the emulator serves its practice slice. */
   world: SeedWorld;
@@ -178,6 +265,8 @@ export interface SembleEmulatorOptions {
   port?: number;
   /** @default 127.0.0.1 */
   host?: string;
+  /** Send a webhook for every change; without it changes apply and nothing is sent. */
+  webhook?: SembleWebhookOptions;
 }
 
 export interface SembleEmulator extends Listening {
@@ -187,8 +276,50 @@ export interface SembleEmulator extends Listening {
 
 export async function startSembleEmulator(options: SembleEmulatorOptions): Promise<SembleEmulator> {
   const store = createSembleStore(options.world);
-  const rootValue = createRoot(store);
+  const webhook = options.webhook;
+  const sender = createWebhookSender({ retryDelaysMs: webhook?.retryDelaysMs, timeoutMs: webhook?.timeoutMs });
+  const notify: Notify = async (eventType, id) => {
+    if (!webhook) return null;
+    const body: SembleWebhookBody = { eventType, data: { id } };
+    const text = JSON.stringify(body);
+    return sender.send({
+      url: webhook.url,
+      event: eventType,
+      build: () => ({
+        headers: { 'content-type': 'application/json', ...signSemble({ secret: webhook.secret, headerName: webhook.headerName }) },
+        body: text,
+      }),
+    });
+  };
+  const rootValue = createRoot(store, notify);
   const { app } = createEmulatorApp();
+  const { root, admin } = createAdminFront(app, sender);
+  const badRequest = (res: Response, message: string) => {
+    res.status(400).json({ errors: [{ message }] });
+  };
+  const notFound = (res: Response) => {
+    res.status(404).json({ errors: [{ message: 'Not found' }] });
+  };
+
+  admin.patch('/patients/:id', async (req, res) => {
+    const patient = store.patients.get(req.params.id as string);
+    if (!patient || patient.deleted) return notFound(res);
+    const parsed = readPatientChanges(req.body);
+    if (typeof parsed === 'string') return badRequest(res, parsed);
+    applyPatientChanges(patient, parsed);
+    const delivery = await notify('PATIENT_UPDATED', patient.id);
+    sendAdminResult(res, patientView(patient), delivery ? [delivery.id] : []);
+  });
+
+  admin.patch('/bookings/:id', async (req, res) => {
+    const booking = store.bookings.get(req.params.id as string);
+    if (!booking || booking.deleted) return notFound(res);
+    const parsed = readBookingChanges(req.body, booking);
+    if (typeof parsed === 'string') return badRequest(res, parsed);
+    applyBookingChanges(booking, parsed);
+    const delivery = await notify('BOOKING_UPDATED', booking.id);
+    sendAdminResult(res, booking, delivery ? [delivery.id] : []);
+  });
 
   app.post(
     '/graphql',
@@ -223,6 +354,57 @@ export async function startSembleEmulator(options: SembleEmulatorOptions): Promi
     },
   );
 
-  const listening = await listen(app, options.port ?? 0, options.host ?? '127.0.0.1');
-  return { ...listening, store };
+  const listening = await listen(root, options.port ?? 0, options.host ?? '127.0.0.1');
+  return {
+    ...listening,
+    store,
+    async stop() {
+      sender.stop();
+      await listening.stop();
+    },
+  };
+}
+
+const PATIENT_ADMIN_KEYS = ['firstName', 'lastName', 'email', 'dob', 'phone'] as const;
+
+/** The admin body as changes, or a message saying what is wrong (naming keys, never values). */
+function readPatientChanges(body: unknown): PatientChanges | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Expected a JSON object body.';
+  const input = body as Record<string, unknown>;
+  const unknown = Object.keys(input).filter((key) => !(PATIENT_ADMIN_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) return `Unknown field(s) ${unknown.join(', ')}: expected any of ${PATIENT_ADMIN_KEYS.join(', ')}.`;
+  if (Object.keys(input).length === 0) return `Expected at least one of ${PATIENT_ADMIN_KEYS.join(', ')}.`;
+  for (const key of ['firstName', 'lastName', 'phone'] as const) {
+    if (key in input && (typeof input[key] !== 'string' || input[key] === '')) return `${key} must be a non-empty string.`;
+  }
+  for (const key of ['email', 'dob'] as const) {
+    if (key in input && input[key] !== null && typeof input[key] !== 'string') return `${key} must be a string or null.`;
+  }
+  if (typeof input.dob === 'string' && !isDate(input.dob)) return 'dob must be a date (YYYY-MM-DD).';
+  return input as PatientChanges;
+}
+
+function readBookingChanges(body: unknown, booking: SembleBooking): BookingChanges | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Expected a JSON object body.';
+  const input = body as { start?: unknown; end?: unknown; cancel?: unknown; cancellationReason?: unknown };
+  const allowed = ['start', 'end', 'cancel', 'cancellationReason'];
+  const unknown = Object.keys(input).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) return `Unknown field(s) ${unknown.join(', ')}: expected any of ${allowed.join(', ')}.`;
+  if (input.start === undefined && input.end === undefined && input.cancel === undefined) return 'Expected at least one of start, end, cancel.';
+  for (const key of ['start', 'end'] as const) {
+    const value = input[key];
+    if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) return `${key} must be an ISO date-time.`;
+  }
+  if (input.cancel !== undefined && input.cancel !== true) return 'cancel must be true when given.';
+  if (input.cancellationReason !== undefined && (input.cancel !== true || typeof input.cancellationReason !== 'string' || input.cancellationReason === '')) {
+    return 'cancellationReason must be a non-empty string, given with cancel: true.';
+  }
+  const start = Date.parse((input.start as string | undefined) ?? booking.start);
+  const end = Date.parse((input.end as string | undefined) ?? booking.end);
+  if (end <= start) return 'end must be after start.';
+  return {
+    ...(input.start !== undefined ? { start: input.start as string } : {}),
+    ...(input.end !== undefined ? { end: input.end as string } : {}),
+    ...(input.cancel === true ? { cancellationReason: (input.cancellationReason as string | undefined) ?? 'Cancelled by practice' } : {}),
+  };
 }

@@ -171,3 +171,70 @@ export function matchesOptions(options: QueryOptions | null | undefined): (recor
   const includeDeleted = options?.includeDeleted ?? false;
   return (record) => (includeDeleted || !record.deleted) && changed(record.updatedAt);
 }
+
+// ---- Edits (admin UI and the updatePatient mutation) ----
+
+/**
+ * Stamp a change. Never moves backwards and always moves forwards, so a change made within the
+ * same millisecond as the last one still shows up in an `updatedAt` change window.
+ */
+export function touch(record: { updatedAt: string }, now = Date.now()): void {
+  const previous = Date.parse(record.updatedAt);
+  record.updatedAt = new Date(Number.isNaN(previous) ? now : Math.max(now, previous + 1)).toISOString();
+}
+
+/** Demographic changes as a person in Semble's UI makes them; absent keys stay as they are. */
+export interface PatientChanges {
+  firstName?: string;
+  lastName?: string;
+  email?: string | null;
+  dob?: string | null;
+  /** Replaces the number of the first phone (adds a mobile when there is none). */
+  phone?: string;
+  address?: string | null;
+  city?: string | null;
+  postcode?: string | null;
+  country?: string | null;
+}
+
+export function applyPatientChanges(patient: Stored<SemblePatient>, changes: PatientChanges): void {
+  if (changes.firstName !== undefined) patient.firstName = changes.firstName;
+  if (changes.lastName !== undefined) patient.lastName = changes.lastName;
+  if (changes.firstName !== undefined || changes.lastName !== undefined) {
+    patient.fullName = [patient.firstName, patient.lastName].filter(Boolean).join(' ');
+  }
+  if (changes.email !== undefined) patient.email = changes.email;
+  if (changes.dob !== undefined) patient.dob = changes.dob;
+  if (changes.phone !== undefined) {
+    const phones = patient.phones ?? [];
+    const first = phones[0];
+    if (first) first.phoneNumber = changes.phone;
+    else phones.push({ phoneId: `${patient.id}-phone-1`, phoneType: 'Mobile', phoneNumber: changes.phone });
+    patient.phones = phones;
+  }
+  const addressKeys = ['address', 'city', 'postcode', 'country'] as const;
+  if (addressKeys.some((key) => changes[key] !== undefined)) {
+    const address = patient.address ?? { address: null, city: null, postcode: null, country: null };
+    for (const key of addressKeys) {
+      const value = changes[key];
+      if (value !== undefined) address[key] = value;
+    }
+    patient.address = address;
+  }
+  touch(patient);
+}
+
+/** A booking moved or cancelled at the front desk. */
+export interface BookingChanges {
+  start?: string;
+  end?: string;
+  /** Set to cancel: Semble keeps the booking and records why. */
+  cancellationReason?: string;
+}
+
+export function applyBookingChanges(booking: SembleBooking, changes: BookingChanges): void {
+  if (changes.start !== undefined) booking.start = new Date(changes.start).toISOString();
+  if (changes.end !== undefined) booking.end = new Date(changes.end).toISOString();
+  if (changes.cancellationReason !== undefined) booking.cancellationReason = changes.cancellationReason;
+  touch(booking);
+}
