@@ -32,7 +32,7 @@ import type { Listening } from '../../../lib/listen';
 import type { SeedCalendarEvent, SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signGoogleCalendarPush } from '../../../lib/webhooks';
 import type { WebhookRetryOptions } from '../../../lib/webhooks';
-import type { GoogleEvent, GoogleEventDateTime, GoogleEventInput, GoogleEventList, GoogleEventStatus } from '../src/client';
+import type { GoogleEvent, GoogleEventDateTime, GoogleEventInput, GoogleEventList, GoogleEventStatus } from '../../../lib/vendors/google-calendar';
 
 /** A watch channel, as events.watch would have created it. */
 export interface GoogleCalendarWebhookOptions extends WebhookRetryOptions {

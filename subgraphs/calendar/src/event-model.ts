@@ -4,8 +4,8 @@
  * and the link back to the Semble booking.
  */
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
-import type { GoogleEvent, GoogleEventDateTime, GoogleEventStatus } from './client';
-import { GOOGLE_CALENDAR_VENDOR } from './client';
+import type { GoogleEvent, GoogleEventDateTime, GoogleEventStatus } from '../../../lib/vendors/google-calendar';
+import { GOOGLE_CALENDAR_VENDOR } from '../../../lib/vendors/google-calendar';
 import { BOOKING_PROPERTY } from './loaders';
 
 export type CalendarEventStatus = 'CONFIRMED' | 'TENTATIVE' | 'CANCELLED';

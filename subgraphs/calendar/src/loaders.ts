@@ -11,8 +11,8 @@
  */
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
-import type { GoogleCalendarClient, GoogleEvent } from './client';
-import { MAX_RESULTS_LIMIT } from './client';
+import type { GoogleCalendarClient, GoogleEvent } from '../../../lib/vendors/google-calendar';
+import { MAX_RESULTS_LIMIT } from '../../../lib/vendors/google-calendar';
 
 /** What the gateway sends for Appointment.calendarEvent (`@requires(fields: "start")`). */
 export interface AppointmentRef {

@@ -1,6 +1,6 @@
 /** Pure logic: Google event → CalendarEvent, which event wins for a booking, the list window. */
 import { formatInZone } from '../emulator/server';
-import type { GoogleEvent } from '../src/client';
+import type { GoogleEvent } from '../../../lib/vendors/google-calendar';
 import { mapEventStatus, toCalendarEvent, toInstant } from '../src/event-model';
 import { indexByBooking, preferredEvent, windowFor } from '../src/loaders';
 

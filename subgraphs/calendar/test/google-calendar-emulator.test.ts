@@ -9,8 +9,8 @@ import type { SeedWorld } from '../../../lib/seed';
 import { VendorError } from '../../../lib/vendor-error';
 import { startGoogleCalendarEmulator } from '../emulator/server';
 import type { GoogleCalendarEmulator } from '../emulator/server';
-import { createGoogleCalendarClient, isFullSyncRequired } from '../src/client';
-import type { GoogleCalendarClient, GoogleEventInput } from '../src/client';
+import { createGoogleCalendarClient, isFullSyncRequired } from '../../../lib/vendors/google-calendar';
+import type { GoogleCalendarClient, GoogleEventInput } from '../../../lib/vendors/google-calendar';
 import { TOKEN } from './calendar-stack';
 
 const CALENDAR_PATH = `/calendar/v3/calendars/${encodeURIComponent(SEED_CALENDAR_ID)}/events`;

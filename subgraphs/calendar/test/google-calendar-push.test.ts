@@ -12,7 +12,7 @@ import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver
 import { startGoogleCalendarEmulator } from '../emulator/server';
 import { googleCalendarEmulatorEntry } from '../emulator/main';
 import type { GoogleCalendarEmulator } from '../emulator/server';
-import type { GoogleEvent, GoogleEventList } from '../src/client';
+import type { GoogleEvent, GoogleEventList } from '../../../lib/vendors/google-calendar';
 
 const TOKEN = 'google-push-test-token';
 const CHANNEL_ID = 'sync-channel-1';

@@ -4,8 +4,8 @@
  * patient ids, plus a page per further 200 deals) – never one call per patient.
  */
 import DataLoader from 'dataloader';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_IN_VALUES_LIMIT, HUBSPOT_SEARCH_LIMIT } from './client';
-import type { ContactProperty, DealProperty, HubSpotClient, HubSpotContact, HubSpotDeal } from './client';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_IN_VALUES_LIMIT, HUBSPOT_SEARCH_LIMIT } from '../../../lib/vendors/hubspot';
+import type { ContactProperty, DealProperty, HubSpotClient, HubSpotContact, HubSpotDeal } from '../../../lib/vendors/hubspot';
 
 /** Everything the schema can show of a contact. */
 export const CONTACT_PROPERTIES: readonly ContactProperty[] = [

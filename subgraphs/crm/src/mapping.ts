@@ -2,7 +2,7 @@
  * HubSpot wire records → the crm schema's CrmContact and Deal. Pure functions: HubSpot sends
  * every property as a string (or null), the schema wants booleans, numbers and dates.
  */
-import type { HubSpotContact, HubSpotDeal } from './client';
+import type { HubSpotContact, HubSpotDeal } from '../../../lib/vendors/hubspot';
 
 export interface CrmContactModel {
   id: string;

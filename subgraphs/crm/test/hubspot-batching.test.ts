@@ -5,7 +5,7 @@
  */
 import { PATIENT_ENTITIES, patientRepresentations, startCrmStack, TEST_TOKEN } from './start-crm';
 import type { CrmStack } from './start-crm';
-import { createHubSpotClient } from '../src/client';
+import { createHubSpotClient } from '../../../lib/vendors/hubspot';
 
 const BATCH_READ = 'POST /crm/v3/objects/contacts/batch/read';
 const DEAL_SEARCH = 'POST /crm/v3/objects/deals/search';

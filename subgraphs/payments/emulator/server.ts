@@ -24,7 +24,7 @@ import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signStripe } from '../../../lib/webhooks';
 import type { StripeWebhookEvent, WebhookRetryOptions } from '../../../lib/webhooks';
-import type { StripeCustomer, StripePaymentIntent, StripePaymentIntentStatus, StripeSubscription } from '../src/client';
+import type { StripeCustomer, StripePaymentIntent, StripePaymentIntentStatus, StripeSubscription } from '../../../lib/vendors/stripe';
 import { matchesSearchQuery, parseSearchQuery, SearchQueryError, STRIPE_MAX_SEARCH_CLAUSES } from './search-query';
 import type { SearchClause, SearchFieldReader } from './search-query';
 

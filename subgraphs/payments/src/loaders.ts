@@ -8,8 +8,8 @@
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { VendorError } from '../../../lib/vendor-error';
-import type { StripeClient, StripeSearchResource, ResourceRecord } from './client';
-import { mapWithConcurrency } from './concurrency';
+import type { StripeClient, StripeSearchResource, ResourceRecord } from '../../../lib/vendors/stripe';
+import { mapWithConcurrency } from '../../../lib/concurrency';
 import { newestFirst, toPayment, toPlanSubscription } from './models';
 import type { PaymentModel, PlanSubscriptionModel } from './models';
 

@@ -2,7 +2,7 @@
  * Stripe wire records turned into the subgraph's Payment and PlanSubscription shapes. Pure, so
  * the mapping is tested without a server; the resolvers only add error reporting.
  */
-import type { StripePaymentIntent, StripeSubscription } from './client';
+import type { StripePaymentIntent, StripeSubscription } from '../../../lib/vendors/stripe';
 import { normalisePaymentStatus } from './payment-status';
 import type { PaymentProvider, PaymentStatus } from './payment-status';
 

@@ -11,7 +11,7 @@ import { fromRoot } from '../../../lib/root';
 import { startSubgraph } from '../../../lib/subgraph';
 import type { RunningSubgraph } from '../../../lib/subgraph';
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
-import { createStripeClient } from './client';
+import { createStripeClient } from '../../../lib/vendors/stripe';
 import type { PaymentsConfig } from './config';
 import { createLoaders } from './loaders';
 import type { PaymentsLoaders } from './loaders';

@@ -1,6 +1,6 @@
 import { matchesSearchQuery, parseSearchQuery, SearchQueryError } from '../emulator/search-query';
 import type { SearchClause } from '../emulator/search-query';
-import { metadataOrQuery } from '../src/client';
+import { metadataOrQuery } from '../../../lib/vendors/stripe';
 
 describe('parseSearchQuery', () => {
   it('parses a metadata clause', () => {

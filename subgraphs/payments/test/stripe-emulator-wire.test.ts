@@ -5,7 +5,7 @@
 import { createSeedWorld } from '../../../lib/seed';
 import { maskStripeKey, startStripeEmulator } from '../emulator/server';
 import type { StripeEmulator } from '../emulator/server';
-import { createStripeClient, metadataOrQuery } from '../src/client';
+import { createStripeClient, metadataOrQuery } from '../../../lib/vendors/stripe';
 
 const KEY = 'sk_test_wire_suite_key';
 let emulator: StripeEmulator;

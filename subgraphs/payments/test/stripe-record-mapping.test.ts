@@ -1,4 +1,4 @@
-import type { StripePaymentIntent, StripeSubscription } from '../src/client';
+import type { StripePaymentIntent, StripeSubscription } from '../../../lib/vendors/stripe';
 import { toPayment, toPlanSubscription } from '../src/models';
 
 const intent: StripePaymentIntent = {

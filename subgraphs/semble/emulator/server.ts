@@ -23,7 +23,7 @@ import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signSemble } from '../../../lib/webhooks';
 import type { SembleEventType, SembleWebhookBody, WebhookDelivery, WebhookRetryOptions } from '../../../lib/webhooks';
-import type { SembleBooking, SembleInvoice, SemblePatient } from '../src/client';
+import type { SembleBooking, SembleInvoice, SemblePatient } from '../../../lib/vendors/semble';
 import { applyBookingChanges, applyPatientChanges, createSembleStore, inRange, matchesOptions, paginate, SembleInputError } from './store';
 import type { BookingChanges, DateRange, Pagination, PatientChanges, QueryOptions, SembleStore, Stored } from './store';
 

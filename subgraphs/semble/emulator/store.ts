@@ -5,7 +5,7 @@
  * filters, `updatedAt` change windows, deleted records, page/pageSize pagination.
  */
 import type { BookingState, SeedWorld } from '../../../lib/seed';
-import type { SembleBooking, SembleBookingJourney, SembleInvoice, SemblePage, SemblePatient, SembleUser } from '../src/client';
+import type { SembleBooking, SembleBookingJourney, SembleInvoice, SemblePage, SemblePatient, SembleUser } from '../../../lib/vendors/semble';
 
 /** Wire record plus the soft-delete flag Semble keeps but list queries hide. */
 export type Stored<T> = T & { deleted: boolean };

@@ -5,8 +5,8 @@
  * client selects `totalCount`. Pages are memoised per connection (one request), never longer.
  */
 import { GraphQLError } from 'graphql';
-import { MAX_PAGE_SIZE } from './client';
-import type { SemblePage } from './client';
+import { MAX_PAGE_SIZE } from '../../../lib/vendors/semble';
+import type { SemblePage } from '../../../lib/vendors/semble';
 
 export const DEFAULT_FIRST = 50;
 export const MAX_FIRST = 500;

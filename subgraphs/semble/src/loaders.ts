@@ -5,7 +5,7 @@
  * a miss, or the Error of a failed request in that key's slot.
  */
 import DataLoader from 'dataloader';
-import type { ActivityKind, ActivityRequest, SembleBooking, SembleClient, SembleInvoice, SemblePatient, SembleUser } from './client';
+import type { ActivityKind, ActivityRequest, SembleBooking, SembleClient, SembleInvoice, SemblePatient, SembleUser } from '../../../lib/vendors/semble';
 
 export type SembleLoaders = ReturnType<typeof createLoaders>;
 

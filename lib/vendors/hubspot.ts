@@ -3,9 +3,9 @@
  * goes through createVendorHttp (timeouts, 429/5xx retries honouring Retry-After, VendorError).
  * Batch reads are split into HubSpot's 100-input maximum here, so no caller can exceed it.
  */
-import { createVendorHttp } from '../../../lib/vendor-http';
-import type { VendorHttp } from '../../../lib/vendor-http';
-import { VendorError } from '../../../lib/vendor-error';
+import { createVendorHttp } from '../vendor-http';
+import type { VendorHttp } from '../vendor-http';
+import { VendorError } from '../vendor-error';
 
 /** HubSpot's maximum number of inputs per batch call. */
 export const HUBSPOT_BATCH_LIMIT = 100;

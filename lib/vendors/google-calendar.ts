@@ -5,8 +5,8 @@
  * request goes through createVendorHttp, so timeouts, retries and VendorError codes are the
  * same as for every other vendor.
  */
-import { createVendorHttp } from '../../../lib/vendor-http';
-import { VendorError } from '../../../lib/vendor-error';
+import { createVendorHttp } from '../vendor-http';
+import { VendorError } from '../vendor-error';
 
 /** The vendor name in errors (`extensions.vendor`). */
 export const GOOGLE_CALENDAR_VENDOR = 'google-calendar';

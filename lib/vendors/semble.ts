@@ -8,9 +8,9 @@
  * which escapes exactly what GraphQL needs) rather than variables, so we never have to know
  * Semble's input type names.
  */
-import { createVendorHttp } from '../../../lib/vendor-http';
-import type { VendorHttp } from '../../../lib/vendor-http';
-import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
+import { createVendorHttp } from '../vendor-http';
+import type { VendorHttp } from '../vendor-http';
+import { VendorError, VendorErrorCode } from '../vendor-error';
 
 export const VENDOR = 'semble';
 /** Semble's largest page. */

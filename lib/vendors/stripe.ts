@@ -4,8 +4,8 @@
  * number of search requests (OR-groups of at most `maxSearchClauses`, following `next_page`).
  * All HTTP goes through createVendorHttp, so timeouts, retries and error mapping are shared.
  */
-import { createVendorHttp } from '../../../lib/vendor-http';
-import { mapWithConcurrency } from './concurrency';
+import { createVendorHttp } from '../vendor-http';
+import { mapWithConcurrency } from '../concurrency';
 
 /** Stripe metadata: string values only. */
 export type StripeMetadata = Record<string, string>;
