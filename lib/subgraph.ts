@@ -9,6 +9,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express from 'express';
+import type { Express, Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { listen } from './listen';
 import type { Listening } from './listen';
@@ -17,10 +18,18 @@ export interface SubgraphOptions<Context extends object> {
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Context>;
-  /** Builds the context of one request: create DataLoaders here so batches never span requests. */
-  context: () => Context | Promise<Context>;
+  /**
+   * Builds the context of one request: create DataLoaders here so batches never span requests.
+   * `req` is the HTTP request (headers such as a forwarded identity).
+   */
+  context: (request: { req: Request }) => Context | Promise<Context>;
   port?: number;
   host?: string;
+  /**
+   * Extra routes on the same port (e.g. webhook receivers), added before /graphql with the app's
+   * own body parsing left to them. Thrown errors stop start-up.
+   */
+  routes?: (app: Express) => void;
 }
 
 export interface RunningSubgraph extends Listening {
@@ -45,7 +54,13 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', subgraph: options.name });
   });
-  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(server, { context: async () => options.context() }));
+  try {
+    options.routes?.(app);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(server, { context: async ({ req }) => options.context({ req }) }));
   const listening = await listen(app, options.port ?? 0, options.host);
   return {
     ...listening,

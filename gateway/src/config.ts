@@ -83,6 +83,12 @@ export const gatewayConfigSchema = z
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     /** Key prefix of the bus's streams in Redis. @default "pg:bus:" */
     busKeyPrefix: z.string().min(1).default('pg:bus:'),
+    /**
+     * Follow a bus served over HTTP by another process (the sync service's in-memory bus, in the
+     * embedded default) instead of Redis or an in-process bus; BUS_TOKEN authenticates.
+     */
+    busUrl: z.url({ protocol: /^https?$/ }).optional(),
+    busToken: z.string().min(16).optional(),
     /** A token the Sandbox pre-fills in development (the launcher's dev token). */
     sandboxToken: z.string().optional(),
   })
@@ -90,6 +96,7 @@ export const gatewayConfigSchema = z
     message: 'authentication in production (AUTH_MODE=jwt)',
     path: ['auth', 'mode'],
   })
+  .refine((config) => !config.busUrl || config.busToken, { message: 'a token of 16+ characters with BUS_URL', path: ['busToken'] })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
     path: ['upstream', 'tryTimeoutMs'],
@@ -112,6 +119,8 @@ const ENV_KEYS: Record<string, string> = {
   sandboxToken: 'SANDBOX_TOKEN',
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
+  busUrl: 'BUS_URL',
+  busToken: 'BUS_TOKEN',
   'subscriptions.initTimeoutMs': 'WS_INIT_TIMEOUT_MS',
   'subscriptions.maxPerSocket': 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
   'subscriptions.maxMessageBytes': 'WS_MAX_MESSAGE_BYTES',
@@ -247,6 +256,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     },
     redisUrl: env.REDIS_URL || undefined,
     busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
+    busUrl: env.BUS_URL || undefined,
+    busToken: env.BUS_TOKEN || undefined,
   };
-  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN'] });
+  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN', 'BUS_TOKEN'] });
 }

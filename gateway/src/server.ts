@@ -16,7 +16,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { createEventBus } from '../../lib/event-bus';
+import { createEventBus, createRemoteEventBus } from '../../lib/event-bus';
 import type { EventBus } from '../../lib/event-bus/types';
 import { listen } from '../../lib/listen';
 import { createLogger } from '../../lib/logger';
@@ -141,7 +141,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   let ownBus: EventBus | undefined;
   let bus = deps.bus;
   if (Object.keys(config.subscriptions.fields).length > 0) {
-    if (!bus) bus = ownBus = await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+    if (!bus) {
+      bus = ownBus = config.busUrl
+        ? createRemoteEventBus({ url: config.busUrl, token: config.busToken! })
+        : await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+    }
     subscriptions = startSubscriptionServer({
       httpServer,
       path: '/graphql',

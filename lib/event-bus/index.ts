@@ -1,6 +1,7 @@
 /**
- * The event bus's public surface: the interface, both implementations, and the one place that
- * picks between them from configuration (Redis with a URL, memory without).
+ * The event bus's public surface: the interface, both implementations, the one place that
+ * picks between them from configuration (Redis with a URL, memory without), and the HTTP host
+ * and remote client through which another process follows an in-memory bus.
  */
 import { createMemoryEventBus } from './memory';
 import { createRedisEventBus } from './redis';
@@ -11,6 +12,10 @@ export { createMemoryEventBus } from './memory';
 export { createRedisEventBus } from './redis';
 export type { RedisEventBusOptions } from './redis';
 export { RedisTimeoutError } from './redis-connection';
+export { createBusHost, MAX_POLL_WAIT_MS } from './http-host';
+export type { BusHost, BusHostOptions } from './http-host';
+export { createRemoteEventBus, RemoteEventBusError, REMOTE_CONSUME_UNAVAILABLE } from './remote';
+export type { RemoteEventBusOptions, RemoteFetch } from './remote';
 
 export interface EventBusConfig {
   /** Use Redis Streams at this URL; in-process memory when absent. */

@@ -20,7 +20,17 @@ function liveHandles(): number {
     .filter((kind) => kind === 'TCPSocketWrap' || kind === 'TCPWrap' || kind === 'Timeout').length;
 }
 
-export function describeEventBus(name: string, createBus: CreateBus): void {
+export interface EventBusSuiteOptions {
+  /**
+   * The bus offers consume() (consumer groups). @default true. The remote bus does not: its
+   * consume tests are skipped, and consume is left out of the argument and close tests.
+   */
+  consume?: boolean;
+}
+
+export function describeEventBus(name: string, createBus: CreateBus, suite: EventBusSuiteOptions = {}): void {
+  const consumes = suite.consume !== false;
+  const itConsumes = consumes ? it : it.skip;
   describe(`${name} event bus`, () => {
     const buses: EventBus[] = [];
     const disposers: Array<() => Promise<void>> = [];
@@ -183,7 +193,7 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
       expect(stopped).toHaveLength(2);
     });
 
-    it('has a consumer group of two consumers handle each event exactly once', async () => {
+    itConsumes('has a consumer group of two consumers handle each event exactly once', async () => {
       const bus = await openBus();
       const topic = newTopic('group');
       const handled = new Map<string, string[]>();
@@ -202,7 +212,7 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
       for (const [cursor, by] of handled) expect({ cursor, by: by.length }).toEqual({ cursor, by: 1 });
     });
 
-    it('starts a new group at new events only with startAt "$"', async () => {
+    itConsumes('starts a new group at new events only with startAt "$"', async () => {
       const bus = await openBus();
       const topic = newTopic('group-new-only');
       await publishMany(bus, topic, 3);
@@ -215,7 +225,7 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
       expect(handled).toEqual(later);
     });
 
-    it('acknowledges only after the handler resolves: an event held by a stuck consumer goes to another', async () => {
+    itConsumes('acknowledges only after the handler resolves: an event held by a stuck consumer goes to another', async () => {
       const bus = await openBus();
       const topic = newTopic('stuck');
       let release!: () => void;
@@ -244,7 +254,7 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
       expect(takenByB).toHaveLength(1);
     });
 
-    it('redelivers an event whose handler threw, and acknowledges it once handled', async () => {
+    itConsumes('redelivers an event whose handler threw, and acknowledges it once handled', async () => {
       const bus = await openBus();
       const topic = newTopic('retry');
       const deliveries = new Map<string, number>();
@@ -317,9 +327,11 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
         'payload: expected a JSON-serialisable value, got undefined',
       );
       await expect(bus.read('t', { limit: 0 })).rejects.toThrow('limit: expected a positive integer, got 0');
-      await expect(
-        bus.consume('t', { group: 'g', consumer: 'c', claimAfterMs: -1 }, async () => undefined),
-      ).rejects.toThrow('claimAfterMs: expected a positive integer, got -1');
+      if (consumes) {
+        await expect(
+          bus.consume('t', { group: 'g', consumer: 'c', claimAfterMs: -1 }, async () => undefined),
+        ).rejects.toThrow('claimAfterMs: expected a positive integer, got -1');
+      }
     });
 
     it('answers ping while open', async () => {
@@ -334,10 +346,12 @@ export function describeEventBus(name: string, createBus: CreateBus): void {
       const received: BusEvent[] = [];
       await bus.subscribe(topic, {}, (event) => void received.push(event));
       await bus.subscribe(topic, { after: '0-0' }, () => undefined);
-      await bus.consume(topic, { group: 'workers', consumer: 'a', claimAfterMs: 200 }, async () => undefined);
-      await bus.consume(topic, { group: 'failing', consumer: 'a', claimAfterMs: 200 }, async () => {
-        throw new Error('always fails, so a redelivery is always due');
-      });
+      if (consumes) {
+        await bus.consume(topic, { group: 'workers', consumer: 'a', claimAfterMs: 200 }, async () => undefined);
+        await bus.consume(topic, { group: 'failing', consumer: 'a', claimAfterMs: 200 }, async () => {
+          throw new Error('always fails, so a redelivery is always due');
+        });
+      }
       await bus.publish({ topic, type: 'test.close', payload: {} });
       await waitFor('the subscriber', () => received.length === 1);
 

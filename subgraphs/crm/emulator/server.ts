@@ -92,8 +92,9 @@ export interface HubSpotEmulator extends Listening {
 
 /** Properties each object type knows; requested names outside these are ignored, as HubSpot does. */
 const KNOWN_PROPERTIES: Record<ObjectType, readonly string[]> = {
+  // date_of_birth: a custom contact property (HubSpot has no standard one), which the sync engine writes.
   contacts: ['email', 'firstname', 'lastname', 'phone', 'lifecyclestage', 'hubspot_owner_id', 'marketing_consent',
-    'semble_patient_id', 'hs_object_id', 'createdate', 'lastmodifieddate'],
+    'semble_patient_id', 'date_of_birth', 'hs_object_id', 'createdate', 'lastmodifieddate'],
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'semble_patient_id', 'hs_object_id',
     'createdate', 'hs_lastmodifieddate'],
 };

@@ -106,6 +106,9 @@ const SDL = /* GraphQL */ `
     city: String
     postcode: String
     country: String
+    # Emulator extension, UNVERIFIED against Semble's real API (which may manage phones through
+    # separate mutations): replaces the number of the patient's first phone, as the admin route does.
+    phone: String
   }
   type PatientPayload { data: Patient error: String }
 
@@ -158,6 +161,8 @@ interface PatientDataInput {
   city?: string | null;
   postcode?: string | null;
   country?: string | null;
+  /** Emulator extension (unverified): the first phone's number. */
+  phone?: string | null;
 }
 
 /** An ISO date (YYYY-MM-DD) or date-time, as Semble stores dob. */
@@ -182,6 +187,7 @@ function createRoot(store: SembleStore, notify: Notify) {
       if (patientData.first === null || patientData.first === '' || patientData.last === null || patientData.last === '') {
         return { data: null, error: 'First and last name cannot be empty' };
       }
+      if (patientData.phone === null || patientData.phone === '') return { data: null, error: 'phone cannot be empty' };
       if (patientData.dob !== undefined && patientData.dob !== null && !isDate(patientData.dob)) {
         return { data: null, error: 'dob must be a date (YYYY-MM-DD)' };
       }
@@ -194,6 +200,7 @@ function createRoot(store: SembleStore, notify: Notify) {
         city: patientData.city,
         postcode: patientData.postcode,
         country: patientData.country,
+        phone: patientData.phone ?? undefined,
       };
       applyPatientChanges(patient, changes);
       // The API answers at once; the webhook goes out on its own, as Semble's does.

@@ -1,0 +1,110 @@
+/**
+ * The sync service's configuration: one zod schema, read from the environment once at
+ * start-up. A bad value stops start-up with a message naming the environment variable.
+ * Vendor defaults point at the local emulators, as the other subgraphs' do.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { envInt, parseConfig } from '../../../lib/config';
+import { SEED_CALENDAR_ID } from '../../../lib/seed';
+
+const httpUrl = () => z.url({ protocol: /^https?$/ });
+
+const schema = z.object({
+  /** Port of the sync subgraph (and, once mounted, the webhook routes). @default 4005 */
+  port: z.number().int().min(0).max(65535).default(4005),
+  /** @default 127.0.0.1 */
+  host: z.string().min(1).default('127.0.0.1'),
+  sembleBaseUrl: httpUrl().default('http://127.0.0.1:4101'),
+  sembleToken: z.string().min(1).default('semble-dev-token'),
+  hubspotBaseUrl: httpUrl().default('http://127.0.0.1:4102'),
+  hubspotToken: z.string().min(1).default('hubspot-dev-token'),
+  stripeBaseUrl: httpUrl().default('http://127.0.0.1:4103'),
+  stripeSecretKey: z.string().min(1).default('sk_test_patientgraph'),
+  googleCalendarBaseUrl: httpUrl().default('http://127.0.0.1:4104'),
+  googleCalendarToken: z.string().min(1).default('google-dev-token'),
+  /** The calendar appointments are written to. */
+  googleCalendarId: z.string().min(1).default(SEED_CALENDAR_ID),
+  /** Per-attempt timeout of every vendor call. @default 10000 */
+  vendorTimeoutMs: z.number().int().positive().default(10_000),
+  /** With a URL, the sync store and the event bus live in Redis (shared by replicas and workers); in memory otherwise. */
+  redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prefix of the bus's Redis keys; must match the gateway's to share topics. @default pg:bus: */
+  busKeyPrefix: z.string().min(1).default('pg:bus:'),
+  /** Prefix of the sync store's Redis keys. @default pg:sync: */
+  syncKeyPrefix: z.string().min(1).default('pg:sync:'),
+  /** Semble polling fallback: milliseconds between polls; 0 turns it off. @default 0 */
+  pollIntervalMs: z.number().int().min(0).default(0),
+  /** Run the sync worker in this process (consumer group 'sync-workers'). @default true */
+  worker: z.boolean().default(true),
+  /** This process's name in the worker consumer group. @default host name + pid */
+  workerName: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+  /** Redelivery of an inbox event whose handler failed. @default 30000 */
+  workerClaimAfterMs: z.number().int().positive().default(30_000),
+});
+
+export type SyncConfig = z.infer<typeof schema>;
+
+const ENV_KEYS: Record<keyof SyncConfig, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  sembleBaseUrl: 'SEMBLE_BASE_URL',
+  sembleToken: 'SEMBLE_TOKEN',
+  hubspotBaseUrl: 'HUBSPOT_BASE_URL',
+  hubspotToken: 'HUBSPOT_TOKEN',
+  stripeBaseUrl: 'STRIPE_BASE_URL',
+  stripeSecretKey: 'STRIPE_SECRET_KEY',
+  googleCalendarBaseUrl: 'GOOGLE_CALENDAR_BASE_URL',
+  googleCalendarToken: 'GOOGLE_CALENDAR_TOKEN',
+  googleCalendarId: 'GOOGLE_CALENDAR_ID',
+  vendorTimeoutMs: 'SYNC_VENDOR_TIMEOUT_MS',
+  redisUrl: 'REDIS_URL',
+  busKeyPrefix: 'BUS_KEY_PREFIX',
+  syncKeyPrefix: 'SYNC_KEY_PREFIX',
+  pollIntervalMs: 'SYNC_POLL_INTERVAL_MS',
+  worker: 'SYNC_WORKER',
+  workerName: 'SYNC_WORKER_NAME',
+  workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
+};
+
+/** "true"/"false" (also 1/0, yes/no); anything else is passed on for zod to reject by name. */
+function envBoolean(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const text = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(text)) return true;
+  if (['false', '0', 'no'].includes(text)) return false;
+  return value;
+}
+
+export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
+  // An empty variable means "unset", so the default applies.
+  const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  return parseConfig(
+    schema,
+    {
+      port: envInt(env.PORT),
+      host: text(env.HOST),
+      sembleBaseUrl: text(env.SEMBLE_BASE_URL),
+      sembleToken: text(env.SEMBLE_TOKEN),
+      hubspotBaseUrl: text(env.HUBSPOT_BASE_URL),
+      hubspotToken: text(env.HUBSPOT_TOKEN),
+      stripeBaseUrl: text(env.STRIPE_BASE_URL),
+      stripeSecretKey: text(env.STRIPE_SECRET_KEY),
+      googleCalendarBaseUrl: text(env.GOOGLE_CALENDAR_BASE_URL),
+      googleCalendarToken: text(env.GOOGLE_CALENDAR_TOKEN),
+      googleCalendarId: text(env.GOOGLE_CALENDAR_ID),
+      vendorTimeoutMs: envInt(env.SYNC_VENDOR_TIMEOUT_MS),
+      redisUrl: text(env.REDIS_URL),
+      busKeyPrefix: text(env.BUS_KEY_PREFIX),
+      syncKeyPrefix: text(env.SYNC_KEY_PREFIX),
+      pollIntervalMs: envInt(env.SYNC_POLL_INTERVAL_MS),
+      worker: envBoolean(env.SYNC_WORKER),
+      workerName: text(env.SYNC_WORKER_NAME),
+      workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),
+    },
+    {
+      keyOf: (path) => ENV_KEYS[path[0] as keyof SyncConfig] ?? path.join('.'),
+      secretKeys: [ENV_KEYS.sembleToken, ENV_KEYS.hubspotToken, ENV_KEYS.stripeSecretKey, ENV_KEYS.googleCalendarToken, ENV_KEYS.redisUrl],
+    },
+  );
+}

@@ -1,0 +1,297 @@
+/**
+ * The one code path that syncs patients between Semble and the CRM, used by the worker (one
+ * patient, both directions) and by the backfill (a page of 100, Semble → CRM):
+ *
+ *   read   Semble patients (unless the caller already has them) and the CRM contacts by
+ *          `semble_patient_id` (one batch read); the shadow copies from the store;
+ *   plan   planPatientSync per patient (rules/);
+ *   write  the CRM writes of all patients in one batch upsert by `semble_patient_id` (which
+ *          creates missing contacts), then each patient's Semble writes (updatePatient);
+ *   record the next shadow and the sync status, open conflicts, publish sync events.
+ *
+ * Our own writes come back as webhooks; by then the shadow holds the written values, so the
+ * re-sync plans nothing (every field SKIP): no ping-pong.
+ *
+ * Events (sync-events): CONTACT_SYNCED when the CRM contact was written (source SEMBLE, target
+ * CRM), PATIENT_SYNCED when Semble was written (source CRM, target SEMBLE) or, with outcome
+ * SKIPPED, when there was nothing to write; HELD_FOR_REVIEW (outcome HELD) when data quality
+ * stopped the writes; CONFLICT_OPENED per conflict opened or changed (plus its event on
+ * `conflicts`); FAILED when a patient cannot be synced and retrying will not help.
+ */
+import type { EventBus } from '../../../lib/event-bus';
+import type { Logger } from '../../../lib/logger';
+import type { HubSpotContact, HubSpotUpsertInput, ContactProperty } from '../../../lib/vendors/hubspot';
+import type { SemblePatient } from '../../../lib/vendors/semble';
+import type { SyncClients } from './clients';
+import { publishConflictEvent, publishSyncEvent } from './events';
+import { describeFailure, isPermanentFailure } from './failures';
+import type { SyncEventPayload } from './inbox';
+import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
+import { planPatientSync } from './rules/plan';
+import type { FieldValue, SyncDirection, SyncPlan } from './rules';
+import type { OwnershipTable } from './rules/ownership';
+import type { PatientSyncState, SyncStore } from './store';
+
+export interface PatientSyncDeps {
+  clients: Pick<SyncClients, 'semble' | 'hubspot'>;
+  store: SyncStore;
+  bus: EventBus;
+  logger: Logger;
+  /** @default DEFAULT_OWNERSHIP */
+  ownership?: OwnershipTable;
+  /** @default the wall clock */
+  now?: () => string;
+}
+
+export interface PatientSyncInput {
+  patientId: string;
+  /** The Semble record when the caller already read it (a listing page); re-read otherwise. */
+  semble?: SemblePatient;
+}
+
+export interface PatientSyncOptions {
+  direction: SyncDirection;
+  /** What prompted the sync (a Semble change, a CRM change): the `source` of no-op and held events. */
+  trigger: 'SEMBLE' | 'CRM';
+}
+
+export type PatientSyncOutcome =
+  /** Written (contact created and/or fields written), possibly with conflicts too. */
+  | 'SYNCED'
+  /** Nothing to write. */
+  | 'UNCHANGED'
+  | 'HELD'
+  /** No patient in Semble; given up (FAILED event). */
+  | 'NOT_FOUND'
+  /** The contact was synced once and has gone; not recreated. */
+  | 'CONTACT_DELETED'
+  /** Gave up: the vendor refused the data (FAILED event). */
+  | 'FAILED'
+  /** Will work later (vendor or store unavailable): nothing recorded, the caller retries. */
+  | 'RETRY';
+
+export interface PatientSyncResult {
+  patientId: string;
+  outcome: PatientSyncOutcome;
+  contactCreated: boolean;
+  contactUpdated: boolean;
+  sembleUpdated: boolean;
+  /** Conflicts newly opened by this sync (not re-detected ones). */
+  conflictsOpened: number;
+  /** For FAILED and RETRY. */
+  error?: unknown;
+}
+
+type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null };
+
+/** Conflict values are strings for the critical fields; anything else is kept as JSON text. */
+function asText(value: FieldValue | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function result(patientId: string, outcome: PatientSyncOutcome, extra: Partial<PatientSyncResult> = {}): PatientSyncResult {
+  return { patientId, outcome, contactCreated: false, contactUpdated: false, sembleUpdated: false, conflictsOpened: 0, ...extra };
+}
+
+function failure(patientId: string, error: unknown): PatientSyncResult {
+  return result(patientId, isPermanentFailure(error) ? 'FAILED' : 'RETRY', { error });
+}
+
+export function createPatientSync(deps: PatientSyncDeps) {
+  const { clients, store, bus, logger } = deps;
+  const now = deps.now ?? (() => new Date().toISOString());
+
+  /** Semble records by id: the given ones, the rest read in one aliased request. */
+  async function readSemble(inputs: readonly PatientSyncInput[]): Promise<Map<string, SemblePatient | null | Error>> {
+    const found = new Map<string, SemblePatient | null | Error>();
+    const missing = inputs.filter((input) => !input.semble).map((input) => input.patientId);
+    for (const input of inputs) if (input.semble) found.set(input.patientId, input.semble);
+    if (missing.length > 0) {
+      const answers = await clients.semble.patientsById(missing);
+      missing.forEach((id, index) => found.set(id, answers[index] ?? null));
+    }
+    return found;
+  }
+
+  async function readContacts(patientIds: readonly string[]): Promise<Map<string, HubSpotContact>> {
+    const contacts = await clients.hubspot.batchReadContacts(patientIds, SYNC_CONTACT_PROPERTIES, 'semble_patient_id');
+    const byPatient = new Map<string, HubSpotContact>();
+    for (const contact of contacts) {
+      const patientId = contact.properties.semble_patient_id;
+      if (patientId && !contact.archived) byPatient.set(patientId, contact);
+    }
+    return byPatient;
+  }
+
+  async function failed(patientId: string, trigger: PatientSyncOptions['trigger'], error: unknown): Promise<PatientSyncResult> {
+    const outcome = failure(patientId, error);
+    logger.warn({ patientId, failure: describeFailure(error), retry: outcome.outcome === 'RETRY' }, 'patient sync failed');
+    if (outcome.outcome === 'FAILED') await publishSyncEvent(bus, { type: 'FAILED', patientId, source: trigger, outcome: 'FAILED' }, now());
+    return outcome;
+  }
+
+  /** Store, conflicts and events for one planned patient whose writes succeeded. */
+  async function record(planned: Planned, written: { contactId: string | null; contactCreated: boolean; contactUpdated: boolean; sembleUpdated: boolean }, options: PatientSyncOptions): Promise<PatientSyncResult> {
+    const { plan } = planned;
+    const patientId = plan.patientId;
+    const at = plan.nextShadow?.syncedAt ?? now();
+    const synced = plan.status === 'WRITE' || plan.status === 'WRITE_AND_FLAG' || plan.status === 'NO_WRITES';
+    if (synced && plan.nextShadow) await store.putShadow(plan.nextShadow);
+
+    let conflictsOpened = 0;
+    const conflictEvents: Array<Omit<SyncEventPayload, 'time'>> = [];
+    for (const planned of plan.conflicts) {
+      const opened = await store.openConflict({
+        patientId,
+        field: planned.field,
+        sembleValue: asText(planned.sembleValue),
+        crmValue: asText(planned.crmValue),
+        lastSyncedValue: asText(planned.lastSyncedValue),
+        detectedAt: at,
+      });
+      if (opened.created) conflictsOpened += 1;
+      // A conflict detected again with the same values is not news.
+      if (!opened.created && !opened.changed) continue;
+      await publishConflictEvent(bus, store, opened.conflict);
+      conflictEvents.push({ type: 'CONFLICT_OPENED', patientId, source: options.trigger, target: null, fields: [planned.field], outcome: 'CONFLICT', conflictId: opened.conflict.id });
+    }
+
+    const previous = await store.getStatus(patientId);
+    const openConflicts = plan.conflicts.length > 0 || previous?.state === 'CONFLICT' ? (await store.conflictsOfPatient(patientId, 'OPEN')).length : 0;
+    const state: PatientSyncState =
+      openConflicts > 0 ? 'CONFLICT' : plan.status === 'HELD' ? 'HELD_FOR_REVIEW' : plan.route === 'SYNC_AND_FLAG' ? 'FLAGGED' : 'IN_SYNC';
+    await store.putStatus({
+      patientId,
+      state,
+      lastSyncedAt: synced ? at : (previous?.lastSyncedAt ?? null),
+      crmContactId: written.contactId ?? planned.contact?.id ?? previous?.crmContactId ?? null,
+    });
+
+    const outcome = plan.status === 'WRITE_AND_FLAG' ? 'FLAGGED' : 'APPLIED';
+    const events: Array<Omit<SyncEventPayload, 'time'>> = [];
+    if (written.contactCreated || written.contactUpdated) {
+      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: Object.keys(plan.writes.crm), outcome, conflictId: null });
+    }
+    if (written.sembleUpdated) {
+      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: Object.keys(plan.writes.semble), outcome, conflictId: null });
+    }
+    if (plan.status === 'HELD') {
+      const blocked = plan.decisions.filter((decision) => decision.reason === 'HELD_FOR_REVIEW');
+      const targets = new Set(blocked.map((decision) => (decision.blockedAction === 'WRITE_SEMBLE' ? 'SEMBLE' : 'CRM')));
+      const target = targets.size === 1 ? ([...targets][0] as 'SEMBLE' | 'CRM') : null;
+      events.push({ type: 'HELD_FOR_REVIEW', patientId, source: options.trigger, target, fields: blocked.map((decision) => decision.field), outcome: 'HELD', conflictId: null });
+    }
+    if (plan.status === 'CRM_CONTACT_DELETED' || (plan.status === 'NO_WRITES' && conflictEvents.length === 0)) {
+      events.push({ type: 'PATIENT_SYNCED', patientId, source: options.trigger, target: options.trigger === 'SEMBLE' ? 'CRM' : 'SEMBLE', fields: [], outcome: 'SKIPPED', conflictId: null });
+    }
+    const time = now();
+    for (const event of [...events, ...conflictEvents]) await publishSyncEvent(bus, event, time);
+
+    const wrote = written.contactCreated || written.contactUpdated || written.sembleUpdated;
+    const syncOutcome: PatientSyncOutcome =
+      plan.status === 'HELD' ? 'HELD' : plan.status === 'CRM_CONTACT_DELETED' ? 'CONTACT_DELETED' : wrote ? 'SYNCED' : 'UNCHANGED';
+    logger.debug({ patientId, status: plan.status, state, conflicts: plan.conflicts.length }, 'patient synced');
+    return result(patientId, syncOutcome, { ...written, conflictsOpened });
+  }
+
+  /**
+   * Syncs each patient; one result per input, in input order. Never throws for a patient's
+   * failure: a RETRY result means nothing was recorded for it and the caller should try again.
+   */
+  async function syncPatients(inputs: readonly PatientSyncInput[], options: PatientSyncOptions): Promise<PatientSyncResult[]> {
+    const results = new Map<string, PatientSyncResult>();
+    const ids = [...new Set(inputs.map((input) => input.patientId))];
+    const unique = ids.map((id) => inputs.find((input) => input.patientId === id) as PatientSyncInput);
+
+    let sembleRecords: Map<string, SemblePatient | null | Error>;
+    let contacts: Map<string, HubSpotContact>;
+    try {
+      [sembleRecords, contacts] = await Promise.all([readSemble(unique), readContacts(ids)]);
+    } catch (error) {
+      // A failed read tells us nothing about any patient: every one of them is retried.
+      logger.warn({ patients: ids.length, failure: describeFailure(error) }, 'patient sync reads failed');
+      return inputs.map((input) => result(input.patientId, 'RETRY', { error }));
+    }
+
+    const planned: Planned[] = [];
+    for (const input of unique) {
+      const semble = sembleRecords.get(input.patientId);
+      try {
+        if (semble instanceof Error) throw semble;
+        const contact = contacts.get(input.patientId) ?? null;
+        if (!semble) {
+          // Semble is the source of truth for patients: without one there is nothing to sync.
+          await publishSyncEvent(bus, { type: 'FAILED', patientId: input.patientId, source: options.trigger, outcome: 'FAILED' }, now());
+          results.set(input.patientId, result(input.patientId, 'NOT_FOUND'));
+          continue;
+        }
+        const shadow = await store.getShadow(input.patientId);
+        const plan = planPatientSync(
+          { semble: sembleToRecord(semble), crm: contact ? contactToRecord(contact) : null, shadow, direction: options.direction, now: now() },
+          deps.ownership ? { ownership: deps.ownership } : {},
+        );
+        planned.push({ input, plan, contact });
+      } catch (error) {
+        results.set(input.patientId, await failed(input.patientId, options.trigger, error));
+      }
+    }
+
+    // CRM writes of every planned patient in one batch upsert (chunked by the client).
+    const crmWrites = planned.filter(({ plan }) => plan.createCrmContact || Object.keys(plan.writes.crm).length > 0);
+    const upserted = new Map<string, HubSpotContact>();
+    let crmError: unknown;
+    if (crmWrites.length > 0) {
+      const upserts: Array<HubSpotUpsertInput<ContactProperty>> = crmWrites.map(({ plan }) => ({
+        id: plan.patientId,
+        idProperty: 'semble_patient_id',
+        // The id property is sent too (unchanged, so no webhook): the answer then names the patient of each result.
+        properties: { ...toContactProperties(plan.writes.crm), semble_patient_id: plan.patientId },
+      }));
+      try {
+        for (const contact of await clients.hubspot.upsertContacts(upserts)) {
+          const patientId = contact.properties.semble_patient_id;
+          if (patientId) upserted.set(patientId, contact);
+        }
+      } catch (error) {
+        crmError = error;
+      }
+    }
+
+    for (const entry of planned) {
+      const { plan, contact } = entry;
+      const patientId = plan.patientId;
+      try {
+        const wantsCrm = plan.createCrmContact || Object.keys(plan.writes.crm).length > 0;
+        if (wantsCrm && crmError !== undefined) throw crmError;
+        const written = await applySembleWrites(plan);
+        results.set(
+          patientId,
+          await record(
+            entry,
+            {
+              contactId: upserted.get(patientId)?.id ?? null,
+              contactCreated: wantsCrm && contact === null,
+              contactUpdated: wantsCrm && contact !== null,
+              sembleUpdated: written,
+            },
+            options,
+          ),
+        );
+      } catch (error) {
+        results.set(patientId, await failed(patientId, options.trigger, error));
+      }
+    }
+    return inputs.map((input) => results.get(input.patientId) as PatientSyncResult);
+  }
+
+  async function applySembleWrites(plan: SyncPlan): Promise<boolean> {
+    if (Object.keys(plan.writes.semble).length === 0) return false;
+    await clients.semble.updatePatient(plan.patientId, toSemblePatientData(plan.writes.semble));
+    return true;
+  }
+
+  return { syncPatients };
+}
+
+export type PatientSync = ReturnType<typeof createPatientSync>;

@@ -1,0 +1,282 @@
+/**
+ * The sync subgraph: SyncEvent and Conflict, the review mutation, and the Patient fields
+ * `syncStatus` and `conflicts`; plus, in the same process when configured, the sync worker and
+ * the Semble poller. The Subscription root fields are served by the gateway from the bus, not
+ * here. No I/O at import time.
+ */
+import fs from 'node:fs';
+import { parse } from 'graphql';
+import type { DocumentNode } from 'graphql';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { createEventBus, CursorExpiredError } from '../../../lib/event-bus';
+import type { BusEvent, EventBus } from '../../../lib/event-bus';
+import { formatCursor, parseCursor } from '../../../lib/event-bus/cursor';
+import { createLogger } from '../../../lib/logger';
+import type { Logger } from '../../../lib/logger';
+import { fromRoot } from '../../../lib/root';
+import { startSubgraph } from '../../../lib/subgraph';
+import type { RunningSubgraph } from '../../../lib/subgraph';
+import { createSyncClients } from './clients';
+import type { SyncClients } from './clients';
+import type { SyncConfig } from './config';
+import { ConflictReviewError, resolveConflict } from './conflict-review';
+import { SyncErrorCode, syncError } from './errors';
+import { SYNC_EVENTS_TOPIC } from './inbox';
+import type { SyncEventPayload } from './inbox';
+import { createSemblePoller } from './poller';
+import type { SemblePoller } from './poller';
+import type { ConflictResolution } from './rules';
+import { createSyncStore, SyncStoreError } from './store';
+import type { ConflictRecord, ConflictStatus, SyncStore } from './store';
+import { startSyncWorker } from './worker';
+import type { SyncWorker } from './worker';
+
+export const name = 'sync';
+
+/** Largest `first` of Query.conflicts. */
+export const MAX_CONFLICTS_PAGE = 500;
+
+/**
+ * The header carrying the caller's identity. The gateway does not forward identity yet; until
+ * it does, resolutions without the header are recorded as resolved by 'unknown'.
+ */
+export const SUBJECT_HEADER = 'x-user-subject';
+
+export interface SyncContext {
+  store: SyncStore;
+  bus: EventBus;
+  clients: SyncClients;
+  logger: Logger;
+  /** The token subject of the caller, or 'unknown'. */
+  subject: string;
+}
+
+export function loadTypeDefs(): DocumentNode {
+  return parse(fs.readFileSync(fromRoot('subgraphs/sync/schema.graphql'), 'utf8'));
+}
+
+interface SyncEventModel {
+  id: string;
+  cursor: string;
+  type: SyncEventPayload['type'];
+  patientId: string | null;
+  source: SyncEventPayload['source'];
+  target: SyncEventPayload['target'];
+  fields: string[];
+  outcome: SyncEventPayload['outcome'];
+  time: string;
+  conflictId: string | null;
+}
+
+function toSyncEvent(event: BusEvent): SyncEventModel {
+  const payload = event.payload as SyncEventPayload;
+  return {
+    id: event.cursor,
+    cursor: event.cursor,
+    type: payload.type,
+    patientId: payload.patientId,
+    source: payload.source,
+    target: payload.target,
+    fields: payload.fields ?? [],
+    outcome: payload.outcome,
+    time: payload.time ?? event.time,
+    conflictId: payload.conflictId ?? null,
+  };
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * The sync event whose cursor is `id`: the one event after its predecessor position. Null when
+ * there is none (never published, or trimmed by retention). Throws BAD_USER_INPUT for an id
+ * that is not a cursor.
+ */
+async function findSyncEvent(bus: EventBus, id: string): Promise<SyncEventModel | null> {
+  let position;
+  try {
+    position = parseCursor(id);
+  } catch {
+    throw syncError(SyncErrorCode.BadUserInput, 'id: expected a sync event id ("<ms>-<seq>")', { argumentName: 'id' });
+  }
+  const before =
+    position.seq > 0n
+      ? formatCursor({ ms: position.ms, seq: position.seq - 1n })
+      : position.ms > 0n
+        ? formatCursor({ ms: position.ms - 1n, seq: U64_MAX })
+        : undefined;
+  try {
+    const [event] = await bus.read(SYNC_EVENTS_TOPIC, { ...(before ? { after: before } : {}), limit: 1 });
+    return event && event.cursor === formatCursor(position) ? toSyncEvent(event) : null;
+  } catch (error) {
+    if (error instanceof CursorExpiredError) return null;
+    throw error;
+  }
+}
+
+function conflictNotFound(id: string) {
+  return syncError(SyncErrorCode.NotFound, `conflict ${id} does not exist`);
+}
+
+function reviewError(error: unknown): unknown {
+  if (!(error instanceof ConflictReviewError)) return error;
+  const code = {
+    NOT_FOUND: SyncErrorCode.NotFound,
+    BAD_USER_INPUT: SyncErrorCode.BadUserInput,
+    CONFLICT_ALREADY_RESOLVED: SyncErrorCode.ConflictAlreadyResolved,
+    PATIENT_NOT_FOUND: SyncErrorCode.PatientNotFound,
+  }[error.code];
+  return syncError(code, error.message);
+}
+
+export const resolvers: GraphQLResolverMap<SyncContext> = {
+  Query: {
+    async conflicts(_: unknown, args: { status?: ConflictStatus | null; first?: number | null; after?: string | null }, { store }: SyncContext) {
+      const first = args.first ?? 50;
+      if (!Number.isInteger(first) || first < 0 || first > MAX_CONFLICTS_PAGE) {
+        throw syncError(SyncErrorCode.BadUserInput, `first: expected 0 to ${MAX_CONFLICTS_PAGE}, got ${first}`, { argumentName: 'first' });
+      }
+      try {
+        const page = await store.listConflicts({ first, ...(args.status ? { status: args.status } : {}), ...(args.after ? { after: args.after } : {}) });
+        const edges = page.edges.map((edge) => ({ cursor: edge.cursor, node: edge.conflict }));
+        return {
+          nodes: edges.map((edge) => edge.node),
+          edges,
+          pageInfo: {
+            hasNextPage: page.hasNextPage,
+            hasPreviousPage: Boolean(args.after),
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges[edges.length - 1]?.cursor ?? null,
+          },
+          totalCount: page.totalCount,
+        };
+      } catch (error) {
+        if (error instanceof SyncStoreError && error.code === 'INVALID_PAGE_CURSOR') throw syncError(SyncErrorCode.BadUserInput, error.message, { argumentName: 'after' });
+        throw error;
+      }
+    },
+    async conflict(_: unknown, args: { id: string }, { store }: SyncContext) {
+      const conflict = await store.getConflict(args.id);
+      if (!conflict) throw conflictNotFound(args.id);
+      return conflict;
+    },
+    syncEvent(_: unknown, args: { id: string }, { bus }: SyncContext) {
+      return findSyncEvent(bus, args.id);
+    },
+  },
+  Mutation: {
+    async resolveConflict(_: unknown, args: { id: string; resolution: ConflictResolution; value?: string | null }, context: SyncContext) {
+      try {
+        return await resolveConflict(context, { id: args.id, resolution: args.resolution, value: args.value ?? null, resolvedBy: context.subject });
+      } catch (error) {
+        throw reviewError(error);
+      }
+    },
+  },
+  SyncEvent: {
+    async __resolveReference(reference: { id: string }, { bus }: SyncContext) {
+      try {
+        return await findSyncEvent(bus, String(reference.id));
+      } catch {
+        // A representation with a malformed id is simply not an entity we have.
+        return null;
+      }
+    },
+    patient(event: SyncEventModel) {
+      return event.patientId ? { __typename: 'Patient', id: event.patientId } : null;
+    },
+    conflict(event: SyncEventModel, _: unknown, { store }: SyncContext) {
+      return event.conflictId ? store.getConflict(event.conflictId) : null;
+    },
+  },
+  Conflict: {
+    __resolveReference(reference: { id: string }, { store }: SyncContext) {
+      return store.getConflict(String(reference.id));
+    },
+    // Never published yet (a crash between storing and publishing): resuming from the start loses nothing.
+    cursor: (conflict: ConflictRecord) => conflict.cursor ?? '0-0',
+    patient: (conflict: ConflictRecord) => ({ __typename: 'Patient', id: conflict.patientId }),
+  },
+  Patient: {
+    __resolveReference(reference: { id: string }) {
+      return { id: String(reference.id) };
+    },
+    async syncStatus(patient: { id: string }, _: unknown, { store }: SyncContext) {
+      const [status, open] = await Promise.all([store.getStatus(patient.id), store.conflictsOfPatient(patient.id, 'OPEN')]);
+      return { state: status?.state ?? 'NEVER_SYNCED', lastSyncedAt: status?.lastSyncedAt ?? null, openConflicts: open.length };
+    },
+    conflicts(patient: { id: string }, args: { status?: ConflictStatus | null }, { store }: SyncContext) {
+      return store.conflictsOfPatient(patient.id, args.status ?? undefined);
+    },
+  },
+};
+
+export interface SyncServerDeps {
+  /** Used as is and left open on stop(); created from the config (and closed on stop) otherwise. */
+  bus?: EventBus;
+  /** Used as is and left open on stop(); created from the config (and closed on stop) otherwise. */
+  store?: SyncStore;
+  /** @default clients for the configured vendor URLs */
+  clients?: SyncClients;
+  logger?: Logger;
+}
+
+export interface SyncServer extends RunningSubgraph {
+  bus: EventBus;
+  store: SyncStore;
+  /** Null unless SYNC_WORKER. */
+  worker: SyncWorker | null;
+  /** Null unless SYNC_POLL_INTERVAL_MS > 0. */
+  poller: SemblePoller | null;
+}
+
+function subjectOf(value: string | string[] | undefined): string {
+  const subject = (Array.isArray(value) ? value[0] : value)?.trim();
+  return subject ? subject.slice(0, 200) : 'unknown';
+}
+
+export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}): Promise<SyncServer> {
+  const logger = deps.logger ?? createLogger(name);
+  const ownBus = !deps.bus;
+  const ownStore = !deps.store;
+  const bus = deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix }));
+  const store = deps.store ?? createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
+  const clients = deps.clients ?? createSyncClients(config);
+  const cleanUps: Array<() => Promise<void>> = [];
+  if (ownBus) cleanUps.push(() => bus.close());
+  if (ownStore) cleanUps.push(() => store.close());
+  const cleanUp = async () => {
+    for (const step of cleanUps.splice(0).reverse()) await step().catch(() => undefined);
+  };
+
+  try {
+    const subgraph = await startSubgraph<SyncContext>({
+      name,
+      typeDefs: loadTypeDefs(),
+      resolvers,
+      context: ({ req }) => ({ store, bus, clients, logger, subject: subjectOf(req.headers[SUBJECT_HEADER]) }),
+      port: config.port,
+      host: config.host,
+      routes: () => {
+        // ---- WEBHOOK INGRESS MOUNT POINT (not wired yet) ----
+        // The webhook router from ./webhooks (built separately) is mounted here, on this port:
+        //   routes: (app) => app.use('/webhooks', createWebhookRouter({ bus, dedupe, secrets, publicUrl, logger })),
+        // with its secrets, public URL and dedupe store added to SyncConfig. It verifies,
+        // de-duplicates and publishes InboxPayload on INBOX_TOPIC; the worker below consumes it.
+      },
+    });
+    cleanUps.push(() => subgraph.stop());
+
+    const worker = config.worker
+      ? await startSyncWorker({ bus, store, clients, logger, consumer: config.workerName, claimAfterMs: config.workerClaimAfterMs })
+      : null;
+    if (worker) cleanUps.push(() => worker.stop());
+    const poller =
+      config.pollIntervalMs > 0 ? createSemblePoller({ semble: clients.semble, bus, store, logger, intervalMs: config.pollIntervalMs }) : null;
+    if (poller) cleanUps.push(() => poller.stop());
+
+    return { ...subgraph, bus, store, worker, poller, stop: cleanUp };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The sync store in Redis (with REDIS_URL), so any number of sync workers and subgraph
+ * replicas share one state. Keys, all under `keyPrefix`:
+ *
+ *   shadow:<patientId>             JSON ShadowCopy
+ *   status:<patientId>             JSON PatientSyncStatus
+ *   conflict:<id>                  JSON { seq, record }   (seq = detection order = page cursor)
+ *   conflicts:seq                  counter handing out seq
+ *   conflicts:all / conflicts:OPEN / conflicts:RESOLVED / patient-conflicts:<patientId>
+ *                                  sorted sets of conflict ids scored by seq
+ *   open:<field>:<patientId>       id of the OPEN conflict on (patient, field)
+ *   payment:<invoiceId>            JSON InvoicePaymentRecord
+ *   checkpoints                    hash name → value
+ *
+ * Opening, resolving and re-stamping a conflict are Lua scripts: each reads and writes several
+ * keys, and a script is atomic, so "one open conflict per (patient, field)" and the
+ * OPEN → RESOLVED compare-and-set hold with concurrent workers. The scripts derive conflict keys
+ * from the prefix, so this needs a single Redis (or every key in one slot), not a spread Cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRedisConnection } from '../../../../lib/event-bus/redis-connection';
+import type { ShadowCopy } from '../rules/types';
+import { parsePageCursor } from './page-cursor';
+import { SyncStoreError, sameResolution } from './types';
+import type {
+  ConflictPage,
+  ConflictRecord,
+  InvoicePaymentRecord,
+  ListConflictsOptions,
+  OpenConflictInput,
+  OpenConflictResult,
+  PatientSyncStatus,
+  ResolveConflictInput,
+  SyncStore,
+} from './types';
+
+export interface RedisSyncStoreOptions {
+  /** `redis://` or `rediss://` URL. */
+  url: string;
+  /** Prefix of every key. @default 'pg:sync:' */
+  keyPrefix?: string;
+  /** Limit for connecting. @default 2000 */
+  connectTimeoutMs?: number;
+  /** Limit for one command's reply. @default 2000 */
+  commandTimeoutMs?: number;
+}
+
+interface StoredConflict {
+  seq: number;
+  record: ConflictRecord;
+}
+
+// ARGV: prefix, new record JSON. Returns { created (1/0), changed (1/0), stored JSON }.
+const OPEN_SCRIPT = `
+local p = ARGV[1]
+local input = cjson.decode(ARGV[2])
+local openKey = p .. 'open:' .. input.field .. ':' .. input.patientId
+local existing = redis.call('GET', openKey)
+if existing then
+  local key = p .. 'conflict:' .. existing
+  local raw = redis.call('GET', key)
+  if raw then
+    local stored = cjson.decode(raw)
+    local r = stored.record
+    local changed = 0
+    if r.sembleValue ~= input.sembleValue or r.crmValue ~= input.crmValue or r.lastSyncedValue ~= input.lastSyncedValue then changed = 1 end
+    r.sembleValue = input.sembleValue
+    r.crmValue = input.crmValue
+    r.lastSyncedValue = input.lastSyncedValue
+    local json = cjson.encode(stored)
+    redis.call('SET', key, json)
+    return { 0, changed, json }
+  end
+end
+local seq = redis.call('INCR', p .. 'conflicts:seq')
+local json = cjson.encode({ seq = seq, record = input })
+redis.call('SET', p .. 'conflict:' .. input.id, json)
+redis.call('SET', openKey, input.id)
+redis.call('ZADD', p .. 'conflicts:all', seq, input.id)
+redis.call('ZADD', p .. 'conflicts:OPEN', seq, input.id)
+redis.call('ZADD', p .. 'patient-conflicts:' .. input.patientId, seq, input.id)
+return { 1, 1, json }
+`;
+
+// ARGV: prefix, id, resolution JSON. Returns { outcome, stored JSON }; outcome NOT_FOUND, ALREADY or RESOLVED.
+const RESOLVE_SCRIPT = `
+local p = ARGV[1]
+local key = p .. 'conflict:' .. ARGV[2]
+local raw = redis.call('GET', key)
+if not raw then return { 'NOT_FOUND', '' } end
+local stored = cjson.decode(raw)
+local r = stored.record
+if r.status ~= 'OPEN' then return { 'ALREADY', raw } end
+local input = cjson.decode(ARGV[3])
+r.status = 'RESOLVED'
+r.resolution = input.resolution
+r.resolvedValue = input.resolvedValue
+r.resolvedBy = input.resolvedBy
+r.resolvedAt = input.resolvedAt
+local json = cjson.encode(stored)
+redis.call('SET', key, json)
+local openKey = p .. 'open:' .. r.field .. ':' .. r.patientId
+if redis.call('GET', openKey) == ARGV[2] then redis.call('DEL', openKey) end
+redis.call('ZREM', p .. 'conflicts:OPEN', ARGV[2])
+redis.call('ZADD', p .. 'conflicts:RESOLVED', stored.seq, ARGV[2])
+return { 'RESOLVED', json }
+`;
+
+// ARGV: prefix, id, cursor. Returns the stored JSON, or false for an unknown id.
+const CURSOR_SCRIPT = `
+local key = ARGV[1] .. 'conflict:' .. ARGV[2]
+local raw = redis.call('GET', key)
+if not raw then return false end
+local stored = cjson.decode(raw)
+stored.record.cursor = ARGV[3]
+local json = cjson.encode(stored)
+redis.call('SET', key, json)
+return json
+`;
+
+function parseStored(json: string): StoredConflict {
+  return JSON.parse(json) as StoredConflict;
+}
+
+function parseJson<T>(json: string | null): T | null {
+  return json === null ? null : (JSON.parse(json) as T);
+}
+
+export function createRedisSyncStore(options: RedisSyncStoreOptions): SyncStore {
+  const prefix = options.keyPrefix ?? 'pg:sync:';
+  const connection = createRedisConnection({
+    url: options.url,
+    connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+  });
+  const key = (...parts: string[]) => prefix + parts.join(':');
+  const run = connection.run;
+
+  async function conflictsByIds(ids: string[]): Promise<StoredConflict[]> {
+    if (ids.length === 0) return [];
+    const values = await run((client) => client.mGet(ids.map((id) => key('conflict', id))));
+    // An id whose record is missing cannot happen through this store; skipping it keeps a listing alive if it ever does.
+    return values.filter((value): value is string => typeof value === 'string').map(parseStored);
+  }
+
+  return {
+    async getShadow(patientId) {
+      return parseJson<ShadowCopy>(await run((client) => client.get(key('shadow', patientId))));
+    },
+    async putShadow(shadow) {
+      await run((client) => client.set(key('shadow', shadow.patientId), JSON.stringify(shadow)));
+    },
+    async getStatus(patientId) {
+      return parseJson<PatientSyncStatus>(await run((client) => client.get(key('status', patientId))));
+    },
+    async putStatus(status) {
+      await run((client) => client.set(key('status', status.patientId), JSON.stringify(status)));
+    },
+
+    async openConflict(input: OpenConflictInput): Promise<OpenConflictResult> {
+      const record: ConflictRecord = {
+        id: randomUUID(),
+        patientId: input.patientId,
+        field: input.field,
+        sembleValue: input.sembleValue,
+        crmValue: input.crmValue,
+        lastSyncedValue: input.lastSyncedValue,
+        status: 'OPEN',
+        detectedAt: input.detectedAt,
+        cursor: null,
+        resolution: null,
+        resolvedValue: null,
+        resolvedBy: null,
+        resolvedAt: null,
+      };
+      const reply = (await run((client) => client.eval(OPEN_SCRIPT, { arguments: [prefix, JSON.stringify(record)] }))) as [number, number, string];
+      return { created: reply[0] === 1, changed: reply[1] === 1, conflict: parseStored(reply[2]).record };
+    },
+
+    async getConflict(id) {
+      const json = await run((client) => client.get(key('conflict', id)));
+      return json === null ? null : parseStored(json).record;
+    },
+
+    async setConflictCursor(id, cursor) {
+      const json = (await run((client) => client.eval(CURSOR_SCRIPT, { arguments: [prefix, id, cursor] }))) as string | null;
+      return json ? parseStored(json).record : null;
+    },
+
+    async listConflicts(options: ListConflictsOptions): Promise<ConflictPage> {
+      const after = options.after === undefined ? 0 : parsePageCursor(options.after);
+      const index = key('conflicts', options.status ?? 'all');
+      const [ids, total] = await run(async (client) =>
+        Promise.all([
+          client.zRange(index, `(${after}`, '+inf', { BY: 'SCORE', LIMIT: { offset: 0, count: options.first + 1 } }),
+          client.zCard(index),
+        ]),
+      );
+      // A conflict resolved between the range read and this read is left out of an OPEN page.
+      const stored = (await conflictsByIds(ids.slice(0, options.first))).filter(
+        (entry) => options.status === undefined || entry.record.status === options.status,
+      );
+      return {
+        edges: stored.map((entry) => ({ cursor: String(entry.seq), conflict: entry.record })),
+        hasNextPage: ids.length > options.first,
+        totalCount: total,
+      };
+    },
+
+    async conflictsOfPatient(patientId, status) {
+      const ids = await run((client) => client.zRange(key('patient-conflicts', patientId), 0, -1));
+      return (await conflictsByIds(ids)).map((entry) => entry.record).filter((record) => status === undefined || record.status === status);
+    },
+
+    async resolveConflict(input: ResolveConflictInput) {
+      const [outcome, json] = (await run((client) =>
+        client.eval(RESOLVE_SCRIPT, {
+          arguments: [
+            prefix,
+            input.id,
+            JSON.stringify({ resolution: input.resolution, resolvedValue: input.resolvedValue, resolvedBy: input.resolvedBy, resolvedAt: input.resolvedAt }),
+          ],
+        }),
+      )) as [string, string];
+      if (outcome === 'NOT_FOUND') throw new SyncStoreError('CONFLICT_NOT_FOUND', `conflict ${input.id} does not exist`);
+      const record = parseStored(json).record;
+      if (outcome === 'ALREADY' && !sameResolution(record, input)) {
+        throw new SyncStoreError('CONFLICT_ALREADY_RESOLVED', `conflict ${input.id} was already resolved differently`);
+      }
+      return record;
+    },
+
+    async getInvoicePayment(invoiceId) {
+      return parseJson<InvoicePaymentRecord>(await run((client) => client.get(key('payment', invoiceId))));
+    },
+    async putInvoicePayment(record) {
+      await run((client) => client.set(key('payment', record.invoiceId), JSON.stringify(record)));
+    },
+
+    async getCheckpoint(name) {
+      return (await run((client) => client.hGet(key('checkpoints'), name))) ?? null;
+    },
+    async setCheckpoint(name, value) {
+      await run((client) => client.hSet(key('checkpoints'), name, value));
+    },
+    async deleteCheckpoint(name) {
+      await run((client) => client.hDel(key('checkpoints'), name));
+    },
+
+    async close() {
+      await connection.close();
+    },
+  };
+}

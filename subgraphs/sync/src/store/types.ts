@@ -1,0 +1,155 @@
+/**
+ * The sync engine's state: per patient the shadow copy of the last agreed values and the sync
+ * status; the conflicts waiting for (or decided by) a person; the payment state recorded on
+ * invoices; and named checkpoints of the backfill and the Semble poller. One interface, two
+ * implementations (memory, the embedded default; Redis with REDIS_URL), one behaviour suite.
+ *
+ * Values in conflicts and shadows are patient data: they live here and nowhere else (never in
+ * keys, logs or error messages).
+ */
+import type { ConflictResolution } from '../rules/resolve';
+import type { ShadowCopy } from '../rules/types';
+
+export type PatientSyncState = 'NEVER_SYNCED' | 'IN_SYNC' | 'FLAGGED' | 'HELD_FOR_REVIEW' | 'CONFLICT';
+
+export interface PatientSyncStatus {
+  patientId: string;
+  state: PatientSyncState;
+  /** When the patient's records were last agreed (ISO 8601); null before the first sync. */
+  lastSyncedAt: string | null;
+  /** The HubSpot contact the patient is linked to, once known. */
+  crmContactId: string | null;
+}
+
+export type ConflictStatus = 'OPEN' | 'RESOLVED';
+
+export interface ConflictRecord {
+  id: string;
+  patientId: string;
+  field: string;
+  sembleValue: string | null;
+  crmValue: string | null;
+  lastSyncedValue: string | null;
+  status: ConflictStatus;
+  /** ISO 8601; when the conflict was first opened (re-detection does not move it). */
+  detectedAt: string;
+  /** Cursor of the bus event (on the conflicts topic) that last changed the conflict; null until one was published. */
+  cursor: string | null;
+  resolution: ConflictResolution | null;
+  resolvedValue: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+}
+
+export interface OpenConflictInput {
+  patientId: string;
+  field: string;
+  sembleValue: string | null;
+  crmValue: string | null;
+  lastSyncedValue: string | null;
+  detectedAt: string;
+}
+
+export interface OpenConflictResult {
+  conflict: ConflictRecord;
+  /** False: a conflict on (patient, field) was already open; its values were updated. */
+  created: boolean;
+  /** True when the conflict is new or its values differ from what was stored. */
+  changed: boolean;
+}
+
+export interface ResolveConflictInput {
+  id: string;
+  resolution: ConflictResolution;
+  resolvedValue: string | null;
+  resolvedBy: string;
+  resolvedAt: string;
+}
+
+export interface ListConflictsOptions {
+  /** Both statuses when absent. */
+  status?: ConflictStatus;
+  /** Page size, 1 or more (the API caps it; the store does not). */
+  first: number;
+  /** A page cursor from a previous page (`ConflictPage.edges[].cursor`); from the oldest when absent. */
+  after?: string;
+}
+
+export interface ConflictPage {
+  /** In detection order, each with its page cursor. */
+  edges: Array<{ cursor: string; conflict: ConflictRecord }>;
+  hasNextPage: boolean;
+  /** Conflicts with the requested status (or all), not just this page. */
+  totalCount: number;
+}
+
+/** The payment state recorded on a Semble invoice (see worker.ts: Semble's API for payments is unverified). */
+export interface InvoicePaymentRecord {
+  invoiceId: string;
+  patientId: string | null;
+  provider: 'stripe';
+  paymentId: string;
+  /** Normalised: PAID, PENDING, FAILED or CANCELLED. */
+  state: 'PAID' | 'PENDING' | 'FAILED' | 'CANCELLED';
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  updatedAt: string;
+}
+
+export type SyncStoreErrorCode = 'CONFLICT_NOT_FOUND' | 'CONFLICT_ALREADY_RESOLVED' | 'INVALID_PAGE_CURSOR';
+
+/** A refused store operation; the message names ids and codes, never values. */
+export class SyncStoreError extends Error {
+  override readonly name = 'SyncStoreError';
+  constructor(
+    readonly code: SyncStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SyncStore {
+  getShadow(patientId: string): Promise<ShadowCopy | null>;
+  putShadow(shadow: ShadowCopy): Promise<void>;
+
+  /** Null for a patient never seen (the API shows NEVER_SYNCED). */
+  getStatus(patientId: string): Promise<PatientSyncStatus | null>;
+  putStatus(status: PatientSyncStatus): Promise<void>;
+
+  /**
+   * Opens a conflict on (patient, field), or — when one is already open — updates its values and
+   * returns it with created: false. At most one OPEN conflict per (patient, field), also with
+   * concurrent callers.
+   */
+  openConflict(input: OpenConflictInput): Promise<OpenConflictResult>;
+  getConflict(id: string): Promise<ConflictRecord | null>;
+  /** Records the cursor of the bus event that last changed the conflict; null for an unknown id. */
+  setConflictCursor(id: string, cursor: string): Promise<ConflictRecord | null>;
+  /** @throws SyncStoreError INVALID_PAGE_CURSOR for an `after` this store did not hand out. */
+  listConflicts(options: ListConflictsOptions): Promise<ConflictPage>;
+  /** One patient's conflicts, in detection order. */
+  conflictsOfPatient(patientId: string, status?: ConflictStatus): Promise<ConflictRecord[]>;
+  /**
+   * Compare-and-set OPEN → RESOLVED. Resolving an already resolved conflict again with the same
+   * resolution and value returns the stored conflict unchanged (a retried mutation).
+   * @throws SyncStoreError CONFLICT_NOT_FOUND, or CONFLICT_ALREADY_RESOLVED when it was resolved differently.
+   */
+  resolveConflict(input: ResolveConflictInput): Promise<ConflictRecord>;
+
+  getInvoicePayment(invoiceId: string): Promise<InvoicePaymentRecord | null>;
+  putInvoicePayment(record: InvoicePaymentRecord): Promise<void>;
+
+  /** Named progress markers (backfill page, poller position); opaque strings to the store. */
+  getCheckpoint(name: string): Promise<string | null>;
+  setCheckpoint(name: string, value: string): Promise<void>;
+  deleteCheckpoint(name: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** The same resolution again: what makes a repeated resolveConflict idempotent. */
+export function sameResolution(stored: ConflictRecord, input: Pick<ResolveConflictInput, 'resolution' | 'resolvedValue'>): boolean {
+  return stored.resolution === input.resolution && stored.resolvedValue === input.resolvedValue;
+}

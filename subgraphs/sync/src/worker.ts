@@ -1,0 +1,289 @@
+/**
+ * The sync worker: consumes `sync-inbox` in the consumer group 'sync-workers' (any number of
+ * workers share the work; an event is acknowledged only after its handler succeeded) and turns
+ * each vendor hint into a sync step. Hints are never trusted: every record is re-read from its
+ * vendor before anything is decided.
+ *
+ *   semble PATIENT_* / POLL      → patient sync, both directions (patient-sync.ts)
+ *   hubspot contact.*            → the contact's semble_patient_id, then the same patient sync
+ *   semble BOOKING_*             → upsert of the Google Calendar event `semble<bookingId>`
+ *   stripe payment_intent.*      → the payment state recorded on the Semble invoice
+ *   google-calendar, gocardless  → WEBHOOK_RECEIVED (SKIPPED): not sources yet
+ *
+ * A failure that may pass (a vendor down, rate-limited, Redis unreachable) throws out of the
+ * handler, so the event stays pending and the bus hands it out again after `claimAfterMs`;
+ * items that already succeeded are then repeated, which the shadow copy and the idempotent
+ * writes make harmless. A FAILED sync event is published only where giving up is right (the
+ * record does not exist, the vendor refused the data).
+ */
+import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
+import type { Logger } from '../../../lib/logger';
+import { VendorError } from '../../../lib/vendor-error';
+import type { GoogleEvent, GoogleEventInput } from '../../../lib/vendors/google-calendar';
+import type { SembleBooking } from '../../../lib/vendors/semble';
+import type { StripePaymentIntent } from '../../../lib/vendors/stripe';
+import type { SyncClients } from './clients';
+import { publishSyncEvent } from './events';
+import { describeFailure, isPermanentFailure } from './failures';
+import { INBOX_TOPIC } from './inbox';
+import type { InboxItem, InboxPayload } from './inbox';
+import { createPatientSync } from './patient-sync';
+import type { PatientSync, PatientSyncResult } from './patient-sync';
+import type { InvoicePaymentRecord, SyncStore } from './store';
+
+export const WORKER_GROUP = 'sync-workers';
+
+export interface SyncWorkerOptions {
+  bus: EventBus;
+  store: SyncStore;
+  clients: SyncClients;
+  logger: Logger;
+  /** This worker's name in the consumer group (unique per process, e.g. host + pid). */
+  consumer: string;
+  /** Redelivery of an event whose handler failed or whose worker died. @default 30000 */
+  claimAfterMs?: number;
+  /** Events taken per read. @default 10 */
+  batchSize?: number;
+  /** The calendar events' zone. @default Europe/London */
+  timeZone?: string;
+}
+
+export interface SyncWorker {
+  /** Handles one inbox payload as the consumer does (exposed for tests and tools). Throws to ask for a retry. */
+  handle(payload: InboxPayload): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Thrown to leave an inbox event pending: something failed that may work later. */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+  constructor(
+    readonly failures: string[],
+  ) {
+    super(`sync step failed and will be retried (${failures.join(', ')})`);
+  }
+}
+
+/** The Google Calendar event id for a Semble booking: base32hex, as Google requires (booking ids are hex). */
+export function calendarEventId(bookingId: string): string {
+  return `semble${bookingId.toLowerCase()}`;
+}
+
+const PATIENT_EVENT = /^PATIENT_|^POLL$/;
+const BOOKING_EVENT = /^BOOKING_/;
+
+function paymentState(status: StripePaymentIntent['status']): InvoicePaymentRecord['state'] {
+  switch (status) {
+    case 'succeeded':
+      return 'PAID';
+    case 'canceled':
+      return 'CANCELLED';
+    case 'requires_payment_method':
+      // Stripe moves a declined attempt back here: the last payment failed.
+      return 'FAILED';
+    default:
+      return 'PENDING';
+  }
+}
+
+function sameInstant(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b);
+}
+
+/** True when the calendar already shows what we would write (so nothing is written). */
+function eventMatches(existing: GoogleEvent, wanted: GoogleEventInput): boolean {
+  return (
+    existing.status === wanted.status &&
+    existing.summary === wanted.summary &&
+    sameInstant(existing.start.dateTime, wanted.start.dateTime) &&
+    sameInstant(existing.end.dateTime, wanted.end.dateTime)
+  );
+}
+
+export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> & { patientSync?: PatientSync }) {
+  const { bus, store, clients, logger } = options;
+  const timeZone = options.timeZone ?? 'Europe/London';
+  const patientSync = options.patientSync ?? createPatientSync({ clients, store, bus, logger });
+
+  function retryIfNeeded(results: PatientSyncResult[]): void {
+    const retries = results.filter((outcome) => outcome.outcome === 'RETRY');
+    if (retries.length > 0) throw new RetryLaterError(retries.map((outcome) => describeFailure(outcome.error)));
+  }
+
+  async function syncPatientsFrom(trigger: 'SEMBLE' | 'CRM', patientIds: string[]): Promise<void> {
+    if (patientIds.length === 0) return;
+    const results = await patientSync.syncPatients(
+      patientIds.map((patientId) => ({ patientId })),
+      { direction: 'BOTH', trigger },
+    );
+    retryIfNeeded(results);
+  }
+
+  /** The patients behind HubSpot contact notifications, re-reading each contact by id. */
+  async function patientsOfContacts(contactIds: string[]): Promise<string[]> {
+    if (contactIds.length === 0) return [];
+    const contacts = await clients.hubspot.batchReadContacts(contactIds, ['semble_patient_id']);
+    const patientIds = new Set<string>();
+    for (const contact of contacts) {
+      const patientId = contact.properties.semble_patient_id;
+      if (patientId && !contact.archived) patientIds.add(patientId);
+    }
+    const unlinked = contactIds.length - contacts.filter((contact) => contact.properties.semble_patient_id).length;
+    // A contact that is gone or not linked to a patient has nothing to sync with.
+    for (let i = 0; i < unlinked; i++) await publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'CRM', outcome: 'SKIPPED' });
+    return [...patientIds];
+  }
+
+  async function syncBooking(bookingId: string): Promise<void> {
+    const [answer] = await clients.semble.bookingsById([bookingId]);
+    if (answer instanceof Error) throw answer;
+    const booking = answer as SembleBooking | null;
+    const eventId = calendarEventId(bookingId);
+    const existing = await clients.google.getEvent(eventId);
+    if (!booking) {
+      if (existing && existing.status !== 'cancelled') {
+        // The booking is gone from Semble: the appointment is off the calendar too.
+        const { summary, start, end, extendedProperties } = existing;
+        await clients.google.updateEvent(eventId, { id: eventId, status: 'cancelled', summary, start, end, extendedProperties });
+        await publishSyncEvent(bus, { type: 'APPOINTMENT_SYNCED', source: 'SEMBLE', target: 'CALENDAR', fields: ['status'], outcome: 'APPLIED' });
+        return;
+      }
+      await publishSyncEvent(bus, { type: 'FAILED', source: 'SEMBLE', target: 'CALENDAR', outcome: 'FAILED' });
+      return;
+    }
+    const practitioner = [booking.doctor?.firstName, booking.doctor?.lastName].filter(Boolean).join(' ');
+    // Appointment type and practitioner only: a shared calendar must not show the patient.
+    const summary = [booking.appointment?.title ?? 'Appointment', practitioner ? `with ${practitioner}` : ''].filter(Boolean).join(' ');
+    const wanted: GoogleEventInput = {
+      id: eventId,
+      status: booking.deleted || booking.cancellationReason ? 'cancelled' : 'confirmed',
+      summary,
+      start: { dateTime: booking.start, timeZone },
+      end: { dateTime: booking.end, timeZone },
+      extendedProperties: { private: { sembleBookingId: booking.id, semblePatientId: booking.patientId } },
+    };
+    const fields = ['status', 'summary', 'start', 'end'];
+    const base = { type: 'APPOINTMENT_SYNCED' as const, patientId: booking.patientId, source: 'SEMBLE' as const, target: 'CALENDAR' as const };
+    if (existing && eventMatches(existing, wanted)) {
+      await publishSyncEvent(bus, { ...base, outcome: 'SKIPPED' });
+      return;
+    }
+    if (existing) {
+      await clients.google.updateEvent(eventId, wanted);
+    } else {
+      try {
+        await clients.google.insertEvent(wanted);
+      } catch (error) {
+        // 409: created meanwhile (another worker, or a retried insert that landed): update it.
+        if (!(error instanceof VendorError && error.status === 409)) throw error;
+        await clients.google.updateEvent(eventId, wanted);
+      }
+    }
+    await publishSyncEvent(bus, { ...base, fields, outcome: 'APPLIED' });
+  }
+
+  /**
+   * Semble's API for recording a payment on an invoice is unverified, so nothing is written to
+   * Semble: the normalised payment state is recorded on the invoice in the sync store.
+   */
+  async function syncPayment(paymentIntentId: string): Promise<void> {
+    const intent = await clients.stripe.retrievePaymentIntent(paymentIntentId);
+    const invoiceId = intent.metadata.semble_invoice_id;
+    const patientId = intent.metadata.semble_patient_id ?? null;
+    if (!invoiceId) {
+      await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
+      return;
+    }
+    await store.putInvoicePayment({
+      invoiceId,
+      patientId,
+      provider: 'stripe',
+      paymentId: intent.id,
+      state: paymentState(intent.status),
+      amount: intent.amount,
+      currency: intent.currency,
+      updatedAt: new Date().toISOString(),
+    });
+    await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', fields: ['paymentStatus'], outcome: 'APPLIED' });
+  }
+
+  /** Runs one step; a permanent failure becomes a FAILED event, anything else is rethrown. */
+  async function giveUpOrRetry(source: 'SEMBLE' | 'CRM' | 'CALENDAR' | 'PAYMENTS', step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      if (!isPermanentFailure(error)) throw error;
+      logger.warn({ source, failure: describeFailure(error) }, 'sync step given up');
+      await publishSyncEvent(bus, { type: 'FAILED', source, outcome: 'FAILED' });
+    }
+  }
+
+  async function handle(payload: InboxPayload): Promise<void> {
+    const items: InboxItem[] = Array.isArray(payload?.items) ? payload.items : [];
+    // One webhook request often names the same record several times (HubSpot sends one event
+    // per changed property): each patient is synced once per payload.
+    const semblePatients = new Set<string>();
+    const contacts = new Set<string>();
+    const steps: Array<() => Promise<void>> = [];
+    for (const item of items) {
+      switch (item.vendor) {
+        case 'semble':
+          if (PATIENT_EVENT.test(item.eventType)) semblePatients.add(item.id);
+          else if (BOOKING_EVENT.test(item.eventType)) steps.push(() => giveUpOrRetry('SEMBLE', () => syncBooking(item.id)));
+          else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'SEMBLE', outcome: 'SKIPPED' }).then(() => undefined));
+          break;
+        case 'hubspot':
+          if (item.subscriptionType.startsWith('contact.')) contacts.add(item.objectId);
+          else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'CRM', outcome: 'SKIPPED' }).then(() => undefined));
+          break;
+        case 'stripe':
+          if (item.type.startsWith('payment_intent.')) steps.push(() => giveUpOrRetry('PAYMENTS', () => syncPayment(item.objectId)));
+          else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
+          break;
+        case 'gocardless':
+          steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
+          break;
+        case 'google-calendar':
+          // The calendar is a target, not a source (for now): its changes are noted, not synced back.
+          steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'CALENDAR', outcome: 'SKIPPED' }).then(() => undefined));
+          break;
+        default:
+          logger.warn({ vendor: (item as { vendor?: unknown }).vendor }, 'unknown inbox item ignored');
+      }
+    }
+    await syncPatientsFrom('SEMBLE', [...semblePatients]);
+    if (contacts.size > 0) {
+      const fromCrm = (await patientsOfContacts([...contacts])).filter((id) => !semblePatients.has(id));
+      await syncPatientsFrom('CRM', fromCrm);
+    }
+    for (const step of steps) await step();
+  }
+
+  return { handle };
+}
+
+export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
+  const handler = createInboxHandler(options);
+  const unsubscribe: Unsubscribe = await options.bus.consume(
+    INBOX_TOPIC,
+    {
+      group: WORKER_GROUP,
+      consumer: options.consumer,
+      startAt: '0',
+      ...(options.claimAfterMs !== undefined ? { claimAfterMs: options.claimAfterMs } : {}),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    },
+    async (event: BusEvent) => {
+      try {
+        await handler.handle(event.payload as InboxPayload);
+      } catch (error) {
+        options.logger.warn({ cursor: event.cursor, failure: describeFailure(error) }, 'inbox event left pending for a retry');
+        throw error;
+      }
+    },
+  );
+  return {
+    handle: handler.handle,
+    stop: unsubscribe,
+  };
+}
