@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { launch } from '../lib/stack/launcher';
-import { instanceName, patientGraphServices } from '../lib/stack/patient-graph';
+import { freePort, instanceName, patientGraphServices } from '../lib/stack/patient-graph';
 
 const SUBGRAPHS = ['semble', 'crm', 'payments', 'calendar'];
 const QUERY = '{ patients(first: 5) { nodes { id fullName dataQuality { score } crmContact { lifecycleStage } payments { status } appointments { status calendarEvent { status } } } } }';
@@ -37,7 +37,7 @@ async function run(replicas: number, phaseSeconds: number, connections: number, 
   const secret = crypto.randomBytes(32).toString('hex');
   const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench' });
   const stack = await launch(
-    patientGraphServices({ gatewayPort: 0, jwtSecret: secret, seedPatients, replicas, env: BENCH_ENV }),
+    patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, replicas, env: BENCH_ENV }),
     { log: () => undefined },
   );
   const stats: Record<Phase, PhaseStats> = { before: { latencies: [], errors: 0 }, during: { latencies: [], errors: 0 }, after: { latencies: [], errors: 0 } };

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { launch } from '../lib/stack/launcher';
-import { patientGraphServices } from '../lib/stack/patient-graph';
+import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
 
 const OVERVIEW = `query PatientOverview { patients(first: 500) { totalCount pageInfo { hasNextPage endCursor } nodes {
   id fullName dateOfBirth email nhsNumber phones { number e164 } dataQuality { score issues route }
@@ -29,7 +29,7 @@ async function main() {
   const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
   const secret = crypto.randomBytes(32).toString('hex');
   const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench' });
-  const stack = await launch(patientGraphServices({ gatewayPort: 0, jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn' } }));
+  const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn' } }));
   try {
     const url = stack.urls.gateway!;
     const time = async (query: string) => {

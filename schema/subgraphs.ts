@@ -14,4 +14,5 @@ export const PATIENT_GRAPH_SUBGRAPHS: readonly SubgraphDefinition[] = [
   { name: 'crm', schemaPath: 'subgraphs/crm/schema.graphql', defaultUrl: 'http://localhost:4002/graphql' },
   { name: 'payments', schemaPath: 'subgraphs/payments/schema.graphql', defaultUrl: 'http://localhost:4003/graphql' },
   { name: 'calendar', schemaPath: 'subgraphs/calendar/schema.graphql', defaultUrl: 'http://localhost:4004/graphql' },
+  { name: 'sync', schemaPath: 'subgraphs/sync/schema.graphql', defaultUrl: 'http://localhost:4005/graphql' },
 ];

@@ -60,8 +60,8 @@ describe('npm start', () => {
     it(`serves the patient graph from separate processes and leaves none behind on ${signal}`, async () => {
       const { child, url, token, output } = await startLauncher();
       const children = childPids(child.pid!);
-      // Four emulators, four subgraphs and the gateway.
-      expect(children).toHaveLength(9);
+      // Four emulators, four subgraphs, the sync service and the gateway.
+      expect(children).toHaveLength(10);
 
       const response = await fetch(url, {
         method: 'POST',

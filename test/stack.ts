@@ -22,6 +22,13 @@ import { startStripeEmulator } from '../subgraphs/payments/emulator/server';
 import { loadPaymentsConfig } from '../subgraphs/payments/src/config';
 import { createServer as createPayments } from '../subgraphs/payments/src/server';
 import { startSembleEmulator } from '../subgraphs/semble/emulator/server';
+import { createMemoryEventBus } from '../lib/event-bus/memory';
+import type { EventBus } from '../lib/event-bus/types';
+import { freePort } from '../lib/stack/patient-graph';
+import { fromRoot } from '../lib/root';
+import { loadSyncConfig } from '../subgraphs/sync/src/config';
+import { createServer as createSync } from '../subgraphs/sync/src/server';
+import type { SyncServer } from '../subgraphs/sync/src/server';
 import { loadSembleConfig } from '../subgraphs/semble/src/config';
 import { createServer as createSemble } from '../subgraphs/semble/src/server';
 
@@ -33,7 +40,10 @@ export interface PatientGraphStack {
   /** A token with every steward role. */
   token: string;
   emulators: Record<Vendor, string>;
-  subgraphs: Record<'semble' | 'crm' | 'payments' | 'calendar', string>;
+  subgraphs: Record<'semble' | 'crm' | 'payments' | 'calendar' | 'sync', string>;
+  /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway. */
+  sync: SyncServer;
+  bus: EventBus;
   /** POST a query to the gateway with the token. */
   query<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: any[] }>;
   /** Requests each emulator has served since the last reset. */
@@ -43,6 +53,15 @@ export interface PatientGraphStack {
 }
 
 export const STACK_JWT_SECRET = 'stack-test-secret-0123456789abcdef0123';
+
+/** Webhook secrets the emulators sign with and the sync service verifies with. */
+const WEBHOOK = {
+  semble: 'stack-semble-webhook-secret',
+  hubspot: 'stack-hubspot-client-secret',
+  stripe: 'whsec_stack_test',
+  googleChannel: 'stack-channel',
+  googleToken: 'stack-channel-token',
+};
 
 const TOKENS = {
   semble: 'semble-test-token',
@@ -65,16 +84,33 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
   const stop = async () => {
     for (const service of started.reverse()) await service.stop();
   };
+  // One in-memory bus shared by the sync service and the gateway, as one process would.
+  const bus = createMemoryEventBus();
+  started.push({ stop: () => bus.close() });
   try {
     const track = <T extends { stop(): Promise<void> }>(service: T): T => {
       started.push(service);
       return service;
     };
+    // The sync service's port is fixed first: the emulators send their webhooks there.
+    const syncPort = await freePort();
+    const syncOrigin = `http://127.0.0.1:${syncPort}`;
+    // Retries close together, so a test that stops the worker does not wait minutes.
+    const retry = { retryDelaysMs: [100, 300, 1000] };
     const [semble, hubspot, stripe, google] = (await Promise.all([
-      startSembleEmulator({ world, token: TOKENS.semble }).then(track),
-      startHubSpotEmulator({ world, token: TOKENS.hubspot, ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}) }).then(track),
-      startStripeEmulator({ world, token: TOKENS.stripe }).then(track),
-      startGoogleCalendarEmulator({ world, token: TOKENS.google }).then(track),
+      startSembleEmulator({ world, token: TOKENS.semble, webhook: { url: `${syncOrigin}/webhooks/semble`, secret: WEBHOOK.semble, ...retry } }).then(track),
+      startHubSpotEmulator({
+        world,
+        token: TOKENS.hubspot,
+        webhook: { url: `${syncOrigin}/webhooks/hubspot`, secret: WEBHOOK.hubspot, ...retry },
+        ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}),
+      }).then(track),
+      startStripeEmulator({ world, token: TOKENS.stripe, webhook: { url: `${syncOrigin}/webhooks/stripe`, secret: WEBHOOK.stripe, ...retry } }).then(track),
+      startGoogleCalendarEmulator({
+        world,
+        token: TOKENS.google,
+        webhook: { url: `${syncOrigin}/webhooks/google-calendar`, channelId: WEBHOOK.googleChannel, token: WEBHOOK.googleToken, ...retry },
+      }).then(track),
     ])) as Listening[];
     const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, google: google!.url };
 
@@ -86,7 +122,30 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: tokenFor('google') })).then(track),
     ])) as RunningSubgraph[];
     const [sembleSubgraph, crm, payments, calendar] = subgraphList.map((s) => s.graphqlUrl) as [string, string, string, string];
-    const subgraphs = { semble: sembleSubgraph, crm, payments, calendar };
+    const sync = track(
+      await createSync(
+        loadSyncConfig({
+          PORT: String(syncPort),
+          PUBLIC_URL: syncOrigin,
+          SEMBLE_BASE_URL: emulators.semble,
+          SEMBLE_TOKEN: TOKENS.semble,
+          HUBSPOT_BASE_URL: emulators.hubspot,
+          HUBSPOT_TOKEN: TOKENS.hubspot,
+          STRIPE_BASE_URL: emulators.stripe,
+          STRIPE_SECRET_KEY: TOKENS.stripe,
+          GOOGLE_CALENDAR_BASE_URL: emulators.google,
+          GOOGLE_CALENDAR_TOKEN: TOKENS.google,
+          SEMBLE_WEBHOOK_SECRET: WEBHOOK.semble,
+          HUBSPOT_CLIENT_SECRET: WEBHOOK.hubspot,
+          STRIPE_WEBHOOK_SECRET: WEBHOOK.stripe,
+          GOOGLE_CALENDAR_CHANNEL_ID: WEBHOOK.googleChannel,
+          GOOGLE_CALENDAR_CHANNEL_TOKEN: WEBHOOK.googleToken,
+          SYNC_WORKER_CLAIM_AFTER_MS: '500',
+        }),
+        { bus },
+      ),
+    );
+    const subgraphs = { semble: sembleSubgraph, crm, payments, calendar, sync: sync.graphqlUrl };
 
     const gateway = track(
       await createGateway(
@@ -103,7 +162,10 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           SUBGRAPH_CRM_URL: subgraphs.crm,
           SUBGRAPH_PAYMENTS_URL: subgraphs.payments,
           SUBGRAPH_CALENDAR_URL: subgraphs.calendar,
+          SUBGRAPH_SYNC_URL: subgraphs.sync,
+          GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
         }),
+        { bus },
       ),
     );
     const token = signToken(STACK_JWT_SECRET, { subject: 'stack-test', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'test' });
@@ -124,6 +186,8 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       token,
       emulators,
       subgraphs,
+      sync,
+      bus,
       async query(query, variables) {
         const response = await fetch(gateway.graphqlUrl, {
           method: 'POST',

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { launch } from '../lib/stack/launcher';
 import type { RunningStack } from '../lib/stack/launcher';
-import { instanceName, patientGraphServices } from '../lib/stack/patient-graph';
+import { freePort, instanceName, patientGraphServices } from '../lib/stack/patient-graph';
 import { PATIENT_OVERVIEW } from './seed-oracle';
 
 const SUBGRAPHS = ['semble', 'crm', 'payments', 'calendar'];
@@ -22,6 +22,7 @@ describe('the patient graph with two instances of every subgraph', () => {
     stack = await launch(
       patientGraphServices({
         gatewayPort: 0,
+        syncPort: await freePort(),
         jwtSecret: secret,
         seedPatients: 40,
         replicas: 2,

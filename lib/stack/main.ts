@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
 import { launch } from './launcher';
-import { patientGraphServices } from './patient-graph';
+import { freePort, patientGraphServices } from './patient-graph';
 
 const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
 
@@ -41,7 +41,8 @@ async function main() {
     expiresIn: '12h',
   });
 
-  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, env }));
+  const syncPort = await freePort();
+  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, env }));
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`

@@ -1,8 +1,12 @@
 /**
  * The bundled patient graph as processes: four vendor emulators, the four subgraphs wired to
- * them, and the gateway wired to the subgraphs. Internal services listen on free ports; only
- * the gateway has a fixed one (PORT, default 4000).
+ * them, the sync service (sync subgraph, webhook ingress and worker), and the gateway wired to
+ * the subgraphs and to the sync service's event bus. Internal services listen on free ports; only
+ * the gateway has a fixed one (PORT, default 4000). The sync service's port is chosen up front,
+ * because the emulators must know where to send their webhooks before it starts.
  */
+import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import { fromRoot } from '../root';
 import type { ServiceSpec } from './launcher';
@@ -19,8 +23,39 @@ export interface PatientGraphOptions {
   seedPatients: number;
   /** Instances of each subgraph; the gateway gets all their URLs and balances over them. @default 1 */
   replicas?: number;
+  /** The sync service's port (see freePort). */
+  syncPort: number;
   env: NodeJS.ProcessEnv;
 }
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Webhook secrets shared by the emulators (which sign) and the sync service (which verifies),
+ * development values like the emulators' own defaults; set the variables to use others.
+ */
+const WEBHOOK_SECRETS = {
+  SEMBLE_WEBHOOK_SECRET: 'semble-dev-webhook-secret',
+  HUBSPOT_CLIENT_SECRET: 'hubspot-dev-client-secret',
+  STRIPE_WEBHOOK_SECRET: 'whsec_patientgraph_dev',
+  GOCARDLESS_WEBHOOK_SECRET: 'gocardless-dev-webhook-secret',
+  GOOGLE_CALENDAR_CHANNEL_ID: 'patient-graph-dev-channel',
+  GOOGLE_CALENDAR_CHANNEL_TOKEN: 'google-dev-channel-token',
+};
+
+const WEBHOOK_PATHS: Record<string, [urlKey: string, path: string]> = {
+  'semble-emulator': ['SEMBLE_WEBHOOK_URL', '/webhooks/semble'],
+  'hubspot-emulator': ['HUBSPOT_WEBHOOK_URL', '/webhooks/hubspot'],
+  'stripe-emulator': ['STRIPE_WEBHOOK_URL', '/webhooks/stripe'],
+  'google-calendar-emulator': ['GOOGLE_CALENDAR_WEBHOOK_URL', '/webhooks/google-calendar'],
+};
 
 /** The launcher's name for instance `index` (0-based) of a subgraph: `semble`, `semble#2`, … */
 export const instanceName = (subgraph: string, index: number) => (index === 0 ? subgraph : `${subgraph}#${index + 1}`);
@@ -37,6 +72,11 @@ const UPSTREAM_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURE
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   const shared = { LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn', HOST: '127.0.0.1' };
+  const syncOrigin = `http://127.0.0.1:${options.syncPort}`;
+  const secrets = Object.fromEntries(Object.entries(WEBHOOK_SECRETS).map(([key, value]) => [key, options.env[key] ?? value]));
+  const redisUrl = options.env.REDIS_URL || undefined;
+  // Without Redis the sync service owns the bus in memory and serves it to the gateway over HTTP.
+  const busToken = redisUrl ? undefined : crypto.randomBytes(24).toString('hex');
   const tokenOf = (vendor: (typeof VENDORS)[number]) => options.env[vendor.tokenKey] ?? vendor.token;
   const emulators: ServiceSpec[] = VENDORS.map((vendor) => ({
     name: vendor.emulator,
@@ -47,6 +87,8 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       PORT: '0',
       SEED_PATIENTS: String(options.seedPatients),
       [vendor.tokenKey]: tokenOf(vendor),
+      ...secrets,
+      [WEBHOOK_PATHS[vendor.emulator]![0]]: `${syncOrigin}${WEBHOOK_PATHS[vendor.emulator]![1]}`,
     }),
   }));
   const replicas = options.replicas ?? 1;
@@ -63,6 +105,20 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       }),
     })),
   );
+  const sync: ServiceSpec = {
+    name: 'sync',
+    script: path.join(DIST, 'subgraphs', 'sync', 'src', 'main.js'),
+    env: (urls) => ({
+      ...shared,
+      ...Object.fromEntries(Object.entries(options.env).filter(([key]) => /^SYNC_/.test(key))),
+      PORT: String(options.syncPort),
+      PUBLIC_URL: syncOrigin,
+      ...Object.fromEntries(VENDORS.flatMap((vendor) => [[vendor.baseUrlKey, urls[vendor.emulator]], [vendor.tokenKey, tokenOf(vendor)]])),
+      ...secrets,
+      REDIS_URL: redisUrl,
+      BUS_TOKEN: busToken,
+    }),
+  };
   const gateway: ServiceSpec = {
     name: 'gateway',
     script: path.join(DIST, 'gateway', 'src', 'main.js'),
@@ -74,11 +130,14 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',
       AUTH_JWT_SECRET: options.jwtSecret,
+      GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
+      SUBGRAPH_SYNC_URL: urls.sync,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin}/bus`, BUS_TOKEN: busToken }),
       SANDBOX_TOKEN: options.sandboxToken,
       ...Object.fromEntries(
         VENDORS.map((vendor) => [`SUBGRAPH_${vendor.subgraph.toUpperCase()}_URL`, instances(vendor.subgraph).map((name) => urls[name]).join(',')]),
       ),
     }),
   };
-  return [emulators, subgraphs, [gateway]];
+  return [emulators, [...subgraphs, sync], [gateway]];
 }

@@ -53,12 +53,16 @@ class SharedResolutions {
 
   constructor(private readonly execute: SubscriptionServerOptions['execute']) {}
 
-  resolve(prepared: PreparedSubscription, variables: Record<string, unknown>, eventId: string, auth: AuthIdentity): Promise<ExecutionResult> {
+  /**
+   * `cursor` identifies the event; `lookupId` is what the lookup is asked for, which several
+   * events can share (every change of one conflict), so both are in the key.
+   */
+  resolve(prepared: PreparedSubscription, variables: Record<string, unknown>, cursor: string, lookupId: string, auth: AuthIdentity): Promise<ExecutionResult> {
     const scope = `${[...auth.roles].sort().join(',')}|${auth.clinic ?? ''}`;
-    const key = JSON.stringify([prepared.lookupQuery, variables, eventId, scope]);
+    const key = JSON.stringify([prepared.lookupQuery, variables, cursor, lookupId, scope]);
     let result = this.inflight.get(key);
     if (!result) {
-      result = this.execute(prepared.lookupQuery, { ...variables, __eventId: eventId }, auth);
+      result = this.execute(prepared.lookupQuery, { ...variables, __eventId: lookupId }, auth);
       this.inflight.set(key, result);
       // Subscribers of one event ask within the same turn of the fan-out; keep the result a
       // moment longer for replays running close behind, then let it go.
@@ -184,7 +188,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const payload = (event.payload ?? {}) as Record<string, unknown>;
         if (!matchesFilters(prepared, payload)) continue;
         const eventId = prepared.mapping.idFrom === 'cursor' ? event.cursor : String(payload[prepared.mapping.idFrom] ?? '');
-        const value = await shared.resolve(prepared, variables, eventId, auth);
+        const value = await shared.resolve(prepared, variables, event.cursor, eventId, auth);
         if (finished) return end();
         return { done: false, value };
       }

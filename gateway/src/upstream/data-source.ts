@@ -32,7 +32,13 @@ export interface PooledDataSourceOptions {
   logger: Logger;
 }
 
-export class PooledDataSource extends RemoteGraphQLDataSource<{ deadline?: number }> {
+/**
+ * Who is asking, for subgraphs that record it (the sync subgraph's resolvedBy). A user id, not
+ * PHI; subgraphs sit on the internal network behind the gateway.
+ */
+export const SUBJECT_HEADER = 'x-user-subject';
+
+export class PooledDataSource extends RemoteGraphQLDataSource<{ deadline?: number; auth?: { subject: string } }> {
   readonly serviceName: string;
   private readonly logger: Logger;
 
@@ -51,14 +57,16 @@ export class PooledDataSource extends RemoteGraphQLDataSource<{ deadline?: numbe
     }) as unknown as typeof this.fetcher;
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<{ deadline?: number }>): void {
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<{ deadline?: number; auth?: { subject: string } }>): void {
     const headers = options.request.http!.headers;
+    const subject = options.context?.auth?.subject;
+    if (subject) headers.set(SUBJECT_HEADER, subject);
     headers.set(KIND_HEADER, /^\s*mutation\b/.test(options.request.query ?? '') ? 'mutation' : 'query');
     const deadline = options.context?.deadline;
     if (deadline) headers.set(DEADLINE_HEADER, String(deadline));
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions<{ deadline?: number }>): Promise<Response> {
+  override async process(options: GraphQLDataSourceProcessOptions<{ deadline?: number; auth?: { subject: string } }>): Promise<Response> {
     try {
       return await super.process(options);
     } catch (error) {

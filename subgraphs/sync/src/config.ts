@@ -41,6 +41,21 @@ const schema = z.object({
   workerName: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   /** Redelivery of an inbox event whose handler failed. @default 30000 */
   workerClaimAfterMs: z.number().int().positive().default(30_000),
+  /** The URL vendors call this service at (HubSpot signs the full URL it called). @default http://localhost:<port> */
+  publicUrl: httpUrl().optional(),
+  /** Webhook secrets, comma-separated to allow rotation; a vendor without one has its endpoint disabled (404). */
+  hubspotClientSecret: z.string().min(1).optional(),
+  stripeWebhookSecret: z.string().min(1).optional(),
+  goCardlessWebhookSecret: z.string().min(1).optional(),
+  sembleWebhookSecret: z.string().min(1).optional(),
+  /** The Google push channel we created, and the token we gave it. */
+  googleCalendarChannelId: z.string().min(1).optional(),
+  googleCalendarChannelToken: z.string().min(1).optional(),
+  /**
+   * Serve this service's in-memory bus at /bus for other processes (the gateway) behind this
+   * bearer token. Only without REDIS_URL: with Redis, everyone talks to Redis.
+   */
+  busToken: z.string().min(16).optional(),
 });
 
 export type SyncConfig = z.infer<typeof schema>;
@@ -65,6 +80,14 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   worker: 'SYNC_WORKER',
   workerName: 'SYNC_WORKER_NAME',
   workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
+  publicUrl: 'PUBLIC_URL',
+  hubspotClientSecret: 'HUBSPOT_CLIENT_SECRET',
+  stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  goCardlessWebhookSecret: 'GOCARDLESS_WEBHOOK_SECRET',
+  sembleWebhookSecret: 'SEMBLE_WEBHOOK_SECRET',
+  googleCalendarChannelId: 'GOOGLE_CALENDAR_CHANNEL_ID',
+  googleCalendarChannelToken: 'GOOGLE_CALENDAR_CHANNEL_TOKEN',
+  busToken: 'BUS_TOKEN',
 };
 
 /** "true"/"false" (also 1/0, yes/no); anything else is passed on for zod to reject by name. */
@@ -101,10 +124,30 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       worker: envBoolean(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),
+      publicUrl: text(env.PUBLIC_URL),
+      hubspotClientSecret: text(env.HUBSPOT_CLIENT_SECRET),
+      stripeWebhookSecret: text(env.STRIPE_WEBHOOK_SECRET),
+      goCardlessWebhookSecret: text(env.GOCARDLESS_WEBHOOK_SECRET),
+      sembleWebhookSecret: text(env.SEMBLE_WEBHOOK_SECRET),
+      googleCalendarChannelId: text(env.GOOGLE_CALENDAR_CHANNEL_ID),
+      googleCalendarChannelToken: text(env.GOOGLE_CALENDAR_CHANNEL_TOKEN),
+      busToken: text(env.BUS_TOKEN),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof SyncConfig] ?? path.join('.'),
-      secretKeys: [ENV_KEYS.sembleToken, ENV_KEYS.hubspotToken, ENV_KEYS.stripeSecretKey, ENV_KEYS.googleCalendarToken, ENV_KEYS.redisUrl],
+      secretKeys: [
+        ENV_KEYS.sembleToken,
+        ENV_KEYS.hubspotToken,
+        ENV_KEYS.stripeSecretKey,
+        ENV_KEYS.googleCalendarToken,
+        ENV_KEYS.redisUrl,
+        ENV_KEYS.hubspotClientSecret,
+        ENV_KEYS.stripeWebhookSecret,
+        ENV_KEYS.goCardlessWebhookSecret,
+        ENV_KEYS.sembleWebhookSecret,
+        ENV_KEYS.googleCalendarChannelToken,
+        ENV_KEYS.busToken,
+      ],
     },
   );
 }

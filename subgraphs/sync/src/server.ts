@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { parse } from 'graphql';
 import type { DocumentNode } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { createEventBus, CursorExpiredError } from '../../../lib/event-bus';
+import { createBusHost, createEventBus, CursorExpiredError } from '../../../lib/event-bus';
 import type { BusEvent, EventBus } from '../../../lib/event-bus';
 import { formatCursor, parseCursor } from '../../../lib/event-bus/cursor';
 import { createLogger } from '../../../lib/logger';
@@ -28,6 +28,8 @@ import type { SemblePoller } from './poller';
 import type { ConflictResolution } from './rules';
 import { createSyncStore, SyncStoreError } from './store';
 import type { ConflictRecord, ConflictStatus, SyncStore } from './store';
+import { createMemoryWebhookDedupe, createRedisWebhookDedupe, createWebhookRouter } from './webhooks';
+import type { VendorSecrets } from './webhooks';
 import { startSyncWorker } from './worker';
 import type { SyncWorker } from './worker';
 
@@ -223,10 +225,27 @@ export interface SyncServerDeps {
 export interface SyncServer extends RunningSubgraph {
   bus: EventBus;
   store: SyncStore;
+  /** The vendor clients the worker and resolvers use (a test can start another worker with them). */
+  clients: SyncClients;
   /** Null unless SYNC_WORKER. */
   worker: SyncWorker | null;
   /** Null unless SYNC_POLL_INTERVAL_MS > 0. */
   poller: SemblePoller | null;
+}
+
+const csv = (value: string | undefined) => value?.split(',').map((part) => part.trim()).filter(Boolean);
+
+function webhookSecrets(config: SyncConfig): VendorSecrets {
+  return {
+    hubspotClientSecret: csv(config.hubspotClientSecret),
+    stripeWebhookSecret: csv(config.stripeWebhookSecret),
+    goCardlessWebhookSecret: csv(config.goCardlessWebhookSecret),
+    sembleWebhookSecret: csv(config.sembleWebhookSecret),
+    googleChannelTokens:
+      config.googleCalendarChannelId && config.googleCalendarChannelToken
+        ? { [config.googleCalendarChannelId]: config.googleCalendarChannelToken }
+        : undefined,
+  };
 }
 
 function subjectOf(value: string | string[] | undefined): string {
@@ -241,7 +260,13 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
   const bus = deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix }));
   const store = deps.store ?? createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
   const clients = deps.clients ?? createSyncClients(config);
+  const dedupe = config.redisUrl
+    ? createRedisWebhookDedupe({ url: config.redisUrl, keyPrefix: `${config.syncKeyPrefix}webhook-seen:` })
+    : createMemoryWebhookDedupe();
+  const busHost = config.busToken && !config.redisUrl ? createBusHost(bus, { token: config.busToken }) : undefined;
   const cleanUps: Array<() => Promise<void>> = [];
+  cleanUps.push(() => dedupe.close());
+  if (busHost) cleanUps.push(() => busHost.close());
   if (ownBus) cleanUps.push(() => bus.close());
   if (ownStore) cleanUps.push(() => store.close());
   const cleanUp = async () => {
@@ -256,12 +281,19 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
       context: ({ req }) => ({ store, bus, clients, logger, subject: subjectOf(req.headers[SUBJECT_HEADER]) }),
       port: config.port,
       host: config.host,
-      routes: () => {
-        // ---- WEBHOOK INGRESS MOUNT POINT (not wired yet) ----
-        // The webhook router from ./webhooks (built separately) is mounted here, on this port:
-        //   routes: (app) => app.use('/webhooks', createWebhookRouter({ bus, dedupe, secrets, publicUrl, logger })),
-        // with its secrets, public URL and dedupe store added to SyncConfig. It verifies,
-        // de-duplicates and publishes InboxPayload on INBOX_TOPIC; the worker below consumes it.
+      routes: (app) => {
+        // Webhooks in: verified, de-duplicated, on the inbox before they are acknowledged.
+        app.use(
+          createWebhookRouter({
+            bus,
+            dedupe,
+            secrets: webhookSecrets(config),
+            publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
+            logger,
+          }),
+        );
+        // The embedded default: other processes follow this process's in-memory bus over HTTP.
+        if (busHost) app.use('/bus', busHost);
       },
     });
     cleanUps.push(() => subgraph.stop());
@@ -274,7 +306,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
       config.pollIntervalMs > 0 ? createSemblePoller({ semble: clients.semble, bus, store, logger, intervalMs: config.pollIntervalMs }) : null;
     if (poller) cleanUps.push(() => poller.stop());
 
-    return { ...subgraph, bus, store, worker, poller, stop: cleanUp };
+    return { ...subgraph, bus, store, clients, worker, poller, stop: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;
