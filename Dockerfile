@@ -18,7 +18,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY subgraphs subgraphs
-COPY schema/supergraph.graphql schema/supergraph.graphql
+COPY schema/supergraph.graphql schema/gateway.json schema/
 USER node
 EXPOSE 4000
 CMD ["node", "dist/gateway/src/main.js"]
