@@ -167,6 +167,37 @@ describe('sync with conflict review, pushed live through the gateway', () => {
   });
 });
 
+describe('payment outcomes reach the invoice', () => {
+  let stack: PatientGraphStack;
+  beforeAll(async () => {
+    stack = await startPatientGraph({ patients: 40 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('records a Stripe payment that succeeded on its invoice, visible through the gateway', async () => {
+    const intent = stack.world.paymentIntents.find((pi) => pi.invoiceId && !['succeeded', 'canceled'].includes(pi.status))!;
+    expect(intent).toBeDefined();
+    const query = 'query ($id: ID!) { invoice(id: $id) { id paymentState { state provider paymentId amount currency } payments { id status } } }';
+    const before = await stack.query(query, { id: intent.invoiceId });
+    expect(before.data.invoice.paymentState).toBeNull();
+
+    const response = await fetch(`${stack.emulators.stripe}/__admin/payment_intents/${intent.id}/transition`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'succeeded' }),
+    });
+    expect(response.status).toBe(200);
+    const after = await until('the payment state on the invoice', async () => {
+      const result = await stack.query(query, { id: intent.invoiceId });
+      return result.data?.invoice?.paymentState && result.data.invoice;
+    });
+    expect(after.paymentState).toEqual({ state: 'PAID', provider: 'stripe', paymentId: intent.id, amount: intent.amount, currency: 'GBP' });
+    expect(after.payments).toEqual(expect.arrayContaining([{ id: intent.id, status: 'SUCCEEDED' }]));
+  });
+});
+
 function isInvalidNhs(raw: string): boolean {
   const digits = raw.replace(/\s/g, '');
   const sum = [...digits.slice(0, 9)].reduce((acc, d, i) => acc + Number(d) * (10 - i), 0);

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
 import { launch } from './launcher';
-import { freePort, patientGraphServices } from './patient-graph';
+import { DEFAULT_EMULATOR_PORTS, DEFAULT_SYNC_PORT, freePort, patientGraphServices, portIfFree } from './patient-graph';
 
 const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
 
@@ -41,8 +41,15 @@ async function main() {
     expiresIn: '12h',
   });
 
-  const syncPort = await freePort();
-  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, env }));
+  // The documented ports when they are free, so `npm run sync -- --backfill` and other tools find
+  // the emulators with their defaults; any free port otherwise.
+  const syncPort = (await portIfFree(DEFAULT_SYNC_PORT)) ?? (await freePort());
+  const emulatorPorts: Record<string, number> = {};
+  for (const [name, wanted] of Object.entries(DEFAULT_EMULATOR_PORTS)) {
+    const free = await portIfFree(wanted);
+    if (free) emulatorPorts[name] = free;
+  }
+  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, emulatorPorts, env }));
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`

@@ -25,7 +25,32 @@ export interface PatientGraphOptions {
   replicas?: number;
   /** The sync service's port (see freePort). */
   syncPort: number;
+  /**
+   * Ports for the emulators by name (e.g. their documented defaults, so tools like the backfill
+   * CLI find them without configuration); a free port each when absent.
+   */
+  emulatorPorts?: Partial<Record<string, number>>;
   env: NodeJS.ProcessEnv;
+}
+
+/** The documented default ports, which the subgraphs' and the sync CLI's defaults point at. */
+export const DEFAULT_EMULATOR_PORTS: Record<string, number> = {
+  'semble-emulator': 4101,
+  'hubspot-emulator': 4102,
+  'stripe-emulator': 4103,
+  'google-calendar-emulator': 4104,
+};
+export const DEFAULT_SYNC_PORT = 4005;
+
+/** `port` when nothing listens on it on 127.0.0.1, else undefined. */
+export async function portIfFree(port: number): Promise<number | undefined> {
+  const server = net.createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return free ? port : undefined;
 }
 
 /** A port nothing listens on right now. */
@@ -84,7 +109,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     env: () => ({
       ...shared,
       ...Object.fromEntries(Object.entries(options.env).filter(([key]) => EMULATOR_SETTING.test(key))),
-      PORT: '0',
+      PORT: String(options.emulatorPorts?.[vendor.emulator] ?? 0),
       SEED_PATIENTS: String(options.seedPatients),
       [vendor.tokenKey]: tokenOf(vendor),
       ...secrets,

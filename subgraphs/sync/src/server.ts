@@ -198,6 +198,15 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     cursor: (conflict: ConflictRecord) => conflict.cursor ?? '0-0',
     patient: (conflict: ConflictRecord) => ({ __typename: 'Patient', id: conflict.patientId }),
   },
+  Invoice: {
+    __resolveReference(reference: { id: string }) {
+      return { id: String(reference.id) };
+    },
+    async paymentState(invoice: { id: string }, _: unknown, { store }: SyncContext) {
+      const record = await store.getInvoicePayment(invoice.id);
+      return record && { ...record, currency: record.currency.toUpperCase() };
+    },
+  },
   Patient: {
     __resolveReference(reference: { id: string }) {
       return { id: String(reference.id) };
