@@ -60,27 +60,32 @@ describe('npm start', () => {
     it(`serves the patient graph from separate processes and leaves none behind on ${signal}`, async () => {
       const { child, url, token, output } = await startLauncher();
       const children = childPids(child.pid!);
-      // Four emulators, four subgraphs, the sync service and the gateway.
-      expect(children).toHaveLength(10);
+      try {
+        // Four emulators, four subgraphs, the sync service and the gateway.
+        expect(children).toHaveLength(10);
 
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: '{ patients(first: 2) { totalCount nodes { id crmContact { id } payments { id } appointments { calendarEvent { id } } } } }' }),
-      });
-      const body = (await response.json()) as any;
-      expect(body.errors).toBeUndefined();
-      expect(body.data.patients.totalCount).toBe(40);
-      // The printed sample query is the one a user pastes: it must work too.
-      const sample = /--data '([^']+)'/.exec(output())![1]!;
-      const sampleResponse = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: sample });
-      expect(((await sampleResponse.json()) as any).errors).toBeUndefined();
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ patients(first: 2) { totalCount nodes { id crmContact { id } payments { id } appointments { calendarEvent { id } } } } }' }),
+        });
+        const body = (await response.json()) as any;
+        expect(body.errors).toBeUndefined();
+        expect(body.data.patients.totalCount).toBe(40);
+        // The printed sample query is the one a user pastes: it must work too.
+        const sample = /--data '([^']+)'/.exec(output())![1]!;
+        const sampleResponse = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: sample });
+        expect(((await sampleResponse.json()) as any).errors).toBeUndefined();
 
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill(signal);
-      expect(await exited).toBe(0);
-      expect(output()).not.toContain('did not stop cleanly');
-      expect(children.filter(isAlive)).toEqual([]);
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        child.kill(signal);
+        expect(await exited).toBe(0);
+        expect(output()).not.toContain('did not stop cleanly');
+        expect(children.filter(isAlive)).toEqual([]);
+      } finally {
+        // A failed assertion must not leave the stack running (and Jest waiting on it).
+        for (const pid of [child.pid!, ...children]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
     });
   }
 });

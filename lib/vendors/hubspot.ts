@@ -25,7 +25,9 @@ export type ContactProperty =
   | 'createdate'
   | 'hs_object_id'
   | 'semble_patient_id'
-  | 'marketing_consent';
+  | 'marketing_consent'
+  /** Custom property the sync engine keeps the patient's date of birth in (YYYY-MM-DD). */
+  | 'date_of_birth';
 
 export type DealProperty =
   | 'dealname'

@@ -5,6 +5,7 @@
  * REDIS_URL the store, and so the checkpoint and the shadows, are the shared ones).
  * Exit code 0 when nothing failed, 1 when some patients failed, 78 on bad configuration.
  */
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createEventBus } from '../../../lib/event-bus';
 import { createLogger } from '../../../lib/logger';
@@ -16,6 +17,7 @@ import { loadSyncConfig } from './config';
 import { createPatientSync } from './patient-sync';
 import { createProgressLine } from './progress-line';
 import { createSyncStore } from './store';
+import { withFileCheckpoints } from './store/file-checkpoints';
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -46,21 +48,26 @@ runMain(async () => {
     .option('--backfill', 'sync every Semble patient to the CRM (resumes an interrupted run)')
     .option('--restart', 'with --backfill: ignore the checkpoint and start from the first page')
     .option('--max-pages <n>', 'with --backfill: stop after this many pages (the checkpoint keeps the place)', positiveInt)
+    .option('--state-file <path>', 'without REDIS_URL: where the checkpoint is kept (default .sync-state/checkpoints.json)')
     .parse();
-  const options = program.opts<{ backfill?: boolean; restart?: boolean; maxPages?: number }>();
+  const options = program.opts<{ backfill?: boolean; restart?: boolean; maxPages?: number; stateFile?: string }>();
   if (!options.backfill) {
     program.help({ error: true });
     return;
   }
 
   const config = loadSyncConfig(process.env);
+  const checkpointFile = path.resolve(options.stateFile ?? '.sync-state/checkpoints.json');
   if (!config.redisUrl) {
-    console.error('REDIS_URL is not set: the sync state (shadow copies, checkpoint) lives in this process only, so an interrupted run cannot resume and the running service will not see it.');
+    console.error(
+      `REDIS_URL is not set: the checkpoint is kept in ${path.relative(process.cwd(), checkpointFile)} so an interrupted run resumes; the shadow copies live in this process only, so the running service will not see them.`,
+    );
   }
   // Logs go to stderr at warn by default so they do not tear the progress line.
   const logger = createLogger('sync-backfill', process.env.LOG_LEVEL ?? 'warn');
   const bus = await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
-  const store = createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
+  const baseStore = createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
+  const store = config.redisUrl ? baseStore : withFileCheckpoints(baseStore, checkpointFile);
   const clients = createSyncClients(config);
   const progress = createProgressLine();
   let interrupted = false;

@@ -14,7 +14,7 @@ import type { SemblePatientData } from './clients';
  * HubSpot has no standard date-of-birth property; the portal needs this custom one (the
  * emulator has it). Not in lib/vendors/hubspot.ts's ContactProperty union yet, hence the cast.
  */
-export const DATE_OF_BIRTH_PROPERTY = 'date_of_birth' as ContactProperty;
+export const DATE_OF_BIRTH_PROPERTY: ContactProperty = 'date_of_birth';
 
 /** What the sync reads of a contact. */
 export const SYNC_CONTACT_PROPERTIES: readonly ContactProperty[] = [
