@@ -1,16 +1,20 @@
 /**
  * The HTTP shell every subgraph runs in: Apollo Server 5 with a Federation 2 subgraph schema
  * behind express, plus /healthz. The subgraph brings its typeDefs, resolvers and a per-request
- * context factory (where its DataLoaders are created); this module owns nothing else.
+ * context factory (where its DataLoaders are created); this module owns nothing else, apart
+ * from `reportFieldError`: partial results, where a field returns what it has and an error says
+ * what is missing (graphql-js lets a resolver return a value or throw, not both).
  */
 import { ApolloServer } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express from 'express';
 import type { Express, Request } from 'express';
-import type { DocumentNode } from 'graphql';
+import { responsePathAsArray } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLResolveInfo } from 'graphql';
 import { listen } from './listen';
 import type { Listening } from './listen';
 
@@ -37,6 +41,40 @@ export interface RunningSubgraph extends Listening {
   graphqlUrl: string;
 }
 
+/** Errors reported alongside data, per request (keyed by the request's context object). */
+const reportedErrors = new WeakMap<object, GraphQLFormattedError[]>();
+
+/**
+ * Adds `error` to the response at the path of the field being resolved, while the resolver
+ * still returns a value: e.g. a list merged from two vendors returns one vendor's items and
+ * reports the other vendor's failure. The gateway maps the path like any subgraph error.
+ * `context` must be the request's context object, as the resolver received it.
+ */
+export function reportFieldError(context: object, info: GraphQLResolveInfo, error: GraphQLError): void {
+  const formatted: GraphQLFormattedError = {
+    message: error.message,
+    path: responsePathAsArray(info.path),
+    ...(error.extensions && Object.keys(error.extensions).length > 0 ? { extensions: { ...error.extensions } } : {}),
+  };
+  const list = reportedErrors.get(context);
+  if (list) list.push(formatted);
+  else reportedErrors.set(context, [formatted]);
+}
+
+/** Appends the errors reported with reportFieldError to the response. */
+const reportedErrorsPlugin: ApolloServerPlugin<object> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, response }) {
+        const extra = reportedErrors.get(contextValue);
+        if (!extra || response.body.kind !== 'single') return;
+        const result = response.body.singleResult;
+        result.errors = [...(result.errors ?? []), ...extra];
+      },
+    };
+  },
+};
+
 export async function startSubgraph<Context extends object>(options: SubgraphOptions<Context>): Promise<RunningSubgraph> {
   const server = new ApolloServer<Context>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
@@ -46,7 +84,7 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
     // Inline traces are for Apollo's hosted reporting, which this project does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), reportedErrorsPlugin as ApolloServerPlugin<Context>],
   });
   await server.start();
   const app = express();

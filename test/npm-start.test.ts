@@ -61,8 +61,8 @@ describe('npm start', () => {
       const { child, url, token, output } = await startLauncher();
       const children = childPids(child.pid!);
       try {
-        // Four emulators, four subgraphs, the sync service and the gateway.
-        expect(children).toHaveLength(10);
+        // Five emulators (GoCardless next to Stripe), four subgraphs, the sync service and the gateway.
+        expect(children).toHaveLength(11);
 
         const response = await fetch(url, {
           method: 'POST',

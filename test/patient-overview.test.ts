@@ -94,4 +94,20 @@ describe('the patient overview query through the gateway', () => {
     expect(crm.errors).toBeUndefined();
     expect(crm.data.crmContactByEmail).toEqual({ id: contact.id, sembleId: contact.patientId, patient: { fullName: `${contact.firstName} ${contact.lastName}` } });
   });
+
+  it('gives a patient their GoCardless mandates and Direct Debit payments next to the Stripe ones', async () => {
+    const { world } = stack;
+    const mandate = world.goCardlessMandates.find((m) => world.goCardlessPayments.some((p) => p.patientId === m.patientId))!;
+    const result = await stack.query(
+      'query ($id: ID!) { patient(id: $id) { mandates { id status scheme reference nextPossibleChargeDate createdAt } payments { id provider } } }',
+      { id: mandate.patientId },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data.patient.mandates).toEqual([
+      { id: mandate.id, status: mandate.status, scheme: 'bacs', reference: mandate.reference, nextPossibleChargeDate: mandate.nextPossibleChargeDate, createdAt: mandate.createdAt },
+    ]);
+    expect(result.data.patient.payments.filter((p: any) => p.provider === 'GOCARDLESS').map((p: any) => p.id).sort()).toEqual(
+      world.goCardlessPayments.filter((p) => p.patientId === mandate.patientId).map((p) => p.id).sort(),
+    );
+  });
 });

@@ -15,6 +15,18 @@ const STRIPE_STATUS: Record<string, string> = {
   canceled: 'CANCELLED',
 };
 
+const GOCARDLESS_STATUS: Record<string, string> = {
+  pending_customer_approval: 'PENDING',
+  pending_submission: 'PENDING',
+  submitted: 'PROCESSING',
+  confirmed: 'SUCCEEDED',
+  paid_out: 'SUCCEEDED',
+  failed: 'FAILED',
+  customer_approval_denied: 'FAILED',
+  cancelled: 'CANCELLED',
+  charged_back: 'CHARGED_BACK',
+};
+
 function nhsValid(raw: string): boolean {
   const digits = raw.replace(/[\s-]/g, '');
   if (!/^\d{10}$/.test(digits)) return false;
@@ -40,6 +52,12 @@ export function expectedOverview(world: SeedWorld, patientId: string) {
     id: intent.id,
     status: STRIPE_STATUS[intent.status],
     amountMinor: intent.amount,
+    currency: 'GBP',
+  });
+  const goCardlessPayment = (p: SeedWorld['goCardlessPayments'][number]) => ({
+    id: p.id,
+    status: GOCARDLESS_STATUS[p.status],
+    amountMinor: p.amount,
     currency: 'GBP',
   });
   const contact = world.contacts.find((c) => c.patientId === patientId);
@@ -76,12 +94,18 @@ export function expectedOverview(world: SeedWorld, patientId: string) {
           id: invoice.id,
           total: invoice.total,
           outstanding: invoice.outstanding,
-          payments: byId(world.paymentIntents.filter((pi) => pi.invoiceId === invoice.id).map(payment)),
+          payments: byId([
+            ...world.paymentIntents.filter((pi) => pi.invoiceId === invoice.id).map(payment),
+            ...world.goCardlessPayments.filter((p) => p.invoiceId === invoice.id).map(goCardlessPayment),
+          ]),
         })),
     ),
     crmContact: contact ? { id: contact.id, lifecycleStage: contact.lifecycleStage, marketingConsent: contact.marketingConsent } : null,
     deals: byId(world.deals.filter((d) => d.patientId === patientId).map((d) => ({ id: d.id, stage: d.stage, amount: d.amount }))),
-    payments: byId(world.paymentIntents.filter((pi) => pi.patientId === patientId).map((pi) => ({ ...payment(pi), provider: 'STRIPE' }))),
+    payments: byId([
+      ...world.paymentIntents.filter((pi) => pi.patientId === patientId).map((pi) => ({ ...payment(pi), provider: 'STRIPE' })),
+      ...world.goCardlessPayments.filter((p) => p.patientId === patientId).map((p) => ({ ...goCardlessPayment(p), provider: 'GOCARDLESS' })),
+    ]),
     subscriptions: byId(world.subscriptions.filter((s) => s.patientId === patientId).map((s) => ({ id: s.id, status: s.status, plan: s.plan }))),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The one helper that starts the whole patient graph in this process, on free ports: the four
+ * The one helper that starts the whole patient graph in this process, on free ports: the five
  * vendor emulators over one seed world, the four subgraphs wired to them through their own
  * configuration loaders, and the gateway over the committed supergraph. Returns the URLs, a
  * token, the world the emulators serve, and stop().
@@ -18,6 +18,7 @@ import { createServer as createCalendar } from '../subgraphs/calendar/src/server
 import { startHubSpotEmulator } from '../subgraphs/crm/emulator/server';
 import { loadCrmConfig } from '../subgraphs/crm/src/config';
 import { createServer as createCrm } from '../subgraphs/crm/src/server';
+import { startGoCardlessEmulator } from '../subgraphs/payments/emulator/gocardless';
 import { startStripeEmulator } from '../subgraphs/payments/emulator/server';
 import { loadPaymentsConfig } from '../subgraphs/payments/src/config';
 import { createServer as createPayments } from '../subgraphs/payments/src/server';
@@ -32,7 +33,7 @@ import type { SyncServer } from '../subgraphs/sync/src/server';
 import { loadSembleConfig } from '../subgraphs/semble/src/config';
 import { createServer as createSemble } from '../subgraphs/semble/src/server';
 
-export type Vendor = 'semble' | 'hubspot' | 'stripe' | 'google';
+export type Vendor = 'semble' | 'hubspot' | 'stripe' | 'gocardless' | 'google';
 
 export interface PatientGraphStack {
   world: SeedWorld;
@@ -59,6 +60,7 @@ const WEBHOOK = {
   semble: 'stack-semble-webhook-secret',
   hubspot: 'stack-hubspot-client-secret',
   stripe: 'whsec_stack_test',
+  gocardless: 'stack-gocardless-webhook-secret',
   googleChannel: 'stack-channel',
   googleToken: 'stack-channel-token',
 };
@@ -67,6 +69,7 @@ const TOKENS = {
   semble: 'semble-test-token',
   hubspot: 'hubspot-test-token',
   stripe: 'sk_test_stack',
+  gocardless: 'gocardless-test-token',
   google: 'google-test-token',
 };
 
@@ -97,7 +100,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
     const syncOrigin = `http://127.0.0.1:${syncPort}`;
     // Retries close together, so a test that stops the worker does not wait minutes.
     const retry = { retryDelaysMs: [100, 300, 1000] };
-    const [semble, hubspot, stripe, google] = (await Promise.all([
+    const [semble, hubspot, stripe, gocardless, google] = (await Promise.all([
       startSembleEmulator({ world, token: TOKENS.semble, webhook: { url: `${syncOrigin}/webhooks/semble`, secret: WEBHOOK.semble, ...retry } }).then(track),
       startHubSpotEmulator({
         world,
@@ -106,19 +109,28 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
         ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}),
       }).then(track),
       startStripeEmulator({ world, token: TOKENS.stripe, webhook: { url: `${syncOrigin}/webhooks/stripe`, secret: WEBHOOK.stripe, ...retry } }).then(track),
+      startGoCardlessEmulator({ world, token: TOKENS.gocardless, webhook: { url: `${syncOrigin}/webhooks/gocardless`, secret: WEBHOOK.gocardless, ...retry } }).then(track),
       startGoogleCalendarEmulator({
         world,
         token: TOKENS.google,
         webhook: { url: `${syncOrigin}/webhooks/google-calendar`, channelId: WEBHOOK.googleChannel, token: WEBHOOK.googleToken, ...retry },
       }).then(track),
     ])) as Listening[];
-    const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, google: google!.url };
+    const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, gocardless: gocardless!.url, google: google!.url };
 
     const tokenFor = (vendor: Vendor) => (options.wrongTokenFor === vendor ? `${TOKENS[vendor]}-wrong` : TOKENS[vendor]);
     const subgraphList = (await Promise.all([
       createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: tokenFor('semble') })).then(track),
       createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: tokenFor('hubspot') })).then(track),
-      createPayments(loadPaymentsConfig({ PORT: '0', STRIPE_BASE_URL: emulators.stripe, STRIPE_SECRET_KEY: tokenFor('stripe') })).then(track),
+      createPayments(
+        loadPaymentsConfig({
+          PORT: '0',
+          STRIPE_BASE_URL: emulators.stripe,
+          STRIPE_SECRET_KEY: tokenFor('stripe'),
+          GOCARDLESS_BASE_URL: emulators.gocardless,
+          GOCARDLESS_ACCESS_TOKEN: tokenFor('gocardless'),
+        }),
+      ).then(track),
       createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: tokenFor('google') })).then(track),
     ])) as RunningSubgraph[];
     const [sembleSubgraph, crm, payments, calendar] = subgraphList.map((s) => s.graphqlUrl) as [string, string, string, string];
@@ -133,11 +145,14 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           HUBSPOT_TOKEN: TOKENS.hubspot,
           STRIPE_BASE_URL: emulators.stripe,
           STRIPE_SECRET_KEY: TOKENS.stripe,
+          GOCARDLESS_BASE_URL: emulators.gocardless,
+          GOCARDLESS_ACCESS_TOKEN: TOKENS.gocardless,
           GOOGLE_CALENDAR_BASE_URL: emulators.google,
           GOOGLE_CALENDAR_TOKEN: TOKENS.google,
           SEMBLE_WEBHOOK_SECRET: WEBHOOK.semble,
           HUBSPOT_CLIENT_SECRET: WEBHOOK.hubspot,
           STRIPE_WEBHOOK_SECRET: WEBHOOK.stripe,
+          GOCARDLESS_WEBHOOK_SECRET: WEBHOOK.gocardless,
           GOOGLE_CALENDAR_CHANNEL_ID: WEBHOOK.googleChannel,
           GOOGLE_CALENDAR_CHANNEL_TOKEN: WEBHOOK.googleToken,
           SYNC_WORKER_CLAIM_AFTER_MS: '500',

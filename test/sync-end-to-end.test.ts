@@ -196,6 +196,31 @@ describe('payment outcomes reach the invoice', () => {
     expect(after.paymentState).toEqual({ state: 'PAID', provider: 'stripe', paymentId: intent.id, amount: intent.amount, currency: 'GBP' });
     expect(after.payments).toEqual(expect.arrayContaining([{ id: intent.id, status: 'SUCCEEDED' }]));
   });
+
+  it('records a GoCardless payment paid out on its invoice, visible through the gateway', async () => {
+    const stripeInvoices = new Set(stack.world.paymentIntents.map((pi) => pi.invoiceId));
+    const payment = stack.world.goCardlessPayments.find(
+      (p) => p.invoiceId && !stripeInvoices.has(p.invoiceId) && ['pending_customer_approval', 'pending_submission', 'submitted', 'confirmed'].includes(p.status),
+    )!;
+    expect(payment).toBeDefined();
+    const query = 'query ($id: ID!) { invoice(id: $id) { id paymentState { state provider paymentId amount currency } payments { id provider status } } }';
+    const before = await stack.query(query, { id: payment.invoiceId });
+    expect(before.data.invoice.paymentState).toBeNull();
+    expect(before.data.invoice.payments).toEqual(expect.arrayContaining([expect.objectContaining({ id: payment.id, provider: 'GOCARDLESS' })]));
+
+    const response = await fetch(`${stack.emulators.gocardless}/__admin/payments/${payment.id}/transition`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'paid_out' }),
+    });
+    expect(response.status).toBe(200);
+    const after = await until('the GoCardless payment state on the invoice', async () => {
+      const result = await stack.query(query, { id: payment.invoiceId });
+      return result.data?.invoice?.paymentState && result.data.invoice;
+    });
+    expect(after.paymentState).toEqual({ state: 'PAID', provider: 'gocardless', paymentId: payment.id, amount: payment.amount, currency: 'GBP' });
+    expect(after.payments).toEqual(expect.arrayContaining([{ id: payment.id, provider: 'GOCARDLESS', status: 'SUCCEEDED' }]));
+  });
 });
 
 function isInvalidNhs(raw: string): boolean {

@@ -30,6 +30,10 @@ describe('the overview of 500 patients costs each vendor a bounded number of req
     expect(counts.semble.total).toBeLessThanOrEqual(30);
     // Stripe: searches with at most 10 OR clauses (Stripe's own limit), for patients and invoices.
     expect(counts.stripe.total).toBeLessThanOrEqual(200);
-    for (const vendor of ['semble', 'hubspot', 'stripe', 'google'] as const) expect(counts[vendor].total).toBeGreaterThan(0);
+    // GoCardless (no metadata search): the account's payments listed once per subgraph request,
+    // in pages of 500, shared by every patient and invoice in it (~140 payments: one page).
+    expect(counts.gocardless.byRoute).toEqual({ 'GET /payments': expect.any(Number) });
+    expect(counts.gocardless.total).toBeLessThanOrEqual(4);
+    for (const vendor of ['semble', 'hubspot', 'stripe', 'gocardless', 'google'] as const) expect(counts[vendor].total).toBeGreaterThan(0);
   });
 });

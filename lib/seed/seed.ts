@@ -6,6 +6,10 @@
  * Records here are vendor-neutral; each emulator turns its part into the vendor's wire format.
  * A share of patients carry bad data (an invalid email, a phone that does not validate, an NHS
  * number failing modulus 11) so data-quality scoring has something to find.
+ *
+ * The GoCardless slice (customers, mandates, payments) came later. It is drawn from a second
+ * PRNG seeded with `seed + 1`, after everything else, so adding it changed no existing record:
+ * worlds built before it existed are identical apart from the new arrays.
  */
 
 export interface SeedOptions {
@@ -152,6 +156,55 @@ export interface SeedCalendarEvent {
   etag: string;
 }
 
+export interface SeedGoCardlessCustomer {
+  id: string; // CU…
+  patientId: string;
+  email: string | null;
+  givenName: string;
+  familyName: string;
+  createdAt: string;
+}
+
+export type GoCardlessMandateStatus = 'pending_submission' | 'submitted' | 'active' | 'failed' | 'cancelled';
+
+export interface SeedGoCardlessMandate {
+  id: string; // MD…
+  customerId: string;
+  patientId: string;
+  status: GoCardlessMandateStatus;
+  scheme: 'bacs';
+  /** The reference on the payer's bank statement. */
+  reference: string;
+  /** YYYY-MM-DD; null once the mandate can no longer be charged (failed, cancelled). */
+  nextPossibleChargeDate: string | null;
+  createdAt: string;
+}
+
+export type GoCardlessPaymentStatus =
+  | 'pending_customer_approval'
+  | 'pending_submission'
+  | 'submitted'
+  | 'confirmed'
+  | 'paid_out'
+  | 'failed'
+  | 'customer_approval_denied'
+  | 'cancelled'
+  | 'charged_back';
+
+export interface SeedGoCardlessPayment {
+  id: string; // PM…
+  mandateId: string;
+  customerId: string;
+  patientId: string;
+  invoiceId: string | null;
+  amount: number; // minor units
+  currency: 'GBP';
+  status: GoCardlessPaymentStatus;
+  /** YYYY-MM-DD */
+  chargeDate: string;
+  createdAt: string;
+}
+
 export interface SeedWorld {
   options: Required<SeedOptions>;
   practitioners: SeedPractitioner[];
@@ -164,6 +217,9 @@ export interface SeedWorld {
   paymentIntents: SeedPaymentIntent[];
   subscriptions: SeedSubscription[];
   calendarEvents: SeedCalendarEvent[];
+  goCardlessCustomers: SeedGoCardlessCustomer[];
+  goCardlessMandates: SeedGoCardlessMandate[];
+  goCardlessPayments: SeedGoCardlessPayment[];
 }
 
 /** The calendar the seeded clinic books into. */
@@ -443,6 +499,8 @@ export function createSeedWorld(options: SeedOptions = {}): SeedWorld {
     }
   }
 
+  const goCardless = createGoCardlessSlice(seed, patients, invoices);
+
   return {
     options: { patients: patientsWanted, seed },
     practitioners,
@@ -455,5 +513,104 @@ export function createSeedWorld(options: SeedOptions = {}): SeedWorld {
     paymentIntents,
     subscriptions,
     calendarEvents,
+    ...goCardless,
   };
+}
+
+const GOCARDLESS_MANDATE_STATUSES: readonly GoCardlessMandateStatus[] = ['pending_submission', 'submitted', 'active', 'active', 'active', 'failed', 'cancelled'];
+/** Plan instalments (no invoice) may be anywhere in their life. */
+const GOCARDLESS_PAYMENT_STATUSES: readonly GoCardlessPaymentStatus[] = [
+  'pending_customer_approval',
+  'pending_submission',
+  'submitted',
+  'confirmed',
+  'paid_out',
+  'paid_out',
+  'failed',
+  'customer_approval_denied',
+  'cancelled',
+  'charged_back',
+];
+/** A paid invoice's collection went through (or was clawed back)… */
+const GOCARDLESS_SETTLED_STATUSES: readonly GoCardlessPaymentStatus[] = ['paid_out', 'paid_out', 'paid_out', 'confirmed', 'charged_back'];
+/** …an unpaid one's is still on its way, or did not happen. */
+const GOCARDLESS_OPEN_STATUSES: readonly GoCardlessPaymentStatus[] = [
+  'pending_submission',
+  'pending_submission',
+  'submitted',
+  'submitted',
+  'pending_customer_approval',
+  'failed',
+  'customer_approval_denied',
+  'cancelled',
+];
+
+/** GoCardless ids: a two-letter prefix and 12 upper-case alphanumerics. */
+function goCardlessId(prefix: 'CU' | 'MD' | 'PM', index: number): string {
+  return `${prefix}${(index * 7919).toString(36).toUpperCase().padStart(8, '0')}SEED`;
+}
+
+/**
+ * ~20% of patients pay (some of) their bills by Direct Debit: a GoCardless customer, one Bacs
+ * mandate and 0–3 payments, each for one of the patient's invoices or, without one, a plan
+ * instalment. Its own PRNG (`seed + 1`) keeps the rest of the world as it was.
+ */
+function createGoCardlessSlice(seed: number, patients: readonly SeedPatient[], invoices: readonly SeedInvoice[]) {
+  const random = createRandom(seed + 1);
+  const goCardlessCustomers: SeedGoCardlessCustomer[] = [];
+  const goCardlessMandates: SeedGoCardlessMandate[] = [];
+  const goCardlessPayments: SeedGoCardlessPayment[] = [];
+  const invoicesOf = new Map<string, SeedInvoice[]>();
+  for (const invoice of invoices) invoicesOf.set(invoice.patientId, [...(invoicesOf.get(invoice.patientId) ?? []), invoice]);
+
+  for (const patient of patients) {
+    if (!random.chance(0.2)) continue;
+    const index = goCardlessCustomers.length + 1;
+    const createdMs = Date.parse(patient.createdAt) + random.int(1, 60) * DAY;
+    const customer: SeedGoCardlessCustomer = {
+      id: goCardlessId('CU', index),
+      patientId: patient.id,
+      email: patient.email,
+      givenName: patient.firstName,
+      familyName: patient.lastName,
+      createdAt: iso(createdMs),
+    };
+    goCardlessCustomers.push(customer);
+    const status = random.pick(GOCARDLESS_MANDATE_STATUSES);
+    const mandateCreatedMs = createdMs + random.int(0, 3) * 60 * 60 * 1000;
+    const mandate: SeedGoCardlessMandate = {
+      id: goCardlessId('MD', index),
+      customerId: customer.id,
+      patientId: patient.id,
+      status,
+      scheme: 'bacs',
+      reference: `PATIENTGRAPH-${String(index).padStart(6, '0')}`,
+      nextPossibleChargeDate: status === 'failed' || status === 'cancelled' ? null : iso(mandateCreatedMs + random.int(3, 10) * DAY).slice(0, 10),
+      createdAt: iso(mandateCreatedMs),
+    };
+    goCardlessMandates.push(mandate);
+    const own = invoicesOf.get(patient.id) ?? [];
+    const paymentCount = random.int(0, 3);
+    for (let p = 0; p < paymentCount; p++) {
+      const paymentIndex = goCardlessPayments.length + 1;
+      const invoice = own.length > 0 && random.chance(0.7) ? random.pick(own) : null;
+      const paymentCreatedMs = mandateCreatedMs + random.int(1, 500) * DAY + random.int(0, 23) * 60 * 60 * 1000;
+      goCardlessPayments.push({
+        id: goCardlessId('PM', paymentIndex),
+        mandateId: mandate.id,
+        customerId: customer.id,
+        patientId: patient.id,
+        invoiceId: invoice?.id ?? null,
+        // As with Stripe: what was paid went through; an outstanding invoice's collection is still open or failed.
+        amount: invoice
+          ? Math.round((invoice.status === 'Outstanding' ? invoice.total : invoice.total - invoice.outstanding) * 100)
+          : random.pick([4000, 8000, 12000]),
+        currency: 'GBP',
+        status: random.pick(!invoice ? GOCARDLESS_PAYMENT_STATUSES : invoice.status === 'Outstanding' ? GOCARDLESS_OPEN_STATUSES : GOCARDLESS_SETTLED_STATUSES),
+        chargeDate: iso(paymentCreatedMs + random.int(3, 6) * DAY).slice(0, 10),
+        createdAt: iso(paymentCreatedMs),
+      });
+    }
+  }
+  return { goCardlessCustomers, goCardlessMandates, goCardlessPayments };
 }

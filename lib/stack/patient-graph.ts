@@ -1,6 +1,7 @@
 /**
- * The bundled patient graph as processes: four vendor emulators, the four subgraphs wired to
- * them, the sync service (sync subgraph, webhook ingress and worker), and the gateway wired to
+ * The bundled patient graph as processes: five vendor emulators (Semble, HubSpot, Stripe,
+ * GoCardless, Google Calendar), the four subgraphs wired to them (payments to both Stripe and
+ * GoCardless), the sync service (sync subgraph, webhook ingress and worker), and the gateway wired to
  * the subgraphs and to the sync service's event bus. Internal services listen on free ports; only
  * the gateway has a fixed one (PORT, default 4000). The sync service's port is chosen up front,
  * because the emulators must know where to send their webhooks before it starts.
@@ -39,6 +40,7 @@ export const DEFAULT_EMULATOR_PORTS: Record<string, number> = {
   'hubspot-emulator': 4102,
   'stripe-emulator': 4103,
   'google-calendar-emulator': 4104,
+  'gocardless-emulator': 4106,
 };
 export const DEFAULT_SYNC_PORT = 4005;
 
@@ -79,18 +81,33 @@ const WEBHOOK_PATHS: Record<string, [urlKey: string, path: string]> = {
   'semble-emulator': ['SEMBLE_WEBHOOK_URL', '/webhooks/semble'],
   'hubspot-emulator': ['HUBSPOT_WEBHOOK_URL', '/webhooks/hubspot'],
   'stripe-emulator': ['STRIPE_WEBHOOK_URL', '/webhooks/stripe'],
+  'gocardless-emulator': ['GOCARDLESS_WEBHOOK_URL', '/webhooks/gocardless'],
   'google-calendar-emulator': ['GOOGLE_CALENDAR_WEBHOOK_URL', '/webhooks/google-calendar'],
 };
 
 /** The launcher's name for instance `index` (0-based) of a subgraph: `semble`, `semble#2`, … */
 export const instanceName = (subgraph: string, index: number) => (index === 0 ? subgraph : `${subgraph}#${index + 1}`);
 
+/** One emulator per vendor; `script` is its entrypoint under dist/subgraphs/<dir>/emulator/. */
 const VENDORS = [
-  { emulator: 'semble-emulator', dir: 'semble', subgraph: 'semble', baseUrlKey: 'SEMBLE_BASE_URL', tokenKey: 'SEMBLE_TOKEN', token: 'semble-dev-token' },
-  { emulator: 'hubspot-emulator', dir: 'crm', subgraph: 'crm', baseUrlKey: 'HUBSPOT_BASE_URL', tokenKey: 'HUBSPOT_TOKEN', token: 'hubspot-dev-token' },
-  { emulator: 'stripe-emulator', dir: 'payments', subgraph: 'payments', baseUrlKey: 'STRIPE_BASE_URL', tokenKey: 'STRIPE_SECRET_KEY', token: 'sk_test_patientgraph' },
-  { emulator: 'google-calendar-emulator', dir: 'calendar', subgraph: 'calendar', baseUrlKey: 'GOOGLE_CALENDAR_BASE_URL', tokenKey: 'GOOGLE_CALENDAR_TOKEN', token: 'google-dev-token' },
+  { emulator: 'semble-emulator', dir: 'semble', script: 'main.js', baseUrlKey: 'SEMBLE_BASE_URL', tokenKey: 'SEMBLE_TOKEN', token: 'semble-dev-token' },
+  { emulator: 'hubspot-emulator', dir: 'crm', script: 'main.js', baseUrlKey: 'HUBSPOT_BASE_URL', tokenKey: 'HUBSPOT_TOKEN', token: 'hubspot-dev-token' },
+  { emulator: 'stripe-emulator', dir: 'payments', script: 'main.js', baseUrlKey: 'STRIPE_BASE_URL', tokenKey: 'STRIPE_SECRET_KEY', token: 'sk_test_patientgraph' },
+  { emulator: 'gocardless-emulator', dir: 'payments', script: 'gocardless-main.js', baseUrlKey: 'GOCARDLESS_BASE_URL', tokenKey: 'GOCARDLESS_ACCESS_TOKEN', token: 'gocardless-dev-token' },
+  { emulator: 'google-calendar-emulator', dir: 'calendar', script: 'main.js', baseUrlKey: 'GOOGLE_CALENDAR_BASE_URL', tokenKey: 'GOOGLE_CALENDAR_TOKEN', token: 'google-dev-token' },
 ] as const;
+
+type VendorEmulator = (typeof VENDORS)[number]['emulator'];
+
+/** Each subgraph and the emulators (vendors) it reads from. */
+const SUBGRAPHS: ReadonlyArray<{ subgraph: string; dir: string; vendors: readonly VendorEmulator[] }> = [
+  { subgraph: 'semble', dir: 'semble', vendors: ['semble-emulator'] },
+  { subgraph: 'crm', dir: 'crm', vendors: ['hubspot-emulator'] },
+  { subgraph: 'payments', dir: 'payments', vendors: ['stripe-emulator', 'gocardless-emulator'] },
+  { subgraph: 'calendar', dir: 'calendar', vendors: ['google-calendar-emulator'] },
+];
+
+const vendorOf = (emulator: VendorEmulator) => VENDORS.find((vendor) => vendor.emulator === emulator)!;
 
 const EMULATOR_SETTING = /^(SEED|HUBSPOT_RATE_LIMIT_MAX|HUBSPOT_RATE_LIMIT_WINDOW_MS|STRIPE_SEARCH_MAX_CLAUSES)$/;
 const UPSTREAM_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$)/;
@@ -105,7 +122,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const tokenOf = (vendor: (typeof VENDORS)[number]) => options.env[vendor.tokenKey] ?? vendor.token;
   const emulators: ServiceSpec[] = VENDORS.map((vendor) => ({
     name: vendor.emulator,
-    script: path.join(DIST, 'subgraphs', vendor.dir, 'emulator', 'main.js'),
+    script: path.join(DIST, 'subgraphs', vendor.dir, 'emulator', vendor.script),
     env: () => ({
       ...shared,
       ...Object.fromEntries(Object.entries(options.env).filter(([key]) => EMULATOR_SETTING.test(key))),
@@ -118,15 +135,19 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   }));
   const replicas = options.replicas ?? 1;
   const instances = (subgraph: string) => Array.from({ length: replicas }, (_, index) => instanceName(subgraph, index));
-  const subgraphs: ServiceSpec[] = VENDORS.flatMap((vendor) =>
-    instances(vendor.subgraph).map((name) => ({
+  const subgraphs: ServiceSpec[] = SUBGRAPHS.flatMap((subgraph) =>
+    instances(subgraph.subgraph).map((name) => ({
       name,
-      script: path.join(DIST, 'subgraphs', vendor.dir, 'src', 'main.js'),
+      script: path.join(DIST, 'subgraphs', subgraph.dir, 'src', 'main.js'),
       env: (urls: Readonly<Record<string, string>>) => ({
         ...shared,
         PORT: '0',
-        [vendor.baseUrlKey]: urls[vendor.emulator],
-        [vendor.tokenKey]: tokenOf(vendor),
+        ...Object.fromEntries(
+          subgraph.vendors.map(vendorOf).flatMap((vendor) => [
+            [vendor.baseUrlKey, urls[vendor.emulator]],
+            [vendor.tokenKey, tokenOf(vendor)],
+          ]),
+        ),
       }),
     })),
   );
@@ -160,7 +181,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin}/bus`, BUS_TOKEN: busToken }),
       SANDBOX_TOKEN: options.sandboxToken,
       ...Object.fromEntries(
-        VENDORS.map((vendor) => [`SUBGRAPH_${vendor.subgraph.toUpperCase()}_URL`, instances(vendor.subgraph).map((name) => urls[name]).join(',')]),
+        SUBGRAPHS.map(({ subgraph }) => [`SUBGRAPH_${subgraph.toUpperCase()}_URL`, instances(subgraph).map((name) => urls[name]).join(',')]),
       ),
     }),
   };

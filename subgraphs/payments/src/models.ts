@@ -1,7 +1,9 @@
 /**
- * Stripe wire records turned into the subgraph's Payment and PlanSubscription shapes. Pure, so
- * the mapping is tested without a server; the resolvers only add error reporting.
+ * Stripe and GoCardless wire records turned into the subgraph's Payment, PlanSubscription and
+ * Mandate shapes. Pure, so the mapping is tested without a server; the resolvers only add
+ * error reporting.
  */
+import type { GoCardlessMandate, GoCardlessPayment } from '../../../lib/vendors/gocardless';
 import type { StripePaymentIntent, StripeSubscription } from '../../../lib/vendors/stripe';
 import { normalisePaymentStatus } from './payment-status';
 import type { PaymentProvider, PaymentStatus } from './payment-status';
@@ -24,6 +26,15 @@ export interface PaymentModel {
   patient: EntityReference<'Patient'> | null;
   /** Unix seconds, kept for newest-first ordering. */
   created: number;
+}
+
+export interface MandateModel {
+  id: string;
+  status: string;
+  scheme: string;
+  reference: string;
+  nextPossibleChargeDate: string | null;
+  createdAt: string;
 }
 
 export interface PlanSubscriptionModel {
@@ -54,6 +65,36 @@ export function toPayment(intent: StripePaymentIntent): PaymentModel {
     invoice: invoiceId ? { __typename: 'Invoice', id: invoiceId } : null,
     patient: patientId ? { __typename: 'Patient', id: patientId } : null,
     created: intent.created,
+  };
+}
+
+export function goCardlessToPayment(payment: GoCardlessPayment): PaymentModel {
+  const invoiceId = payment.metadata?.semble_invoice_id;
+  const patientId = payment.metadata?.semble_patient_id;
+  const createdMs = Date.parse(payment.created_at);
+  return {
+    id: payment.id,
+    provider: 'GOCARDLESS',
+    amountMinor: payment.amount,
+    currency: payment.currency.toUpperCase(),
+    status: normalisePaymentStatus('GOCARDLESS', payment.status),
+    providerStatus: payment.status,
+    createdAt: new Date(createdMs).toISOString(),
+    invoice: invoiceId ? { __typename: 'Invoice', id: invoiceId } : null,
+    patient: patientId ? { __typename: 'Patient', id: patientId } : null,
+    // Not floored: GoCardless timestamps carry milliseconds, and the order should keep them.
+    created: createdMs / 1000,
+  };
+}
+
+export function toMandate(mandate: GoCardlessMandate): MandateModel {
+  return {
+    id: mandate.id,
+    status: mandate.status,
+    scheme: mandate.scheme,
+    reference: mandate.reference,
+    nextPossibleChargeDate: mandate.next_possible_charge_date,
+    createdAt: new Date(Date.parse(mandate.created_at)).toISOString(),
   };
 }
 

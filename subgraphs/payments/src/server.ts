@@ -1,26 +1,38 @@
 /**
- * The payments subgraph: Payment and PlanSubscription (owned here, from Stripe) and the links
- * Patient.payments, Patient.subscriptions and Invoice.payments. Resolvers read only through the
- * per-request loaders; nothing here does I/O at import time.
+ * The payments subgraph: Payment (from Stripe and GoCardless), PlanSubscription (Stripe) and
+ * Mandate (GoCardless), owned here, and the links Patient.payments, Patient.subscriptions,
+ * Patient.mandates and Invoice.payments. Resolvers read only through the per-request loaders;
+ * nothing here does I/O at import time.
+ *
+ * Payment lists merge the providers. One provider failing fails only its part: the field
+ * returns the other provider's payments and reports the failure (VENDOR_UNAVAILABLE etc.,
+ * naming the vendor) as a field error at the same path, through reportFieldError. Only when
+ * every provider fails does the field fail (null, propagated by the schema's non-null list).
  */
 import fs from 'node:fs';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { GraphQLScalarType, Kind, parse } from 'graphql';
-import type { DocumentNode } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, parse } from 'graphql';
+import type { DocumentNode, GraphQLResolveInfo } from 'graphql';
 import { fromRoot } from '../../../lib/root';
-import { startSubgraph } from '../../../lib/subgraph';
+import { reportFieldError, startSubgraph } from '../../../lib/subgraph';
 import type { RunningSubgraph } from '../../../lib/subgraph';
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
+import { createGoCardlessClient } from '../../../lib/vendors/gocardless';
 import { createStripeClient } from '../../../lib/vendors/stripe';
 import type { PaymentsConfig } from './config';
+import { createGoCardlessLoaders, isGoCardlessPaymentId } from './gocardless-loaders';
+import type { GoCardlessLoaders } from './gocardless-loaders';
 import { createLoaders } from './loaders';
 import type { PaymentsLoaders } from './loaders';
+import { newestFirst } from './models';
 import type { PaymentModel } from './models';
 
 export const name = 'payments';
 
 export interface PaymentsContext {
+  /** Stripe's loaders. */
   loaders: PaymentsLoaders;
+  goCardless: GoCardlessLoaders;
 }
 
 export function loadTypeDefs(): DocumentNode {
@@ -49,26 +61,78 @@ const DateTime = new GraphQLScalarType({
   },
 });
 
+function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/** Calendar dates, YYYY-MM-DD, as strings on the wire (the same scalar as the semble subgraph's). */
+const DateScalar = new GraphQLScalarType({
+  name: 'Date',
+  serialize(value) {
+    if (isIsoDate(value)) return value;
+    throw new TypeError(`Date: expected YYYY-MM-DD, got ${typeof value}`);
+  },
+  parseValue(value) {
+    if (isIsoDate(value)) return value;
+    throw new TypeError(`Date: expected a YYYY-MM-DD string, got ${JSON.stringify(value)}`);
+  },
+  parseLiteral(ast) {
+    if (ast.kind === Kind.STRING && isIsoDate(ast.value)) return ast.value;
+    throw new TypeError('Date: expected a YYYY-MM-DD string literal');
+  },
+});
+
 interface Reference {
   id: string;
 }
 
+/** A failure as a client may see it: GraphQL errors keep their code; anything else says nothing more. */
+function asGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  return new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+/**
+ * One list from every provider's loader, newest first. A provider that failed is reported as
+ * a field error next to the others' payments; if all failed, the field fails.
+ */
+async function fromEveryProvider(context: PaymentsContext, info: GraphQLResolveInfo, lists: Array<Promise<PaymentModel[]>>): Promise<PaymentModel[]> {
+  const settled = await Promise.allSettled(lists);
+  const failures = settled.flatMap((result) => (result.status === 'rejected' ? [asGraphQLError(result.reason)] : []));
+  if (failures.length === settled.length) {
+    for (const failure of failures.slice(1)) reportFieldError(context, info, failure);
+    throw failures[0];
+  }
+  for (const failure of failures) reportFieldError(context, info, failure);
+  return settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : [])).sort(newestFirst);
+}
+
 export const resolvers: GraphQLResolverMap<PaymentsContext> = {
   DateTime,
+  Date: DateScalar,
   Patient: {
-    payments: (patient: Reference, _args: unknown, context: PaymentsContext) => context.loaders.paymentsByPatient.load(patient.id),
+    payments: (patient: Reference, _args: unknown, context: PaymentsContext, info: GraphQLResolveInfo) =>
+      fromEveryProvider(context, info, [context.loaders.paymentsByPatient.load(patient.id), context.goCardless.paymentsByPatient.load(patient.id)]),
     subscriptions: (patient: Reference, _args: unknown, context: PaymentsContext) => context.loaders.subscriptionsByPatient.load(patient.id),
+    mandates: (patient: Reference, _args: unknown, context: PaymentsContext) => context.goCardless.mandatesByPatient.load(patient.id),
   },
   Invoice: {
-    payments: (invoice: Reference, _args: unknown, context: PaymentsContext) => context.loaders.paymentsByInvoice.load(invoice.id),
+    payments: (invoice: Reference, _args: unknown, context: PaymentsContext, info: GraphQLResolveInfo) =>
+      fromEveryProvider(context, info, [context.loaders.paymentsByInvoice.load(invoice.id), context.goCardless.paymentsByInvoice.load(invoice.id)]),
   },
   Payment: {
-    __resolveReference: (reference: Reference, context: PaymentsContext) => context.loaders.paymentById.load(reference.id),
+    // The id says the provider: GoCardless's are PM…, Stripe's pi_….
+    __resolveReference: (reference: Reference, context: PaymentsContext) =>
+      isGoCardlessPaymentId(reference.id) ? context.goCardless.paymentById.load(reference.id) : context.loaders.paymentById.load(reference.id),
     status: (payment: PaymentModel) => {
       if (payment.status) return payment.status;
       // Not our status vocabulary: say so on this field rather than guess.
-      throw new VendorError('stripe', VendorErrorCode.BadResponse, `payment status ${JSON.stringify(payment.providerStatus)} is not one we know`);
+      const vendor = payment.provider === 'GOCARDLESS' ? 'gocardless' : 'stripe';
+      throw new VendorError(vendor, VendorErrorCode.BadResponse, `payment status ${JSON.stringify(payment.providerStatus)} is not one we know`);
     },
+  },
+  Mandate: {
+    __resolveReference: (reference: Reference, context: PaymentsContext) => context.goCardless.mandateById.load(reference.id),
   },
   PlanSubscription: {
     __resolveReference: (reference: Reference, context: PaymentsContext) => context.loaders.subscriptionById.load(reference.id),
@@ -89,7 +153,12 @@ export async function createServer(config: PaymentsConfig): Promise<RunningSubgr
         timeoutMs: config.timeoutMs,
         maxSearchClauses: config.searchMaxClauses,
       });
-      return { loaders: createLoaders(client) };
+      const goCardless = createGoCardlessClient({
+        baseUrl: config.goCardlessBaseUrl,
+        token: config.goCardlessAccessToken,
+        timeoutMs: config.goCardlessTimeoutMs,
+      });
+      return { loaders: createLoaders(client), goCardless: createGoCardlessLoaders(goCardless) };
     },
   });
 }

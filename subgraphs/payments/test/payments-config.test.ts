@@ -10,12 +10,21 @@ describe('loadPaymentsConfig', () => {
       stripeSecretKey: 'sk_test_patientgraph',
       timeoutMs: 10_000,
       searchMaxClauses: 10,
+      goCardlessBaseUrl: 'http://127.0.0.1:4106',
+      goCardlessAccessToken: 'gocardless-dev-token',
+      goCardlessTimeoutMs: 10_000,
     });
   });
 
   it('reads the environment', () => {
     const config = loadPaymentsConfig({ PORT: '5003', STRIPE_BASE_URL: 'https://api.stripe.com', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_TIMEOUT_MS: '2500', STRIPE_SEARCH_MAX_CLAUSES: '5' });
     expect(config).toMatchObject({ port: 5003, stripeBaseUrl: 'https://api.stripe.com', stripeSecretKey: 'sk_live_x', timeoutMs: 2500, searchMaxClauses: 5 });
+  });
+
+  it('reads the GoCardless settings', () => {
+    const config = loadPaymentsConfig({ GOCARDLESS_BASE_URL: 'https://api.gocardless.com', GOCARDLESS_ACCESS_TOKEN: 'live_x', GOCARDLESS_TIMEOUT_MS: '3000' });
+    expect(config).toMatchObject({ goCardlessBaseUrl: 'https://api.gocardless.com', goCardlessAccessToken: 'live_x', goCardlessTimeoutMs: 3000 });
+    expect(() => loadPaymentsConfig({ GOCARDLESS_BASE_URL: 'not a url', GOCARDLESS_ACCESS_TOKEN: 'live_secret' })).toThrow(/GOCARDLESS_BASE_URL/);
   });
 
   it('names the variable, what was expected and what was found', () => {

@@ -1,8 +1,9 @@
 /**
- * The subgraph's answers equal the seed world, through the real emulator and the real subgraph:
- * Patient and Invoice links via `_entities`, and Payment/PlanSubscription resolved by id.
+ * The subgraph's answers equal the seed world, through the real emulators and the real subgraph:
+ * Patient and Invoice links via `_entities` (payments from Stripe and GoCardless merged, newest
+ * first), and Payment/PlanSubscription resolved by id.
  */
-import type { SeedPaymentIntent, SeedSubscription } from '../../../lib/seed';
+import type { SeedGoCardlessPayment, SeedPaymentIntent, SeedSubscription, SeedWorld } from '../../../lib/seed';
 import { normalisePaymentStatus } from '../src/payment-status';
 import { PAYMENT_FIELDS, startPaymentsStack, SUBSCRIPTION_FIELDS } from './payments-stack';
 import type { PaymentsStack } from './payments-stack';
@@ -31,6 +32,30 @@ function expectedPayment(intent: SeedPaymentIntent) {
     invoice: intent.invoiceId ? { id: intent.invoiceId } : null,
     patient: { id: intent.patientId },
   };
+}
+
+function expectedGoCardlessPayment(payment: SeedGoCardlessPayment) {
+  return {
+    id: payment.id,
+    provider: 'GOCARDLESS',
+    amountMinor: payment.amount,
+    currency: 'GBP',
+    status: normalisePaymentStatus('GOCARDLESS', payment.status),
+    providerStatus: payment.status,
+    createdAt: payment.createdAt,
+    invoice: payment.invoiceId ? { id: payment.invoiceId } : null,
+    patient: { id: payment.patientId },
+  };
+}
+
+/** Both providers' payments matching `keep`, newest first, as the subgraph answers them. */
+function expectedPayments(world: SeedWorld, keep: (payment: { patientId: string; invoiceId: string | null }) => boolean) {
+  return [
+    ...world.paymentIntents.filter(keep).map((intent) => ({ created: intent.created, id: intent.id, payment: expectedPayment(intent) })),
+    ...world.goCardlessPayments.filter(keep).map((payment) => ({ created: Date.parse(payment.createdAt) / 1000, id: payment.id, payment: expectedGoCardlessPayment(payment) })),
+  ]
+    .sort(newestFirst)
+    .map((entry) => entry.payment);
 }
 
 function expectedSubscription(subscription: SeedSubscription) {
@@ -68,7 +93,7 @@ describe('payments subgraph values equal the seed world', () => {
     expect(result.errors).toBeUndefined();
     const expected = world.patients.map((patient) => ({
       id: patient.id,
-      payments: world.paymentIntents.filter((i) => i.patientId === patient.id).sort(newestFirst).map(expectedPayment),
+      payments: expectedPayments(world, (p) => p.patientId === patient.id),
       subscriptions: world.subscriptions.filter((s) => s.patientId === patient.id).sort(newestFirst).map(expectedSubscription),
     }));
     expect(result.data?._entities).toEqual(expected);
@@ -76,6 +101,7 @@ describe('payments subgraph values equal the seed world', () => {
     expect(expected.filter((p) => p.payments.length > 1).length).toBeGreaterThan(3);
     expect(expected.some((p) => p.subscriptions.length > 0)).toBe(true);
     expect(new Set(expected.flatMap((p) => p.payments.map((x) => x.status))).size).toBeGreaterThan(2);
+    expect(expected.some((p) => new Set(p.payments.map((x) => x.provider)).size === 2)).toBe(true);
   });
 
   it('gives every invoice the payments taken against it', async () => {
@@ -87,7 +113,7 @@ describe('payments subgraph values equal the seed world', () => {
     expect(result.data?._entities).toEqual(
       world.invoices.map((invoice) => ({
         id: invoice.id,
-        payments: world.paymentIntents.filter((i) => i.invoiceId === invoice.id).sort(newestFirst).map(expectedPayment),
+        payments: expectedPayments(world, (p) => p.invoiceId === invoice.id),
       })),
     );
   });

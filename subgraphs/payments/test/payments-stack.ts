@@ -1,24 +1,34 @@
 /**
- * Test wiring: a seeded Stripe emulator and the payments subgraph pointed at it, both on port 0,
- * plus small helpers to query the subgraph and read the emulator's request counters.
+ * Test wiring: seeded Stripe and GoCardless emulators and the payments subgraph pointed at
+ * them, all on port 0, plus small helpers to query the subgraph and read the emulators'
+ * request counters.
  */
 import { createSeedWorld } from '../../../lib/seed';
 import type { SeedWorld } from '../../../lib/seed';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import { startGoCardlessEmulator } from '../emulator/gocardless';
+import type { GoCardlessEmulator } from '../emulator/gocardless';
 import { startStripeEmulator } from '../emulator/server';
 import type { StripeEmulator } from '../emulator/server';
 import { loadPaymentsConfig } from '../src/config';
 import { createServer } from '../src/server';
 
 export const TEST_KEY = 'sk_test_payments_suite';
+export const GOCARDLESS_TEST_TOKEN = 'gocardless_payments_suite';
+
+type Counts = { total: number; byRoute: Record<string, number> };
 
 export interface PaymentsStack {
   world: SeedWorld;
   emulator: StripeEmulator;
+  goCardless: GoCardlessEmulator;
   subgraph: RunningSubgraph;
   query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  /** Vendor requests since the last reset, by route (admin routes are not counted). */
-  vendorRequests(): Promise<{ total: number; byRoute: Record<string, number> }>;
+  /** Stripe requests since the last reset, by route (admin routes are not counted). */
+  vendorRequests(): Promise<Counts>;
+  /** GoCardless requests since the last reset, by route. */
+  goCardlessRequests(): Promise<Counts>;
+  /** Resets both emulators' counters. */
   resetVendorRequests(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -28,15 +38,24 @@ export interface GraphQLResponse<T> {
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
-export async function startPaymentsStack(options: { patients: number; subgraphKey?: string }): Promise<PaymentsStack> {
+export async function startPaymentsStack(options: { patients: number; subgraphKey?: string; goCardlessToken?: string }): Promise<PaymentsStack> {
   const world = createSeedWorld({ patients: options.patients, seed: 42 });
   const emulator = await startStripeEmulator({ world, token: TEST_KEY });
+  const goCardless = await startGoCardlessEmulator({ world, token: GOCARDLESS_TEST_TOKEN });
   const subgraph = await createServer(
-    loadPaymentsConfig({ PORT: '0', STRIPE_BASE_URL: emulator.url, STRIPE_SECRET_KEY: options.subgraphKey ?? TEST_KEY }),
+    loadPaymentsConfig({
+      PORT: '0',
+      STRIPE_BASE_URL: emulator.url,
+      STRIPE_SECRET_KEY: options.subgraphKey ?? TEST_KEY,
+      GOCARDLESS_BASE_URL: goCardless.url,
+      GOCARDLESS_ACCESS_TOKEN: options.goCardlessToken ?? GOCARDLESS_TEST_TOKEN,
+    }),
   );
+  const counts = async (url: string) => (await (await fetch(`${url}/__admin/requests`)).json()) as Counts;
   return {
     world,
     emulator,
+    goCardless,
     subgraph,
     async query<T>(query: string, variables?: Record<string, unknown>) {
       const response = await fetch(subgraph.graphqlUrl, {
@@ -46,16 +65,15 @@ export async function startPaymentsStack(options: { patients: number; subgraphKe
       });
       return (await response.json()) as GraphQLResponse<T>;
     },
-    async vendorRequests() {
-      const response = await fetch(`${emulator.url}/__admin/requests`);
-      return (await response.json()) as { total: number; byRoute: Record<string, number> };
-    },
+    vendorRequests: () => counts(emulator.url),
+    goCardlessRequests: () => counts(goCardless.url),
     async resetVendorRequests() {
-      await fetch(`${emulator.url}/__admin/requests`, { method: 'DELETE' });
+      await Promise.all([emulator.url, goCardless.url].map((url) => fetch(`${url}/__admin/requests`, { method: 'DELETE' })));
     },
     async stop() {
       await subgraph.stop();
       await emulator.stop();
+      await goCardless.stop();
     },
   };
 }

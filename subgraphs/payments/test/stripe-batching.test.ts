@@ -66,7 +66,7 @@ describe('Stripe batching with 500 patients', () => {
       representations: stack.world.patients.map((p) => ({ __typename: 'Patient', id: p.id })),
     });
     expect(result.errors).toBeUndefined();
-    expect(result.data?._entities.flatMap((p) => p.payments)).toHaveLength(stack.world.paymentIntents.length);
+    expect(result.data?._entities.flatMap((p) => p.payments)).toHaveLength(stack.world.paymentIntents.length + stack.world.goCardlessPayments.length);
     const counts = await stack.vendorRequests();
     expect(counts.byRoute).toEqual({ 'GET /v1/payment_intents/search': 50, 'GET /v1/subscriptions/search': 50 });
   });

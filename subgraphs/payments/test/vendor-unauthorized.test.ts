@@ -1,6 +1,7 @@
 /**
  * A Stripe key the vendor rejects surfaces as a field error with code VENDOR_UNAUTHORIZED and
- * vendor "stripe", not as a crash; the subgraph keeps serving.
+ * vendor "stripe", not as a crash; the subgraph keeps serving, and a patient's GoCardless
+ * payments still come back next to the error.
  */
 import { startPaymentsStack } from './payments-stack';
 import type { PaymentsStack } from './payments-stack';
@@ -16,12 +17,15 @@ afterAll(async () => {
 
 describe('a wrong Stripe key', () => {
   it('gives VENDOR_UNAUTHORIZED field errors naming stripe', async () => {
-    const patient = stack.world.patients[0]?.id;
+    // A patient who also pays by GoCardless: their list keeps those payments.
+    const patient = stack.world.goCardlessPayments[0]!.patientId;
     const result = await stack.query<{ _entities: unknown[] }>(
       `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { id payments { id } } ... on Payment { id } } }`,
       { r: [{ __typename: 'Patient', id: patient }, { __typename: 'Payment', id: stack.world.paymentIntents[0]?.id }] },
     );
-    expect(result.data?._entities).toEqual([null, null]);
+    const goCardlessIds = stack.world.goCardlessPayments.filter((p) => p.patientId === patient).map((p) => ({ id: p.id }));
+    expect(result.data?._entities).toEqual([{ id: patient, payments: expect.arrayContaining(goCardlessIds) }, null]);
+    expect((result.data?._entities[0] as { payments: unknown[] }).payments).toHaveLength(goCardlessIds.length);
     expect(result.errors?.length).toBe(2);
     for (const error of result.errors ?? []) {
       expect(error.extensions).toMatchObject({ code: 'VENDOR_UNAUTHORIZED', vendor: 'stripe' });

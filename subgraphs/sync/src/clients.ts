@@ -6,6 +6,8 @@
  */
 import { createVendorHttp } from '../../../lib/vendor-http';
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
+import { createGoCardlessClient } from '../../../lib/vendors/gocardless';
+import type { GoCardlessClient } from '../../../lib/vendors/gocardless';
 import { createGoogleCalendarClient } from '../../../lib/vendors/google-calendar';
 import type { GoogleCalendarClient } from '../../../lib/vendors/google-calendar';
 import { createHubSpotClient } from '../../../lib/vendors/hubspot';
@@ -73,6 +75,7 @@ export interface SyncClients {
   hubspot: HubSpotClient;
   google: GoogleCalendarClient;
   stripe: StripeClient;
+  goCardless: GoCardlessClient;
 }
 
 export interface SyncClientsConfig {
@@ -85,6 +88,8 @@ export interface SyncClientsConfig {
   googleCalendarId: string;
   stripeBaseUrl: string;
   stripeSecretKey: string;
+  goCardlessBaseUrl: string;
+  goCardlessAccessToken: string;
   /** Per-attempt timeout of every vendor call. */
   vendorTimeoutMs: number;
 }
@@ -96,5 +101,6 @@ export function createSyncClients(config: SyncClientsConfig): SyncClients {
     hubspot: createHubSpotClient({ baseUrl: config.hubspotBaseUrl, token: config.hubspotToken, timeoutMs }),
     google: createGoogleCalendarClient({ baseUrl: config.googleCalendarBaseUrl, token: config.googleCalendarToken, calendarId: config.googleCalendarId, timeoutMs }),
     stripe: createStripeClient({ baseUrl: config.stripeBaseUrl, token: config.stripeSecretKey, timeoutMs }),
+    goCardless: createGoCardlessClient({ baseUrl: config.goCardlessBaseUrl, token: config.goCardlessAccessToken, timeoutMs }),
   };
 }

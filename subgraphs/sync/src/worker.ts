@@ -8,7 +8,9 @@
  *   hubspot contact.*            → the contact's semble_patient_id, then the same patient sync
  *   semble BOOKING_*             → upsert of the Google Calendar event `semble<bookingId>`
  *   stripe payment_intent.*      → the payment state recorded on the Semble invoice
- *   google-calendar, gocardless  → WEBHOOK_RECEIVED (SKIPPED): not sources yet
+ *   gocardless payments events   → the same, from the GoCardless payment (links.payment)
+ *   gocardless other resources   → WEBHOOK_RECEIVED (SKIPPED): mandates etc. are not synced
+ *   google-calendar              → WEBHOOK_RECEIVED (SKIPPED): not a source yet
  *
  * A failure that may pass (a vendor down, rate-limited, Redis unreachable) throws out of the
  * handler, so the event stays pending and the bus hands it out again after `claimAfterMs`;
@@ -19,6 +21,7 @@
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
 import { VendorError } from '../../../lib/vendor-error';
+import type { GoCardlessPaymentStatus } from '../../../lib/vendors/gocardless';
 import type { GoogleEvent, GoogleEventInput } from '../../../lib/vendors/google-calendar';
 import type { SembleBooking } from '../../../lib/vendors/semble';
 import type { StripePaymentIntent } from '../../../lib/vendors/stripe';
@@ -81,6 +84,26 @@ function paymentState(status: StripePaymentIntent['status']): InvoicePaymentReco
     case 'requires_payment_method':
       // Stripe moves a declined attempt back here: the last payment failed.
       return 'FAILED';
+    default:
+      return 'PENDING';
+  }
+}
+
+/**
+ * GoCardless's payment statuses on the invoice, in the same four states as Stripe's. A
+ * chargeback counts as FAILED: the money went back to the payer, so the invoice is unpaid.
+ */
+function goCardlessPaymentState(status: GoCardlessPaymentStatus): InvoicePaymentRecord['state'] {
+  switch (status) {
+    case 'confirmed':
+    case 'paid_out':
+      return 'PAID';
+    case 'failed':
+    case 'customer_approval_denied':
+    case 'charged_back':
+      return 'FAILED';
+    case 'cancelled':
+      return 'CANCELLED';
     default:
       return 'PENDING';
   }
@@ -207,6 +230,28 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', fields: ['paymentStatus'], outcome: 'APPLIED' });
   }
 
+  /** The GoCardless counterpart of syncPayment: re-read the payment, record its state on the invoice. */
+  async function syncGoCardlessPayment(paymentId: string): Promise<void> {
+    const payment = await clients.goCardless.getPayment(paymentId);
+    const invoiceId = payment.metadata?.semble_invoice_id;
+    const patientId = payment.metadata?.semble_patient_id ?? null;
+    if (!invoiceId) {
+      await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
+      return;
+    }
+    await store.putInvoicePayment({
+      invoiceId,
+      patientId,
+      provider: 'gocardless',
+      paymentId: payment.id,
+      state: goCardlessPaymentState(payment.status),
+      amount: payment.amount,
+      currency: payment.currency,
+      updatedAt: new Date().toISOString(),
+    });
+    await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', fields: ['paymentStatus'], outcome: 'APPLIED' });
+  }
+
   /** Runs one step; a permanent failure becomes a FAILED event, anything else is rethrown. */
   async function giveUpOrRetry(source: 'SEMBLE' | 'CRM' | 'CALENDAR' | 'PAYMENTS', step: () => Promise<void>): Promise<void> {
     try {
@@ -224,6 +269,8 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     // per changed property): each patient is synced once per payload.
     const semblePatients = new Set<string>();
     const contacts = new Set<string>();
+    // GoCardless sends one event per status change, several in one delivery: re-read each payment once.
+    const goCardlessPayments = new Set<string>();
     const steps: Array<() => Promise<void>> = [];
     for (const item of items) {
       switch (item.vendor) {
@@ -240,9 +287,18 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
           if (item.type.startsWith('payment_intent.')) steps.push(() => giveUpOrRetry('PAYMENTS', () => syncPayment(item.objectId)));
           else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
           break;
-        case 'gocardless':
-          steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
+        case 'gocardless': {
+          const paymentId = item.resourceType === 'payments' ? item.links?.payment : undefined;
+          if (paymentId) {
+            if (!goCardlessPayments.has(paymentId)) {
+              goCardlessPayments.add(paymentId);
+              steps.push(() => giveUpOrRetry('PAYMENTS', () => syncGoCardlessPayment(paymentId)));
+            }
+          } else {
+            steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
+          }
           break;
+        }
         case 'google-calendar':
           // The calendar is a target, not a source (for now): its changes are noted, not synced back.
           steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'CALENDAR', outcome: 'SKIPPED' }).then(() => undefined));

@@ -1,7 +1,8 @@
 /**
  * Semble bookings become Google Calendar events (`semble<bookingId>`, inserted or updated,
  * cancelled with the booking); Stripe payment intents become the payment state of their Semble
- * invoice; calendar and GoCardless notifications are noted and skipped.
+ * invoice (GoCardless payments: gocardless-payment-sync.test.ts); calendar notifications and
+ * GoCardless events about other resources (mandates) are noted and skipped.
  */
 import { SEED_CALENDAR_ID } from '../../../lib/seed';
 import type { InboxItem } from '../src/inbox';
@@ -61,11 +62,11 @@ it('records the state of a Stripe payment on its Semble invoice', async () => {
   expect(events).toEqual([expect.objectContaining({ patientId: intent.patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'APPLIED' })]);
 });
 
-it('notes calendar and GoCardless notifications without syncing anything back', async () => {
+it('notes calendar notifications and GoCardless mandate events without syncing anything back', async () => {
   const before = (await h.syncEvents()).length;
   await handle([
     { vendor: 'google-calendar', channelId: 'channel-1', resourceState: 'exists', messageNumber: '7' },
-    { vendor: 'gocardless', eventId: 'EV1', resourceType: 'payments', action: 'confirmed', links: { payment: 'PM1' } },
+    { vendor: 'gocardless', eventId: 'EV1', resourceType: 'mandates', action: 'active', links: { mandate: 'MD1' } },
   ]);
   const events = (await h.syncEvents()).slice(before);
   expect(events.map((event) => [event.type, event.source, event.outcome])).toEqual([

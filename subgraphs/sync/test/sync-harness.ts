@@ -1,7 +1,7 @@
 /**
- * The sync engine against the real vendor emulators (Semble, HubSpot, Stripe, Google Calendar,
- * in-process on free ports, a small seed world), an in-memory bus and store, and optionally
- * the sync subgraph over HTTP. Semble and HubSpot send their webhooks to recording receivers;
+ * The sync engine against the real vendor emulators (Semble, HubSpot, Stripe, GoCardless,
+ * Google Calendar, in-process on free ports, a small seed world), an in-memory bus and store, and optionally
+ * the sync subgraph over HTTP. Semble, HubSpot and GoCardless send their webhooks to recording receivers;
  * `deliverWebhooks()` waits for every delivery to finish and hands what arrived to the worker's
  * handler as inbox payloads — a stand-in for the webhook ingress (built separately), so a test
  * can see exactly which echoes of our own writes come back and what they cause.
@@ -14,11 +14,13 @@ import { createSeedWorld, SEED_CALENDAR_ID } from '../../../lib/seed';
 import type { SeedWorld } from '../../../lib/seed';
 import { startRecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
-import type { HubSpotWebhookEvent, SembleWebhookBody, WebhookDelivery } from '../../../lib/webhooks';
+import type { GoCardlessWebhookPayload, HubSpotWebhookEvent, SembleWebhookBody, WebhookDelivery } from '../../../lib/webhooks';
 import { startGoogleCalendarEmulator } from '../../calendar/emulator/server';
 import type { GoogleCalendarEmulator } from '../../calendar/emulator/server';
 import { startHubSpotEmulator } from '../../crm/emulator/server';
 import type { HubSpotEmulator } from '../../crm/emulator/server';
+import { startGoCardlessEmulator } from '../../payments/emulator/gocardless';
+import type { GoCardlessEmulator } from '../../payments/emulator/gocardless';
 import { startStripeEmulator } from '../../payments/emulator/server';
 import type { StripeEmulator } from '../../payments/emulator/server';
 import { startSembleEmulator } from '../../semble/emulator/server';
@@ -35,7 +37,7 @@ import type { SyncStore } from '../src/store';
 import { createInboxHandler } from '../src/worker';
 import type { SyncConfig } from '../src/config';
 
-const TOKENS = { semble: 'semble-test-token', hubspot: 'hubspot-test-token', stripe: 'sk_test_sync', google: 'google-test-token' };
+const TOKENS = { semble: 'semble-test-token', hubspot: 'hubspot-test-token', stripe: 'sk_test_sync', google: 'google-test-token', goCardless: 'gocardless-test-token' };
 
 export interface SyncHarness {
   world: SeedWorld;
@@ -43,6 +45,7 @@ export interface SyncHarness {
   hubspot: HubSpotEmulator;
   calendar: GoogleCalendarEmulator;
   stripe: StripeEmulator;
+  goCardless: GoCardlessEmulator;
   bus: EventBus;
   store: SyncStore;
   clients: SyncClients;
@@ -75,7 +78,11 @@ async function settled(emulatorUrl: string): Promise<void> {
   }
 }
 
-function toItems(receiver: 'semble' | 'hubspot', body: Buffer): InboxItem[] {
+function toItems(receiver: 'semble' | 'hubspot' | 'gocardless', body: Buffer): InboxItem[] {
+  if (receiver === 'gocardless') {
+    const payload = JSON.parse(body.toString('utf8')) as GoCardlessWebhookPayload;
+    return payload.events.map((event) => ({ vendor: 'gocardless', eventId: event.id, resourceType: event.resource_type, action: event.action, links: event.links }));
+  }
   if (receiver === 'semble') {
     const event = JSON.parse(body.toString('utf8')) as SembleWebhookBody;
     return [{ vendor: 'semble', eventType: event.eventType, id: event.data.id }];
@@ -118,6 +125,10 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
     stops.push(() => calendar.stop());
     const stripe = await startStripeEmulator({ world, token: TOKENS.stripe });
     stops.push(() => stripe.stop());
+    const goCardlessReceiver: RecordingReceiver = await startRecordingReceiver('/gocardless');
+    stops.push(() => goCardlessReceiver.stop());
+    const goCardless = await startGoCardlessEmulator({ world, token: TOKENS.goCardless, webhook: { url: goCardlessReceiver.url, secret: 'gocardless-secret', retryDelaysMs } });
+    stops.push(() => goCardless.stop());
 
     const bus = createMemoryEventBus();
     stops.push(() => bus.close());
@@ -131,6 +142,8 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       hubspotToken: TOKENS.hubspot,
       stripeBaseUrl: stripe.url,
       stripeSecretKey: TOKENS.stripe,
+      goCardlessBaseUrl: goCardless.url,
+      goCardlessAccessToken: TOKENS.goCardless,
       googleCalendarBaseUrl: calendar.url,
       googleCalendarToken: TOKENS.google,
       googleCalendarId: SEED_CALENDAR_ID,
@@ -148,13 +161,14 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
     const server = options.server ? await createServer(config, { bus, store, clients, logger }) : null;
     if (server) stops.push(() => server.stop());
 
-    const seen = { semble: 0, hubspot: 0 };
+    const seen = { semble: 0, hubspot: 0, gocardless: 0 };
     return {
       world,
       semble,
       hubspot,
       calendar,
       stripe,
+      goCardless,
       bus,
       store,
       clients,
@@ -162,9 +176,9 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       server,
       config,
       async deliverWebhooks() {
-        await Promise.all([settled(semble.url), settled(hubspot.url)]);
+        await Promise.all([settled(semble.url), settled(hubspot.url), settled(goCardless.url)]);
         const delivered: InboxItem[] = [];
-        for (const [name, receiver] of [['semble', sembleReceiver], ['hubspot', hubspotReceiver]] as const) {
+        for (const [name, receiver] of [['semble', sembleReceiver], ['hubspot', hubspotReceiver], ['gocardless', goCardlessReceiver]] as const) {
           const fresh = receiver.received.slice(seen[name]).filter((request) => request.answeredWith === 200);
           seen[name] = receiver.received.length;
           for (const request of fresh) {

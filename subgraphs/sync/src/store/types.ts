@@ -87,7 +87,7 @@ export interface ConflictPage {
 export interface InvoicePaymentRecord {
   invoiceId: string;
   patientId: string | null;
-  provider: 'stripe';
+  provider: 'stripe' | 'gocardless';
   paymentId: string;
   /** Normalised: PAID, PENDING, FAILED or CANCELLED. */
   state: 'PAID' | 'PENDING' | 'FAILED' | 'CANCELLED';
