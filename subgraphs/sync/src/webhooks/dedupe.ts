@@ -8,17 +8,30 @@
  */
 import { createRedisConnection } from '../../../../lib/event-bus/redis-connection';
 
+/**
+ * What a claim found: `claimed`, the first delivery of the key (now pending until confirmed);
+ * `pending`, another delivery of it is being handed on right now (it may still fail, so this one
+ * must not be acknowledged as a duplicate); `seen`, it was handed on before.
+ */
+export type ClaimResult = 'claimed' | 'pending' | 'seen';
+
 export interface WebhookDedupe {
   /**
-   * Marks `key` as seen for `ttlMs` (default: the implementation's). Resolves true the first
-   * time within that window, false for a replay. Rejects when the store cannot be reached: the
-   * caller must then not acknowledge the delivery.
+   * Claims `key`. A claim is pending (for at most PENDING_TTL_MS, so a crashed receiver does not
+   * block retries for long) until `confirm` makes it seen for `ttlMs` (default: the
+   * implementation's). Rejects when the store cannot be reached: the caller must then not
+   * acknowledge the delivery.
    */
-  claim(key: string, ttlMs?: number): Promise<boolean>;
+  claim(key: string, ttlMs?: number): Promise<ClaimResult>;
+  /** The delivery is on the bus: remember the key as seen for `ttlMs`. */
+  confirm(key: string, ttlMs?: number): Promise<void>;
   /** Forgets `key`: the delivery could not be handed on, so its retry must be accepted again. */
   release(key: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a claim stays pending without a confirm or release before retries get through. */
+export const PENDING_TTL_MS = 60_000;
 
 /**
  * How long an event id is remembered. Stripe retries for up to three days and HubSpot for a
@@ -52,15 +65,15 @@ export function createMemoryWebhookDedupe(options: MemoryWebhookDedupeOptions = 
   const defaultTtl = positiveTtl(options.ttlMs, DEFAULT_DEDUPE_TTL_MS);
   const maxEntries = options.maxEntries ?? 100_000;
   const now = options.now ?? Date.now;
-  const expiries = new Map<string, number>();
+  const expiries = new Map<string, { expiresAt: number; pending: boolean }>();
   let claimsSinceSweep = 0;
 
   function sweep(at: number): void {
-    for (const [key, expiresAt] of expiries) if (expiresAt <= at) expiries.delete(key);
+    for (const [key, entry] of expiries) if (entry.expiresAt <= at) expiries.delete(key);
   }
 
   return {
-    async claim(key: string, ttlMs?: number): Promise<boolean> {
+    async claim(key: string, ttlMs?: number): Promise<ClaimResult> {
       checkKey(key);
       const ttl = positiveTtl(ttlMs, defaultTtl);
       const at = now();
@@ -70,15 +83,19 @@ export function createMemoryWebhookDedupe(options: MemoryWebhookDedupeOptions = 
         claimsSinceSweep = 0;
         sweep(at);
       }
-      const expiresAt = expiries.get(key);
-      if (expiresAt !== undefined && expiresAt > at) return false;
+      const existing = expiries.get(key);
+      if (existing !== undefined && existing.expiresAt > at) return existing.pending ? 'pending' : 'seen';
       expiries.delete(key); // re-inserted last, so Map order stays roughly oldest first
-      expiries.set(key, at + ttl);
+      expiries.set(key, { expiresAt: at + Math.min(ttl, PENDING_TTL_MS), pending: true });
       while (expiries.size > maxEntries) {
         const oldest = expiries.keys().next().value as string;
         expiries.delete(oldest);
       }
-      return true;
+      return 'claimed';
+    },
+    async confirm(key: string, ttlMs?: number): Promise<void> {
+      const ttl = positiveTtl(ttlMs, defaultTtl);
+      expiries.set(checkKey(key), { expiresAt: now() + ttl, pending: false });
     },
     async release(key: string): Promise<void> {
       expiries.delete(checkKey(key));
@@ -115,11 +132,21 @@ export function createRedisWebhookDedupe(options: RedisWebhookDedupeOptions): We
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
   });
   return {
-    async claim(key: string, ttlMs?: number): Promise<boolean> {
+    async claim(key: string, ttlMs?: number): Promise<ClaimResult> {
       const full = keyPrefix + checkKey(key);
       const ttl = positiveTtl(ttlMs, defaultTtl);
-      const reply = await connection.run((client) => client.set(full, '1', { condition: 'NX', expiration: { type: 'PX', value: ttl } }));
-      return reply === 'OK';
+      const pendingTtl = Math.min(ttl, PENDING_TTL_MS);
+      const reply = await connection.run((client) => client.set(full, 'pending', { condition: 'NX', expiration: { type: 'PX', value: pendingTtl } }));
+      if (reply === 'OK') return 'claimed';
+      const state = await connection.run((client) => client.get(full));
+      // Gone between the two commands: it was released or expired, so this delivery is not a
+      // replay of anything handed on; let the vendor retry rather than guess.
+      return state === 'pending' || state === null ? 'pending' : 'seen';
+    },
+    async confirm(key: string, ttlMs?: number): Promise<void> {
+      const full = keyPrefix + checkKey(key);
+      const ttl = positiveTtl(ttlMs, defaultTtl);
+      await connection.run((client) => client.set(full, 'seen', { expiration: { type: 'PX', value: ttl } }));
     },
     async release(key: string): Promise<void> {
       const full = keyPrefix + checkKey(key);

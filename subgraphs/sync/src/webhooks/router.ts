@@ -60,19 +60,32 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
   // what they declare (Google sends none at all).
   const rawBody = express.raw({ type: () => true, limit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
 
-  /** Claims every key, in parallel; on a store failure releases what it got and rethrows. */
-  async function claimAll(entries: InboxEntry[], ttlMs: number | undefined): Promise<InboxEntry[]> {
+  /**
+   * Claims every key, in parallel. On a store failure, or when another delivery of one of the
+   * keys is still being handed on (it may yet fail), releases what it got and reports it.
+   */
+  async function claimAll(entries: InboxEntry[], ttlMs: number | undefined): Promise<{ fresh: InboxEntry[]; inProgress: boolean }> {
     const results = await Promise.allSettled(entries.map((entry) => dedupe.claim(entry.key, ttlMs)));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    const fresh = entries.filter((_, index) => {
+    const outcome = (index: number) => {
       const result = results[index]!;
-      return result.status === 'fulfilled' && result.value;
-    });
+      return result.status === 'fulfilled' ? result.value : undefined;
+    };
+    const fresh = entries.filter((_, index) => outcome(index) === 'claimed');
     if (failed) {
       await releaseAll(fresh);
       throw failed.reason;
     }
-    return fresh;
+    const inProgress = entries.some((_, index) => outcome(index) === 'pending');
+    if (inProgress) await releaseAll(fresh);
+    return { fresh: inProgress ? [] : fresh, inProgress };
+  }
+
+  /** Best effort: a key left pending lets retries through once PENDING_TTL_MS has passed. */
+  async function confirmAll(entries: InboxEntry[], ttlMs: number | undefined): Promise<void> {
+    const results = await Promise.allSettled(entries.map((entry) => dedupe.confirm(entry.key, ttlMs)));
+    const failures = results.filter((result) => result.status === 'rejected').length;
+    if (failures > 0) logger.error({ failures }, 'webhook dedupe keys could not be confirmed');
   }
 
   /** Best effort: a key that cannot be released only turns the retry into a duplicate answer. */
@@ -111,7 +124,14 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
 
       let fresh: InboxEntry[];
       try {
-        fresh = await claimAll(checked.entries, checked.dedupeTtlMs);
+        const claimed = await claimAll(checked.entries, checked.dedupeTtlMs);
+        if (claimed.inProgress) {
+          // Acknowledging now would lose the event if the delivery in progress fails to publish.
+          logger.info({ vendor, outcome: 'in-progress' }, 'webhook delivery already being handled');
+          res.status(503).json(errorBody('WEBHOOK_IN_PROGRESS', { message: 'this delivery is already being handled; retry later' }));
+          return;
+        }
+        fresh = claimed.fresh;
       } catch (error) {
         logger.error({ vendor, err: { name: (error as Error).name, message: (error as Error).message } }, 'webhook dedupe unavailable');
         res.status(503).json(errorBody('WEBHOOK_NOT_ACCEPTED', { message: 'dedupe store unavailable; retry later' }));
@@ -127,6 +147,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       const payload: InboxPayload = { receivedAt: new Date().toISOString(), items: fresh.map((entry) => entry.item) };
       try {
         const event = await bus.publish({ topic: INBOX_TOPIC, type: inboxEventType(vendor), payload });
+        await confirmAll(fresh, checked.dedupeTtlMs);
         logger.info({ vendor, outcome: 'published', items: fresh.length, duplicates, cursor: event.cursor }, 'webhook accepted');
       } catch (error) {
         // Not acknowledged, so the vendor retries; the released ids let that retry through.
