@@ -100,3 +100,17 @@ export function checkHandler(name: string, value: unknown): void {
 export function busClosedError(): Error {
   return new Error('event bus is closed');
 }
+
+/** Wait `ms`, or less when `signal` aborts (a stopping loop must not sit out its backoff). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -20,6 +20,7 @@ import {
   resolveConsumeOptions,
   resolveMaxEventsPerTopic,
   resolveReadLimit,
+  pause,
 } from './inputs';
 import { createRedisConnection } from './redis-connection';
 import type { RedisClient } from './redis-connection';
@@ -95,20 +96,6 @@ type StreamsReply = Array<{ name: string; messages: StreamEntry[] }> | null;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Sleeps unless `signal` fires first; the timer never outlives an abort. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function checkUrl(url: unknown): string {

@@ -24,7 +24,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { parseCursor } from './cursor';
-import { busClosedError, checkHandler, checkPublishInput, checkTopic, resolveReadLimit } from './inputs';
+import { busClosedError, checkHandler, checkPublishInput, checkTopic, pause, resolveReadLimit } from './inputs';
 import { CursorExpiredError, InvalidCursorError } from './types';
 import type { BusEvent, EventBus, PublishInput, ReadOptions, SubscribeOptions, Unsubscribe } from './types';
 
@@ -107,20 +107,6 @@ function nodeTransport(): Transport {
 
 function abortError(): Error {
   return new RemoteEventBusError('ABORTED', 'request aborted');
-}
-
-/** Waits `ms`, or less when `signal` aborts; leaves no timer behind either way. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 interface HostErrorBody {
