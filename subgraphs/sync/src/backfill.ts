@@ -10,6 +10,11 @@
  * Pages are Semble's listing order; a patient created during the run lands on a later page.
  * A patient whose sync must be retried (a vendor down) is retried once per page, then
  * counted as failed: a backfill moves on, and the worker or the next backfill picks it up.
+ *
+ * Concurrent with the worker: syncPatients holds the lock of every patient of the page (taken in
+ * id order) from its reads to its recording, so a webhook-driven sync of one of them waits for the
+ * page or runs before it, never in between. A patient whose lock stays busy (a worker is syncing
+ * it right now) comes back as RETRY, like a vendor failure.
  */
 import { MAX_PAGE_SIZE } from '../../../lib/vendors/semble';
 import type { SembleClient } from '../../../lib/vendors/semble';

@@ -9,6 +9,12 @@
  * The writes are idempotent: each system is re-read and written only when it differs from the
  * chosen value, so a retried mutation writes nothing twice. A conflict already resolved the same
  * way answers with the stored resolution and writes nothing.
+ *
+ * All of it, from re-reading the conflict to the patient's status, runs holding the patient's lock
+ * (`patient:<id>`, as patient-sync.ts), so a webhook-driven sync of the same patient cannot plan
+ * against a half-applied resolution; the events are published after the lock is released. A
+ * patient busy for longer than the lock's wait fails the mutation (LockTimeoutError); retrying
+ * it is safe.
  */
 import type { EventBus } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
@@ -17,8 +23,8 @@ import { publishConflictEvent, publishSyncEvent } from './events';
 import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
 import { applyShadowEntry, ConflictResolutionError, normaliseFieldValue, planConflictResolution, sameFieldValue } from './rules';
 import type { ConflictResolution, ConflictResolutionPlan, SyncField } from './rules';
-import { SyncStoreError, sameResolution } from './store';
-import type { ConflictRecord, SyncStore } from './store';
+import { PATIENT_LOCK_OPTIONS, SyncStoreError, patientLockName, sameResolution } from './store';
+import type { ConflictRecord, LockOptions, SyncStore } from './store';
 
 export type ConflictReviewErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT_ALREADY_RESOLVED' | 'PATIENT_NOT_FOUND';
 
@@ -39,6 +45,8 @@ export interface ConflictReviewDeps {
   bus: EventBus;
   logger: Logger;
   now?: () => string;
+  /** The per-patient lock's TTL and wait. @default PATIENT_LOCK_OPTIONS */
+  lock?: LockOptions;
 }
 
 export interface ResolveConflictRequest {
@@ -49,9 +57,44 @@ export interface ResolveConflictRequest {
   resolvedBy: string;
 }
 
+type Applied =
+  /** Nothing (more) to do: answer with this conflict. */
+  | { done: ConflictRecord }
+  | { resolved: ConflictRecord; field: SyncField; written: { semble: boolean; crm: boolean } };
+
 export async function resolveConflict(deps: ConflictReviewDeps, request: ResolveConflictRequest): Promise<ConflictRecord> {
   const { store, bus, logger } = deps;
   const now = deps.now?.() ?? new Date().toISOString();
+  // Read once to learn whose lock to take; everything is decided on the read under the lock.
+  const found = await store.getConflict(request.id);
+  if (!found) throw new ConflictReviewError('NOT_FOUND', `conflict ${request.id} does not exist`);
+  const patientId = found.patientId;
+  const applied = await store.withLock(patientLockName(patientId), deps.lock ?? PATIENT_LOCK_OPTIONS, () => applyResolution(deps, request, now));
+  if ('done' in applied) return applied.done;
+
+  const { field, written } = applied;
+  const resolved = await publishConflictEvent(bus, store, applied.resolved);
+  const target = written.semble && !written.crm ? 'SEMBLE' : written.crm && !written.semble ? 'CRM' : null;
+  await publishSyncEvent(
+    bus,
+    {
+      type: 'CONFLICT_RESOLVED',
+      patientId,
+      source: request.resolution === 'KEEP_CRM' ? 'CRM' : 'SEMBLE',
+      target,
+      fields: [field],
+      outcome: 'APPLIED',
+      conflictId: resolved.id,
+    },
+    now,
+  );
+  logger.info({ conflictId: resolved.id, field, resolution: request.resolution, semble: written.semble, crm: written.crm }, 'conflict resolved');
+  return resolved;
+}
+
+/** The resolution's store and vendor work; the caller holds the patient's lock. */
+async function applyResolution(deps: ConflictReviewDeps, request: ResolveConflictRequest, now: string): Promise<Applied> {
+  const { store } = deps;
   const conflict = await store.getConflict(request.id);
   if (!conflict) throw new ConflictReviewError('NOT_FOUND', `conflict ${request.id} does not exist`);
 
@@ -64,7 +107,7 @@ export async function resolveConflict(deps: ConflictReviewDeps, request: Resolve
   }
 
   if (conflict.status === 'RESOLVED') {
-    if (sameResolution(conflict, { resolution: request.resolution, resolvedValue: plan.value })) return conflict;
+    if (sameResolution(conflict, { resolution: request.resolution, resolvedValue: plan.value })) return { done: conflict };
     throw new ConflictReviewError('CONFLICT_ALREADY_RESOLVED', `conflict ${conflict.id} was already resolved differently`);
   }
 
@@ -83,7 +126,7 @@ export async function resolveConflict(deps: ConflictReviewDeps, request: Resolve
     throw error;
   }
   // resolveConflict answered with a stored, identical resolution: someone else finished it.
-  if (resolved.resolvedAt !== now || resolved.resolvedBy !== request.resolvedBy) return resolved;
+  if (resolved.resolvedAt !== now || resolved.resolvedBy !== request.resolvedBy) return { done: resolved };
 
   const open = await store.conflictsOfPatient(patientId, 'OPEN');
   const status = await store.getStatus(patientId);
@@ -93,24 +136,7 @@ export async function resolveConflict(deps: ConflictReviewDeps, request: Resolve
     lastSyncedAt: now,
     crmContactId: written.contactId ?? status?.crmContactId ?? null,
   });
-
-  resolved = await publishConflictEvent(bus, store, resolved);
-  const target = written.semble && !written.crm ? 'SEMBLE' : written.crm && !written.semble ? 'CRM' : null;
-  await publishSyncEvent(
-    bus,
-    {
-      type: 'CONFLICT_RESOLVED',
-      patientId,
-      source: request.resolution === 'KEEP_CRM' ? 'CRM' : 'SEMBLE',
-      target,
-      fields: [field],
-      outcome: 'APPLIED',
-      conflictId: resolved.id,
-    },
-    now,
-  );
-  logger.info({ conflictId: resolved.id, field, resolution: request.resolution, semble: written.semble, crm: written.crm }, 'conflict resolved');
-  return resolved;
+  return { resolved, field, written: { semble: written.semble, crm: written.crm } };
 }
 
 /** Re-reads both records and writes the chosen value where it differs. */

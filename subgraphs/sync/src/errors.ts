@@ -9,6 +9,8 @@ export enum SyncErrorCode {
   NotFound = 'NOT_FOUND',
   ConflictAlreadyResolved = 'CONFLICT_ALREADY_RESOLVED',
   PatientNotFound = 'PATIENT_NOT_FOUND',
+  /** The patient is being synced right now; retry shortly. */
+  PatientBusy = 'PATIENT_BUSY',
 }
 
 export function syncError(code: SyncErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {

@@ -9,6 +9,14 @@
  *          creates missing contacts), then each patient's Semble writes (updatePatient);
  *   record the next shadow and the sync status, open conflicts, publish sync events.
  *
+ * Each patient is locked (store lock `patient:<id>`, the one conflict-review.ts takes too) from
+ * the reads to the recording, so two workers handed events about one patient, the backfill and a
+ * conflict resolution never interleave on it (both read, both plan, one records a stale shadow).
+ * A batch takes its patients' locks one after the other in id order — two batches sharing
+ * patients cannot each hold one the other waits for — and a patient whose lock stays busy past
+ * `waitMs` is a RETRY result, nothing done. The events are published after the locks are
+ * released: nobody waits on the bus while holding a patient.
+ *
  * Our own writes come back as webhooks; by then the shadow holds the written values, so the
  * re-sync plans nothing (every field SKIP): no ping-pong.
  *
@@ -30,7 +38,8 @@ import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProp
 import { planPatientSync } from './rules/plan';
 import type { FieldValue, SyncDirection, SyncPlan } from './rules';
 import type { OwnershipTable } from './rules/ownership';
-import type { PatientSyncState, SyncStore } from './store';
+import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName } from './store';
+import type { LockOptions, PatientSyncState, SyncStore } from './store';
 
 export interface PatientSyncDeps {
   clients: Pick<SyncClients, 'semble' | 'hubspot'>;
@@ -41,6 +50,8 @@ export interface PatientSyncDeps {
   ownership?: OwnershipTable;
   /** @default the wall clock */
   now?: () => string;
+  /** The per-patient lock's TTL and wait. @default PATIENT_LOCK_OPTIONS */
+  lock?: LockOptions;
 }
 
 export interface PatientSyncInput {
@@ -84,6 +95,9 @@ export interface PatientSyncResult {
 
 type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null };
 
+/** Publications owed per patient, made once the patients' locks are released. */
+type Outbox = Map<string, Array<() => Promise<unknown>>>;
+
 /** Conflict values are strings for the critical fields; anything else is kept as JSON text. */
 function asText(value: FieldValue | undefined): string | null {
   if (value === null || value === undefined) return null;
@@ -101,6 +115,27 @@ function failure(patientId: string, error: unknown): PatientSyncResult {
 export function createPatientSync(deps: PatientSyncDeps) {
   const { clients, store, bus, logger } = deps;
   const now = deps.now ?? (() => new Date().toISOString());
+  const lockOptions = deps.lock ?? PATIENT_LOCK_OPTIONS;
+
+  /**
+   * Runs `body` holding the locks of `ids` (taken in the given order); ids whose lock stayed busy
+   * are left out and reported in `busy`. Rethrows everything else.
+   */
+  async function underLocks<T>(ids: readonly string[], busy: Map<string, LockTimeoutError>, body: () => Promise<T>): Promise<T> {
+    const [first, ...rest] = ids;
+    if (first === undefined) return body();
+    let entered = false;
+    try {
+      return await store.withLock(patientLockName(first), lockOptions, () => {
+        entered = true;
+        return underLocks(rest, busy, body);
+      });
+    } catch (error) {
+      if (entered || !(error instanceof LockTimeoutError)) throw error;
+      busy.set(first, error);
+      return underLocks(rest, busy, body);
+    }
+  }
 
   /** Semble records by id: the given ones, the rest read in one aliased request. */
   async function readSemble(inputs: readonly PatientSyncInput[]): Promise<Map<string, SemblePatient | null | Error>> {
@@ -124,15 +159,29 @@ export function createPatientSync(deps: PatientSyncDeps) {
     return byPatient;
   }
 
-  async function failed(patientId: string, trigger: PatientSyncOptions['trigger'], error: unknown): Promise<PatientSyncResult> {
+  function owe(outbox: Outbox, patientId: string, publish: () => Promise<unknown>): void {
+    const owed = outbox.get(patientId) ?? [];
+    owed.push(publish);
+    outbox.set(patientId, owed);
+  }
+
+  function failed(outbox: Outbox, patientId: string, trigger: PatientSyncOptions['trigger'], error: unknown): PatientSyncResult {
     const outcome = failure(patientId, error);
     logger.warn({ patientId, failure: describeFailure(error), retry: outcome.outcome === 'RETRY' }, 'patient sync failed');
-    if (outcome.outcome === 'FAILED') await publishSyncEvent(bus, { type: 'FAILED', patientId, source: trigger, outcome: 'FAILED' }, now());
+    if (outcome.outcome === 'FAILED') {
+      const time = now();
+      owe(outbox, patientId, () => publishSyncEvent(bus, { type: 'FAILED', patientId, source: trigger, outcome: 'FAILED' }, time));
+    }
     return outcome;
   }
 
   /** Store, conflicts and events for one planned patient whose writes succeeded. */
-  async function record(planned: Planned, written: { contactId: string | null; contactCreated: boolean; contactUpdated: boolean; sembleUpdated: boolean }, options: PatientSyncOptions): Promise<PatientSyncResult> {
+  async function record(
+    outbox: Outbox,
+    planned: Planned,
+    written: { contactId: string | null; contactCreated: boolean; contactUpdated: boolean; sembleUpdated: boolean },
+    options: PatientSyncOptions,
+  ): Promise<PatientSyncResult> {
     const { plan } = planned;
     const patientId = plan.patientId;
     const at = plan.nextShadow?.syncedAt ?? now();
@@ -153,7 +202,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
       if (opened.created) conflictsOpened += 1;
       // A conflict detected again with the same values is not news.
       if (!opened.created && !opened.changed) continue;
-      await publishConflictEvent(bus, store, opened.conflict);
+      owe(outbox, patientId, () => publishConflictEvent(bus, store, opened.conflict));
       conflictEvents.push({ type: 'CONFLICT_OPENED', patientId, source: options.trigger, target: null, fields: [planned.field], outcome: 'CONFLICT', conflictId: opened.conflict.id });
     }
 
@@ -186,7 +235,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
       events.push({ type: 'PATIENT_SYNCED', patientId, source: options.trigger, target: options.trigger === 'SEMBLE' ? 'CRM' : 'SEMBLE', fields: [], outcome: 'SKIPPED', conflictId: null });
     }
     const time = now();
-    for (const event of [...events, ...conflictEvents]) await publishSyncEvent(bus, event, time);
+    for (const event of [...events, ...conflictEvents]) owe(outbox, patientId, () => publishSyncEvent(bus, event, time));
 
     const wrote = written.contactCreated || written.contactUpdated || written.sembleUpdated;
     const syncOutcome: PatientSyncOutcome =
@@ -197,12 +246,49 @@ export function createPatientSync(deps: PatientSyncDeps) {
 
   /**
    * Syncs each patient; one result per input, in input order. Never throws for a patient's
-   * failure: a RETRY result means nothing was recorded for it and the caller should try again.
+   * failure: a RETRY result means the caller should try again (nothing was recorded, or the
+   * events were not published; either way a re-sync is safe).
    */
   async function syncPatients(inputs: readonly PatientSyncInput[], options: PatientSyncOptions): Promise<PatientSyncResult[]> {
     const results = new Map<string, PatientSyncResult>();
     const ids = [...new Set(inputs.map((input) => input.patientId))];
     const unique = ids.map((id) => inputs.find((input) => input.patientId === id) as PatientSyncInput);
+    const busy = new Map<string, LockTimeoutError>();
+    const outbox: Outbox = new Map();
+    try {
+      await underLocks([...ids].sort(), busy, () =>
+        syncLocked(
+          unique.filter((input) => !busy.has(input.patientId)),
+          options,
+          results,
+          outbox,
+        ),
+      );
+    } catch (error) {
+      // Only the store can fail here (a lock not taken or released): retry every patient.
+      logger.warn({ patients: ids.length, failure: describeFailure(error) }, 'patient sync could not lock its patients');
+      return inputs.map((input) => result(input.patientId, 'RETRY', { error }));
+    }
+    for (const [patientId, error] of busy) {
+      logger.info({ patientId }, 'patient is being synced elsewhere; retry later');
+      results.set(patientId, result(patientId, 'RETRY', { error }));
+    }
+    for (const [patientId, owed] of outbox) {
+      try {
+        for (const publish of owed) await publish();
+      } catch (error) {
+        // Recorded but not (fully) announced: the caller retries; the re-sync finds nothing to write.
+        logger.warn({ patientId, failure: describeFailure(error) }, 'patient sync events not published');
+        results.set(patientId, failure(patientId, error));
+      }
+    }
+    return inputs.map((input) => results.get(input.patientId) as PatientSyncResult);
+  }
+
+  /** The sync of patients whose locks are held: read, plan, write, record; publications go to `outbox`. */
+  async function syncLocked(unique: readonly PatientSyncInput[], options: PatientSyncOptions, results: Map<string, PatientSyncResult>, outbox: Outbox): Promise<void> {
+    if (unique.length === 0) return;
+    const ids = unique.map((input) => input.patientId);
 
     let sembleRecords: Map<string, SemblePatient | null | Error>;
     let contacts: Map<string, HubSpotContact>;
@@ -211,7 +297,8 @@ export function createPatientSync(deps: PatientSyncDeps) {
     } catch (error) {
       // A failed read tells us nothing about any patient: every one of them is retried.
       logger.warn({ patients: ids.length, failure: describeFailure(error) }, 'patient sync reads failed');
-      return inputs.map((input) => result(input.patientId, 'RETRY', { error }));
+      for (const id of ids) results.set(id, result(id, 'RETRY', { error }));
+      return;
     }
 
     const planned: Planned[] = [];
@@ -222,7 +309,8 @@ export function createPatientSync(deps: PatientSyncDeps) {
         const contact = contacts.get(input.patientId) ?? null;
         if (!semble) {
           // Semble is the source of truth for patients: without one there is nothing to sync.
-          await publishSyncEvent(bus, { type: 'FAILED', patientId: input.patientId, source: options.trigger, outcome: 'FAILED' }, now());
+          const time = now();
+          owe(outbox, input.patientId, () => publishSyncEvent(bus, { type: 'FAILED', patientId: input.patientId, source: options.trigger, outcome: 'FAILED' }, time));
           results.set(input.patientId, result(input.patientId, 'NOT_FOUND'));
           continue;
         }
@@ -233,7 +321,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
         );
         planned.push({ input, plan, contact });
       } catch (error) {
-        results.set(input.patientId, await failed(input.patientId, options.trigger, error));
+        results.set(input.patientId, failed(outbox, input.patientId, options.trigger, error));
       }
     }
 
@@ -268,6 +356,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
         results.set(
           patientId,
           await record(
+            outbox,
             entry,
             {
               contactId: upserted.get(patientId)?.id ?? null,
@@ -279,10 +368,10 @@ export function createPatientSync(deps: PatientSyncDeps) {
           ),
         );
       } catch (error) {
-        results.set(patientId, await failed(patientId, options.trigger, error));
+        // Anything already owed stays owed: e.g. a conflict opened before the failure is announced.
+        results.set(patientId, failed(outbox, patientId, options.trigger, error));
       }
     }
-    return inputs.map((input) => results.get(input.patientId) as PatientSyncResult);
   }
 
   async function applySembleWrites(plan: SyncPlan): Promise<boolean> {

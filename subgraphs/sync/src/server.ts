@@ -26,7 +26,7 @@ import type { SyncEventPayload } from './inbox';
 import { createSemblePoller } from './poller';
 import type { SemblePoller } from './poller';
 import type { ConflictResolution } from './rules';
-import { createSyncStore, SyncStoreError } from './store';
+import { createSyncStore, LockTimeoutError, SyncStoreError } from './store';
 import type { ConflictRecord, ConflictStatus, SyncStore } from './store';
 import { createMemoryWebhookDedupe, createRedisWebhookDedupe, createWebhookRouter } from './webhooks';
 import type { VendorSecrets } from './webhooks';
@@ -120,6 +120,9 @@ function conflictNotFound(id: string) {
 }
 
 function reviewError(error: unknown): unknown {
+  if (error instanceof LockTimeoutError) {
+    return syncError(SyncErrorCode.PatientBusy, 'The patient is being synced right now; retry shortly', { retryable: true });
+  }
   if (!(error instanceof ConflictReviewError)) return error;
   const code = {
     NOT_FOUND: SyncErrorCode.NotFound,

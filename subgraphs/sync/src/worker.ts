@@ -17,6 +17,12 @@
  * items that already succeeded are then repeated, which the shadow copy and the idempotent
  * writes make harmless. A FAILED sync event is published only where giving up is right (the
  * record does not exist, the vendor refused the data).
+ *
+ * The group may hand two events about one patient to two workers at once: each patient sync
+ * holds the store lock `patient:<id>` (taken in patient-sync.ts, and by a conflict resolution),
+ * so the second waits for the first and then plans on what it recorded. A patient locked for
+ * longer than the lock's wait is a RETRY (LockTimeoutError): the event stays pending and comes
+ * back. The lock is taken inside the handler, per patient, never across the bus's own waiting.
  */
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';

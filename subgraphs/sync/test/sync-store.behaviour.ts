@@ -2,10 +2,21 @@
  * What every SyncStore must do, written once and run against each implementation
  * (sync-store.test.ts): shadows and statuses round-trip, one open conflict per
  * (patient, field), listings in detection order with page cursors, resolve as an idempotent
- * compare-and-set, and checkpoints.
+ * compare-and-set, checkpoints, and named locks (mutual exclusion, release on throw, a dead
+ * holder's lock lapses after its TTL, a bounded wait, a lapsed holder never deletes its
+ * successor's lock).
  */
 import type { OpenConflictInput, SyncStore } from '../src/store';
-import { SyncStoreError } from '../src/store';
+import { LockTimeoutError, SyncStoreError } from '../src/store';
+
+/** A promise to settle by hand, so a test decides when a lock holder leaves (no sleeps). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
 
 export function describeSyncStore(name: string, createStore: () => Promise<SyncStore>, cleanUp: () => Promise<void> = async () => undefined): void {
   describe(`SyncStore (${name})`, () => {
@@ -132,6 +143,118 @@ export function describeSyncStore(name: string, createStore: () => Promise<SyncS
       await store.deleteCheckpoint('backfill');
       expect(await store.getCheckpoint('backfill')).toBeNull();
       expect(await store.getCheckpoint('semble-poll')).toBe('2025-03-01T00:00:00.000Z');
+    });
+
+    describe('withLock', () => {
+      it('never lets two holders of one name overlap, and does not hold up other names', async () => {
+        const log: string[] = [];
+        const holder = (id: number) =>
+          store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+            log.push(`enter ${id}`);
+            // Give the others every chance to get in: several turns of the event loop and a store round trip.
+            for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+            await store.getShadow('p1');
+            log.push(`leave ${id}`);
+            return id;
+          });
+        const other = store.withLock('patient:p2', { ttlMs: 10_000, waitMs: 0 }, async () => 'other');
+        const results = await Promise.all([holder(1), holder(2), holder(3), holder(4), other]);
+        expect(results).toEqual([1, 2, 3, 4, 'other']);
+        expect(log).toHaveLength(8);
+        for (let i = 0; i < log.length; i += 2) {
+          const id = log[i]!.split(' ')[1];
+          expect([log[i], log[i + 1]]).toEqual([`enter ${id}`, `leave ${id}`]);
+        }
+      });
+
+      it('releases the lock when the holder throws, and passes the error on', async () => {
+        const failure = new Error('sync failed');
+        await expect(
+          store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 0 }, async () => {
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+        // waitMs 0: one attempt, which only succeeds if the lock was released.
+        await expect(store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 0 }, async () => 'next')).resolves.toBe('next');
+      });
+
+      it('gives up with LockTimeoutError after waitMs while the lock is held, without running fn', async () => {
+        const entered = deferred();
+        const leave = deferred();
+        const holding = store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 0 }, async () => {
+          entered.resolve();
+          await leave.promise;
+        });
+        await entered.promise;
+        let ran = false;
+        const waiting = store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 150 }, async () => {
+          ran = true;
+        });
+        await expect(waiting).rejects.toBeInstanceOf(LockTimeoutError);
+        await expect(waiting).rejects.toMatchObject({ lockName: 'patient:p1', waitedMs: 150 });
+        expect(ran).toBe(false);
+        leave.resolve();
+        await holding;
+      });
+
+      it('keeps a live holder\'s lock beyond its TTL by renewing it', async () => {
+        const entered = deferred();
+        const leave = deferred();
+        const holding = store.withLock('patient:p1', { ttlMs: 600, waitMs: 0 }, async () => {
+          entered.resolve();
+          await leave.promise;
+        });
+        await entered.promise;
+        // Waits well past the holder's TTL: renewed every 200 ms, the lock never lapses.
+        await expect(store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 1_500 }, async () => undefined)).rejects.toBeInstanceOf(LockTimeoutError);
+        leave.resolve();
+        await holding;
+      });
+
+      it('lets the next holder take a lock whose holder died, once its TTL has passed', async () => {
+        const entered = deferred();
+        const never = deferred();
+        // keepAlive false: nothing renews the lock, as when the holder's process is gone.
+        const dead = store.withLock('patient:p1', { ttlMs: 200, waitMs: 0, keepAlive: false }, async () => {
+          entered.resolve();
+          await never.promise;
+        });
+        await entered.promise;
+        const order: string[] = [];
+        await store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+          order.push('next holder');
+        });
+        expect(order).toEqual(['next holder']);
+        never.resolve();
+        await dead;
+      });
+
+      it('does not delete the lock of whoever took it after the previous holder\'s lock lapsed', async () => {
+        const firstEntered = deferred();
+        const firstLeave = deferred();
+        const first = store.withLock('patient:p1', { ttlMs: 200, waitMs: 0, keepAlive: false }, async () => {
+          firstEntered.resolve();
+          await firstLeave.promise;
+        });
+        await firstEntered.promise;
+
+        const secondEntered = deferred();
+        const secondLeave = deferred();
+        const second = store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+          secondEntered.resolve();
+          await secondLeave.promise;
+        });
+        await secondEntered.promise;
+
+        // The stalled first holder finishes now and releases: the second's lock must survive it.
+        firstLeave.resolve();
+        await first;
+        await expect(store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 0 }, async () => undefined)).rejects.toBeInstanceOf(LockTimeoutError);
+
+        secondLeave.resolve();
+        await second;
+        await expect(store.withLock('patient:p1', { ttlMs: 10_000, waitMs: 0 }, async () => 'free')).resolves.toBe('free');
+      });
     });
   });
 }

@@ -2,6 +2,10 @@
  * The in-process sync store (the embedded default). Every operation runs to completion
  * without awaiting, so each one is atomic by construction, as the Redis scripts are.
  * Records are copied in and out so callers can never change stored state by mutation.
+ *
+ * Locks are a map name → { token, expiresAt } with the Redis store's semantics (a lapsed lock is
+ * free; extend and release check the token); waiters sleep until a release of that name, the
+ * holder's expiry or their own deadline, whichever comes first.
  */
 import { randomUUID } from 'node:crypto';
 import type { ShadowCopy } from '../rules/types';
@@ -19,6 +23,8 @@ import type {
   SyncStore,
 } from './types';
 import { parsePageCursor } from './page-cursor';
+import { runWithLock } from './lock';
+import type { LockBackend } from './lock';
 
 interface StoredConflict {
   /** Detection order: the page cursor. */
@@ -27,6 +33,50 @@ interface StoredConflict {
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
+
+function createMemoryLocks(): LockBackend {
+  const held = new Map<string, { token: string; expiresAt: number }>();
+  const waiters = new Map<string, Set<() => void>>();
+  const current = (name: string) => {
+    const lock = held.get(name);
+    return lock && lock.expiresAt > Date.now() ? lock : undefined;
+  };
+  return {
+    async tryAcquire(name, token, ttlMs) {
+      if (current(name)) return false;
+      held.set(name, { token, expiresAt: Date.now() + ttlMs });
+      return true;
+    },
+    async extend(name, token, ttlMs) {
+      const lock = current(name);
+      if (lock?.token !== token) return false;
+      lock.expiresAt = Date.now() + ttlMs;
+      return true;
+    },
+    async release(name, token) {
+      if (held.get(name)?.token !== token) return;
+      held.delete(name);
+      for (const wake of waiters.get(name) ?? []) wake();
+    },
+    waitForChance(name, ms) {
+      const lock = current(name);
+      const until = lock ? Math.min(ms, Math.max(0, lock.expiresAt - Date.now())) : 0;
+      return new Promise<void>((resolve) => {
+        const set = waiters.get(name) ?? new Set<() => void>();
+        waiters.set(name, set);
+        const wake = () => {
+          clearTimeout(timer);
+          set.delete(wake);
+          if (set.size === 0 && waiters.get(name) === set) waiters.delete(name);
+          resolve();
+        };
+        // +1: wake just after the expiry, when the lock reads as lapsed.
+        const timer = setTimeout(wake, until + (lock && until < ms ? 1 : 0));
+        set.add(wake);
+      });
+    },
+  };
+}
 
 export function createMemorySyncStore(): SyncStore {
   const shadows = new Map<string, ShadowCopy>();
@@ -37,11 +87,16 @@ export function createMemorySyncStore(): SyncStore {
   const payments = new Map<string, InvoicePaymentRecord>();
   const checkpoints = new Map<string, string>();
   let seq = 0;
+  const locks = createMemoryLocks();
 
   const openKey = (patientId: string, field: string) => JSON.stringify([patientId, field]);
   const matching = (status: ConflictStatus | undefined) => (stored: StoredConflict) => status === undefined || stored.record.status === status;
 
   return {
+    withLock(name, options, fn) {
+      return runWithLock(locks, name, options, fn);
+    },
+
     async getShadow(patientId) {
       const shadow = shadows.get(patientId);
       return shadow ? copy(shadow) : null;

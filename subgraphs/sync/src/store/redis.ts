@@ -11,16 +11,24 @@
  *   open:<field>:<patientId>       id of the OPEN conflict on (patient, field)
  *   payment:<invoiceId>            JSON InvoicePaymentRecord
  *   checkpoints                    hash name → value
+ *   lock:<name>                    a lock's token (SET NX PX; see withLock)
  *
  * Opening, resolving and re-stamping a conflict are Lua scripts: each reads and writes several
  * keys, and a script is atomic, so "one open conflict per (patient, field)" and the
  * OPEN → RESOLVED compare-and-set hold with concurrent workers. The scripts derive conflict keys
  * from the prefix, so this needs a single Redis (or every key in one slot), not a spread Cluster.
+ *
+ * Locks: `SET lock:<name> <token> NX PX <ttl>` takes one; extending and releasing are scripts
+ * that act only while the key still holds our token (a lapsed lock someone else took is theirs).
+ * Waiters poll with short jittered sleeps (no pub/sub: a lock is rarely contended, and a
+ * subscription would need a connection of its own).
  */
 import { randomUUID } from 'node:crypto';
 import { createRedisConnection } from '../../../../lib/event-bus/redis-connection';
 import type { ShadowCopy } from '../rules/types';
 import { parsePageCursor } from './page-cursor';
+import { runWithLock, sleep } from './lock';
+import type { LockBackend } from './lock';
 import { SyncStoreError, sameResolution } from './types';
 import type {
   ConflictPage,
@@ -118,6 +126,21 @@ redis.call('SET', key, json)
 return json
 `;
 
+// KEYS: lock key. ARGV: token. Deletes the lock only while it is still ours.
+const RELEASE_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+// KEYS: lock key. ARGV: token, ttl ms. Extends the lock only while it is still ours; 1 when it was.
+const EXTEND_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** Between lock attempts: 20–60 ms, jittered so waiters on one lock do not retry in step. */
+const LOCK_POLL_MS = { min: 20, spread: 40 };
+
 function parseStored(json: string): StoredConflict {
   return JSON.parse(json) as StoredConflict;
 }
@@ -136,6 +159,21 @@ export function createRedisSyncStore(options: RedisSyncStoreOptions): SyncStore 
   const key = (...parts: string[]) => prefix + parts.join(':');
   const run = connection.run;
 
+  const locks: LockBackend = {
+    async tryAcquire(name, token, ttlMs) {
+      return (await run((client) => client.set(key('lock', name), token, { NX: true, PX: ttlMs }))) === 'OK';
+    },
+    async extend(name, token, ttlMs) {
+      return (await run((client) => client.eval(EXTEND_LOCK_SCRIPT, { keys: [key('lock', name)], arguments: [token, String(ttlMs)] }))) === 1;
+    },
+    async release(name, token) {
+      await run((client) => client.eval(RELEASE_LOCK_SCRIPT, { keys: [key('lock', name)], arguments: [token] }));
+    },
+    waitForChance(_name, ms) {
+      return sleep(Math.min(ms, LOCK_POLL_MS.min + Math.floor(Math.random() * LOCK_POLL_MS.spread)));
+    },
+  };
+
   async function conflictsByIds(ids: string[]): Promise<StoredConflict[]> {
     if (ids.length === 0) return [];
     const values = await run((client) => client.mGet(ids.map((id) => key('conflict', id))));
@@ -144,6 +182,10 @@ export function createRedisSyncStore(options: RedisSyncStoreOptions): SyncStore 
   }
 
   return {
+    withLock(name, options, fn) {
+      return runWithLock(locks, name, options, fn);
+    },
+
     async getShadow(patientId) {
       return parseJson<ShadowCopy>(await run((client) => client.get(key('shadow', patientId))));
     },

@@ -6,6 +6,10 @@
  *
  * Values in conflicts and shadows are patient data: they live here and nowhere else (never in
  * keys, logs or error messages).
+ *
+ * It also holds named locks (`withLock`): the worker, the backfill and a conflict resolution
+ * take `patient:<id>` around each patient's read → plan → write → record, so two of them never
+ * interleave on one patient (a consumer group hands events about one patient to several workers).
  */
 import type { ConflictResolution } from '../rules/resolve';
 import type { ShadowCopy } from '../rules/types';
@@ -110,7 +114,60 @@ export class SyncStoreError extends Error {
   }
 }
 
+export interface LockOptions {
+  /**
+   * How long the lock outlives its holder. While `fn` runs the lock is renewed (every third of
+   * the TTL), so the TTL bounds only how long a crashed holder blocks others, not how long a
+   * live one may hold it.
+   */
+  ttlMs: number;
+  /** How long to wait for a held lock before giving up with LockTimeoutError; 0 tries once. */
+  waitMs: number;
+  /**
+   * Renew the lock while `fn` runs. False lets it lapse after ttlMs even with `fn` still
+   * running — what a holder that died or stalled looks like to everyone else (tests). @default true
+   */
+  keepAlive?: boolean;
+}
+
+/**
+ * Defaults for `patient:<id>`. TTL 30 s: a crashed worker's patient is free again well before
+ * the bus redelivers its event to another worker (claimAfterMs, 30 s by default), and renewal
+ * makes a long sync (vendor retries can take a minute) safe anyway. Wait 10 s: a patient sync is
+ * a few vendor calls, so a waiter normally gets the lock long before; past that, failing lets the
+ * bus redeliver the event later instead of tying up a worker (and a GraphQL request) for longer.
+ */
+export const PATIENT_LOCK_OPTIONS: LockOptions = { ttlMs: 30_000, waitMs: 10_000 };
+
+/** The lock that serialises everything that reads, plans and writes one patient. */
+export function patientLockName(patientId: string): string {
+  return `patient:${patientId}`;
+}
+
+/**
+ * The lock stayed held by someone else for longer than `waitMs`. Not permanent: a worker lets
+ * it out of its handler so the inbox event stays pending and is redelivered.
+ */
+export class LockTimeoutError extends Error {
+  override readonly name = 'LockTimeoutError';
+  constructor(
+    readonly lockName: string,
+    readonly waitedMs: number,
+  ) {
+    super(`lock ${lockName} is held by someone else; gave up after ${waitedMs} ms`);
+  }
+}
+
 export interface SyncStore {
+  /**
+   * Runs `fn` holding the named lock: mutual exclusion among every caller of every process
+   * sharing the store (memory: one process). Acquire waits up to `waitMs` (then throws
+   * LockTimeoutError without running `fn`); the lock is released when `fn` settles, also when
+   * it throws (its error is rethrown), and only if it is still ours — a lock that lapsed and was
+   * taken by someone else is left alone. `fn`'s result is returned.
+   */
+  withLock<T>(name: string, options: LockOptions, fn: () => Promise<T>): Promise<T>;
+
   getShadow(patientId: string): Promise<ShadowCopy | null>;
   putShadow(shadow: ShadowCopy): Promise<void>;
 
