@@ -65,7 +65,7 @@ runMain(async () => {
   }
   // Logs go to stderr at warn by default so they do not tear the progress line.
   const logger = createLogger('sync-backfill', process.env.LOG_LEVEL ?? 'warn');
-  const bus = await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+  const bus = await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix, maxEventsPerTopic: config.busMaxEventsPerTopic });
   const baseStore = createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
   const store = config.redisUrl ? baseStore : withFileCheckpoints(baseStore, checkpointFile);
   const clients = createSyncClients(config);

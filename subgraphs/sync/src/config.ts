@@ -33,6 +33,8 @@ const schema = z.object({
   redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prefix of the bus's Redis keys; must match the gateway's to share topics. @default pg:bus: */
   busKeyPrefix: z.string().min(1).default('pg:bus:'),
+  /** Events kept per bus topic; older ones are trimmed (a resume from before them is CURSOR_EXPIRED). @default 100000 */
+  busMaxEventsPerTopic: z.number().int().min(1).default(100_000),
   /** Prefix of the sync store's Redis keys. @default pg:sync: */
   syncKeyPrefix: z.string().min(1).default('pg:sync:'),
   /** Semble polling fallback: milliseconds between polls; 0 turns it off. @default 0 */
@@ -79,6 +81,7 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   vendorTimeoutMs: 'SYNC_VENDOR_TIMEOUT_MS',
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
+  busMaxEventsPerTopic: 'BUS_MAX_EVENTS_PER_TOPIC',
   syncKeyPrefix: 'SYNC_KEY_PREFIX',
   pollIntervalMs: 'SYNC_POLL_INTERVAL_MS',
   worker: 'SYNC_WORKER',
@@ -125,6 +128,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       vendorTimeoutMs: envInt(env.SYNC_VENDOR_TIMEOUT_MS),
       redisUrl: text(env.REDIS_URL),
       busKeyPrefix: text(env.BUS_KEY_PREFIX),
+      busMaxEventsPerTopic: envInt(env.BUS_MAX_EVENTS_PER_TOPIC),
       syncKeyPrefix: text(env.SYNC_KEY_PREFIX),
       pollIntervalMs: envInt(env.SYNC_POLL_INTERVAL_MS),
       worker: envBoolean(env.SYNC_WORKER),

@@ -149,6 +149,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       googleCalendarId: SEED_CALENDAR_ID,
       vendorTimeoutMs: 5_000,
       busKeyPrefix: 'unused:',
+      busMaxEventsPerTopic: 100_000,
       syncKeyPrefix: 'unused:',
       pollIntervalMs: 0,
       worker: false,
