@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ShadowCopy } from '../rules/types';
-import { SyncStoreError, sameResolution } from './types';
+import { SyncStoreError, newConflictRecord, sameResolution } from './types';
 import type {
   ConflictPage,
   ConflictRecord,
@@ -125,21 +125,7 @@ export function createMemorySyncStore(): SyncStore {
         return { conflict: copy(record), created: false, changed };
       }
       seq += 1;
-      const record: ConflictRecord = {
-        id: randomUUID(),
-        patientId: input.patientId,
-        field: input.field,
-        sembleValue: input.sembleValue,
-        crmValue: input.crmValue,
-        lastSyncedValue: input.lastSyncedValue,
-        status: 'OPEN',
-        detectedAt: input.detectedAt,
-        cursor: null,
-        resolution: null,
-        resolvedValue: null,
-        resolvedBy: null,
-        resolvedAt: null,
-      };
+      const record = newConflictRecord(input, randomUUID());
       conflicts.set(record.id, { seq, record });
       openByPatientField.set(key, record.id);
       return { conflict: copy(record), created: true, changed: true };

@@ -29,7 +29,7 @@ import type { ShadowCopy } from '../rules/types';
 import { parsePageCursor } from './page-cursor';
 import { runWithLock, sleep } from './lock';
 import type { LockBackend } from './lock';
-import { SyncStoreError, sameResolution } from './types';
+import { SyncStoreError, newConflictRecord, sameResolution } from './types';
 import type {
   ConflictPage,
   ConflictRecord,
@@ -200,21 +200,7 @@ export function createRedisSyncStore(options: RedisSyncStoreOptions): SyncStore 
     },
 
     async openConflict(input: OpenConflictInput): Promise<OpenConflictResult> {
-      const record: ConflictRecord = {
-        id: randomUUID(),
-        patientId: input.patientId,
-        field: input.field,
-        sembleValue: input.sembleValue,
-        crmValue: input.crmValue,
-        lastSyncedValue: input.lastSyncedValue,
-        status: 'OPEN',
-        detectedAt: input.detectedAt,
-        cursor: null,
-        resolution: null,
-        resolvedValue: null,
-        resolvedBy: null,
-        resolvedAt: null,
-      };
+      const record = newConflictRecord(input, randomUUID());
       const reply = (await run((client) => client.eval(OPEN_SCRIPT, { arguments: [prefix, JSON.stringify(record)] }))) as [number, number, string];
       return { created: reply[0] === 1, changed: reply[1] === 1, conflict: parseStored(reply[2]).record };
     },

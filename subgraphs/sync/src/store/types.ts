@@ -210,3 +210,22 @@ export interface SyncStore {
 export function sameResolution(stored: ConflictRecord, input: Pick<ResolveConflictInput, 'resolution' | 'resolvedValue'>): boolean {
   return stored.resolution === input.resolution && stored.resolvedValue === input.resolvedValue;
 }
+
+/** A new open conflict from what was detected: the one shape both stores write. */
+export function newConflictRecord(input: OpenConflictInput, id: string): ConflictRecord {
+  return {
+    id,
+    patientId: input.patientId,
+    field: input.field,
+    sembleValue: input.sembleValue,
+    crmValue: input.crmValue,
+    lastSyncedValue: input.lastSyncedValue,
+    status: 'OPEN',
+    detectedAt: input.detectedAt,
+    cursor: null,
+    resolution: null,
+    resolvedValue: null,
+    resolvedBy: null,
+    resolvedAt: null,
+  };
+}
