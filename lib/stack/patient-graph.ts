@@ -7,6 +7,7 @@
  * because the emulators must know where to send their webhooks before it starts.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fromRoot } from '../root';
@@ -55,13 +56,32 @@ export async function portIfFree(port: number): Promise<number | undefined> {
   return free ? port : undefined;
 }
 
-/** A port nothing listens on right now. */
+/** Where the kernel's ephemeral range starts (Linux default 32768). */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > RESERVED_PORT_FLOOR + 1000) return low;
+  } catch {
+    // Not Linux, or /proc is not mounted: use the IANA dynamic range's start.
+  }
+  return 32768;
+}
+const RESERVED_PORT_FLOOR = 20000;
+
+/**
+ * A port nothing listens on right now, for a service whose address must be known before it
+ * starts (the emulators post webhooks to the sync service). It is drawn below the kernel's
+ * ephemeral range: a port the kernel handed out for `listen(0)` would be free again once probed,
+ * but the kernel could give it to another `listen(0)` or to an outgoing connection's local end
+ * before the service binds it (EADDRINUSE). Below that range only explicit binds compete.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const ceiling = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = RESERVED_PORT_FLOOR + crypto.randomInt(ceiling - RESERVED_PORT_FLOOR);
+    if ((await portIfFree(candidate)) !== undefined) return candidate;
+  }
+  throw new Error(`No free port found between ${RESERVED_PORT_FLOOR} and ${ceiling} after 50 tries.`);
 }
 
 /**
