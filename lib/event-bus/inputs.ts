@@ -3,7 +3,7 @@
  * shared by both implementations so they accept and reject exactly the same inputs, with
  * "expected X, got Y" messages.
  */
-import type { ConsumeOptions, EventBusOptions, PublishInput } from './types';
+import type { ConsumeOptions, DeadLetterOptions, EventBusOptions, PublishInput } from './types';
 
 export const DEFAULT_MAX_EVENTS_PER_TOPIC = 100_000;
 export const DEFAULT_READ_LIMIT = 100;
@@ -72,9 +72,24 @@ export function resolveReadLimit(limit: unknown): number {
   return limit === undefined ? DEFAULT_READ_LIMIT : positiveInteger('limit', limit);
 }
 
-export type ResolvedConsumeOptions = Required<ConsumeOptions>;
+export type ResolvedConsumeOptions = Required<Omit<ConsumeOptions, 'deadLetter'>> & { deadLetter: DeadLetterOptions | undefined };
 
-export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
+function resolveDeadLetter(topic: string, value: unknown): DeadLetterOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`deadLetter: expected { maxDeliveries, topic }, got ${describe(value)}`);
+  }
+  const options = value as DeadLetterOptions;
+  const maxDeliveries = positiveInteger('deadLetter.maxDeliveries', options.maxDeliveries);
+  const deadLetterTopic = nonEmptyString('deadLetter.topic', options.topic);
+  if (deadLetterTopic === topic) {
+    throw new TypeError('deadLetter.topic: expected a topic other than the one consumed, got the same topic');
+  }
+  if (options.onDeadLetter !== undefined) checkHandler('deadLetter.onDeadLetter', options.onDeadLetter);
+  return { maxDeliveries, topic: deadLetterTopic, ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}) };
+}
+
+export function resolveConsumeOptions(topic: string, options: ConsumeOptions): ResolvedConsumeOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`consume: expected { group, consumer }, got ${describe(options)}`);
   }
@@ -89,6 +104,7 @@ export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeO
     batchSize: options.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInteger('batchSize', options.batchSize),
     claimAfterMs:
       options.claimAfterMs === undefined ? DEFAULT_CLAIM_AFTER_MS : positiveInteger('claimAfterMs', options.claimAfterMs),
+    deadLetter: resolveDeadLetter(topic, options.deadLetter),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   resolveReadLimit,
 } from './inputs';
 import type { ResolvedConsumeOptions } from './inputs';
+import { setAside } from './dead-letter';
 import { CursorExpiredError } from './types';
 import type {
   BusEvent,
@@ -41,6 +42,8 @@ interface PendingEntry {
   event: StoredEvent;
   consumer: string;
   deliveredAt: number;
+  /** Times handed out (Redis: the PEL's delivery counter). */
+  deliveries: number;
 }
 
 interface ConsumerGroup {
@@ -204,6 +207,7 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
       if (now - entry.deliveredAt < options.claimAfterMs) continue;
       entry.consumer = options.consumer;
       entry.deliveredAt = now;
+      entry.deliveries += 1;
       claimed.push(entry);
     }
     return claimed;
@@ -216,7 +220,7 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
     for (let index = indexAfter(log, group.lastDelivered); index < log.events.length; index += 1) {
       if (taken.length >= options.batchSize) break;
       const event = log.events[index]!;
-      const entry: PendingEntry = { event, consumer: options.consumer, deliveredAt: now };
+      const entry: PendingEntry = { event, consumer: options.consumer, deliveredAt: now, deliveries: 1 };
       group.pending.set(event.cursor, entry);
       group.lastDelivered = event.position;
       taken.push(entry);
@@ -233,7 +237,7 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
     return earliest === undefined ? undefined : earliest + claimAfterMs - Date.now();
   }
 
-  return {
+  const bus: EventBus = {
     async publish<Payload>(input: PublishInput<Payload>): Promise<BusEvent<Payload>> {
       assertOpen();
       const { topic, type, payloadJson } = checkPublishInput(input);
@@ -318,7 +322,7 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
       assertOpen();
       checkTopic(topic);
       checkHandler('handler', handler);
-      const resolved = resolveConsumeOptions(consumeOptions);
+      const resolved = resolveConsumeOptions(topic, consumeOptions);
       const log = topicLog(topic);
       let group = log.groups.get(resolved.group);
       if (!group) {
@@ -339,6 +343,12 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
           for (const entry of batch) {
             // Entries left unhandled here stay pending and are claimed later, as with Redis.
             if (signal.aborted) break;
+            const { deadLetter } = resolved;
+            if (deadLetter && entry.deliveries > deadLetter.maxDeliveries) {
+              await setAside(bus, deadLetter, resolved.group, toBusEvent(topic, entry.event), entry.deliveries - 1);
+              consumerGroup.pending.delete(entry.event.cursor);
+              continue;
+            }
             try {
               await handler(toBusEvent(topic, entry.event));
             } catch {
@@ -364,4 +374,5 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
       topics.clear();
     },
   };
+  return bus;
 }

@@ -22,6 +22,7 @@ import {
   resolveReadLimit,
   pause,
 } from './inputs';
+import { setAside } from './dead-letter';
 import { createRedisConnection } from './redis-connection';
 import type { RedisClient } from './redis-connection';
 import { CursorExpiredError } from './types';
@@ -208,7 +209,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
     return () => loop.stop();
   }
 
-  return {
+  const bus: EventBus = {
     async publish<Payload>(input: PublishInput<Payload>): Promise<BusEvent<Payload>> {
       assertOpen();
       const { topic, type, payloadJson } = checkPublishInput(input);
@@ -340,7 +341,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
       assertOpen();
       checkTopic(topic);
       checkHandler('handler', handler);
-      const { group, consumer, startAt, batchSize, claimAfterMs } = resolveConsumeOptions(consumeOptions);
+      const { group, consumer, startAt, batchSize, claimAfterMs, deadLetter } = resolveConsumeOptions(topic, consumeOptions);
       const key = keyOf(topic);
       const blockMs = Math.min(claimAfterMs, CONSUME_BLOCK_MAX_MS);
 
@@ -362,7 +363,21 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
       const controller = new AbortController();
       const signal = controller.signal;
 
-      const handle = async (entry: StreamEntry) => {
+      /** Times the group has handed this entry out, this time included (XAUTOCLAIM counts its claims). */
+      const deliveriesOf = async (id: string): Promise<number> => {
+        const [pending] = await main.run((client) => client.xPendingRange(key, group, id, id, 1));
+        return pending ? Number(pending.deliveriesCounter) : 1;
+      };
+
+      const handle = async (entry: StreamEntry, redelivered: boolean) => {
+        if (deadLetter && redelivered) {
+          const deliveries = await deliveriesOf(entry.id);
+          if (deliveries > deadLetter.maxDeliveries) {
+            await setAside(bus, deadLetter, group, toBusEvent(topic, entry), deliveries - 1);
+            await main.run((client) => client.xAck(key, group, entry.id));
+            return;
+          }
+        }
         try {
           await handler(toBusEvent(topic, entry));
         } catch {
@@ -383,6 +398,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
             );
             claimFrom = claimed.nextId;
             let entries = claimed.messages.filter((message) => message !== null) as unknown as StreamEntry[];
+            const redelivered = entries.length > 0;
             if (entries.length === 0) {
               const reply = (await reader.run(
                 (client) => client.xReadGroup(group, consumer, { key, id: '>' }, { BLOCK: blockMs, COUNT: batchSize }),
@@ -394,7 +410,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
             for (const entry of entries) {
               // Entries not handled here stay pending and are claimed later, as after a crash.
               if (signal.aborted) return;
-              await handle(entry);
+              await handle(entry, redelivered);
             }
           } catch (error) {
             if (signal.aborted) return;
@@ -430,4 +446,5 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
       await main.close();
     },
   };
+  return bus;
 }

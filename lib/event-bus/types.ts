@@ -54,6 +54,41 @@ export interface ConsumeOptions {
    * consumer (its handler threw, or the consumer died). @default 30000
    */
   claimAfterMs?: number;
+  /**
+   * Set aside an event whose handler keeps failing, instead of redelivering it forever: once it
+   * has been handed out `maxDeliveries` times without being acknowledged, it is published to
+   * `topic` (type DEAD_LETTER_TYPE, payload DeadLetter) and acknowledged. Absent: redelivered
+   * until a handler succeeds or retention drops it.
+   */
+  deadLetter?: DeadLetterOptions;
+}
+
+export interface DeadLetterOptions {
+  /** Deliveries, the first included, before the event is set aside. */
+  maxDeliveries: number;
+  /** Where set-aside events go (on the same bus). */
+  topic: string;
+  /**
+   * Called once the dead letter is on the bus (e.g. to log it or tell someone). A throw here is
+   * ignored: the event is already set aside.
+   */
+  onDeadLetter?: (deadLetter: BusEvent<DeadLetter>) => void | Promise<void>;
+}
+
+/** The `type` of every event on a dead-letter topic. */
+export const DEAD_LETTER_TYPE = 'bus.dead-letter';
+
+/** What a dead-letter topic holds: the set-aside event, whole, and where it came from. */
+export interface DeadLetter<Payload = unknown> {
+  /** The topic and cursor the event had; republishing it there gives it a new cursor. */
+  topic: string;
+  cursor: string;
+  type: string;
+  time: string;
+  payload: Payload;
+  /** Deliveries made before it was set aside. */
+  deliveries: number;
+  group: string;
 }
 
 /** Thrown (or delivered as an error) when `after` is older than what the bus still retains. */
