@@ -48,9 +48,11 @@ function expectedOf(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.expected;
     case 'too_small':
-      return issue.origin === 'string' ? `at least ${String(issue.minimum)} characters` : `a value >= ${String(issue.minimum)}`;
+      if (issue.origin === 'string') return `at least ${String(issue.minimum)} characters`;
+      return `a value ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
     case 'too_big':
-      return issue.origin === 'string' ? `at most ${String(issue.maximum)} characters` : `a value <= ${String(issue.maximum)}`;
+      if (issue.origin === 'string') return `at most ${String(issue.maximum)} characters`;
+      return `a value ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':

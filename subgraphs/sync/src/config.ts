@@ -45,6 +45,7 @@ const schema = z.object({
   workerName: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   /** Redelivery of an inbox event whose handler failed. @default 30000 */
   workerClaimAfterMs: z.number().int().positive().default(30_000),
+  workerMaxDeliveries: z.number().int().positive().default(10),
   /** The URL vendors call this service at (HubSpot signs the full URL it called). @default http://localhost:<port> */
   publicUrl: httpUrl().optional(),
   /** Webhook secrets, comma-separated to allow rotation; a vendor without one has its endpoint disabled (404). */
@@ -87,6 +88,7 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   worker: 'SYNC_WORKER',
   workerName: 'SYNC_WORKER_NAME',
   workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
+  workerMaxDeliveries: 'SYNC_MAX_DELIVERIES',
   publicUrl: 'PUBLIC_URL',
   hubspotClientSecret: 'HUBSPOT_CLIENT_SECRET',
   stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
@@ -134,6 +136,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       worker: envBoolean(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),
+      workerMaxDeliveries: envInt(env.SYNC_MAX_DELIVERIES),
       publicUrl: text(env.PUBLIC_URL),
       hubspotClientSecret: text(env.HUBSPOT_CLIENT_SECRET),
       stripeWebhookSecret: text(env.STRIPE_WEBHOOK_SECRET),

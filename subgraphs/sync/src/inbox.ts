@@ -70,7 +70,8 @@ export interface SyncEventPayload {
     | 'HELD_FOR_REVIEW'
     | 'CONFLICT_OPENED'
     | 'CONFLICT_RESOLVED'
-    | 'FAILED';
+    | 'FAILED'
+    | 'DEAD_LETTERED';
   patientId: string | null;
   source: 'SEMBLE' | 'CRM' | 'CALENDAR' | 'PAYMENTS';
   target: 'SEMBLE' | 'CRM' | 'CALENDAR' | 'PAYMENTS' | null;

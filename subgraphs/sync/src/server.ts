@@ -20,6 +20,7 @@ import { createSyncClients } from './clients';
 import type { SyncClients } from './clients';
 import type { SyncConfig } from './config';
 import { ConflictReviewError, resolveConflict } from './conflict-review';
+import { redriveDeadLetters } from './dead-letters';
 import { SyncErrorCode, syncError } from './errors';
 import { SYNC_EVENTS_TOPIC } from './inbox';
 import type { SyncEventPayload } from './inbox';
@@ -169,6 +170,9 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     },
   },
   Mutation: {
+    redriveDeadLetters(_: unknown, _args: unknown, { bus, store, logger }: SyncContext) {
+      return redriveDeadLetters({ bus, store, logger });
+    },
     async resolveConflict(_: unknown, args: { id: string; resolution: ConflictResolution; value?: string | null }, context: SyncContext) {
       try {
         return await resolveConflict(context, { id: args.id, resolution: args.resolution, value: args.value ?? null, resolvedBy: context.subject });
@@ -311,7 +315,15 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
     cleanUps.push(() => subgraph.stop());
 
     const worker = config.worker
-      ? await startSyncWorker({ bus, store, clients, logger, consumer: config.workerName, claimAfterMs: config.workerClaimAfterMs })
+      ? await startSyncWorker({
+          bus,
+          store,
+          clients,
+          logger,
+          consumer: config.workerName,
+          claimAfterMs: config.workerClaimAfterMs,
+          maxDeliveries: config.workerMaxDeliveries,
+        })
       : null;
     if (worker) cleanUps.push(() => worker.stop());
     const poller =

@@ -13,7 +13,8 @@
  *   google-calendar              → WEBHOOK_RECEIVED (SKIPPED): not a source yet
  *
  * A failure that may pass (a vendor down, rate-limited, Redis unreachable) throws out of the
- * handler, so the event stays pending and the bus hands it out again after `claimAfterMs`;
+ * handler, so the event stays pending and the bus hands it out again after `claimAfterMs`, up to
+ * `maxDeliveries` times before it is set aside as a dead letter (dead-letters.ts);
  * items that already succeeded are then repeated, which the shadow copy and the idempotent
  * writes make harmless. A FAILED sync event is published only where giving up is right (the
  * record does not exist, the vendor refused the data).
@@ -32,6 +33,7 @@ import type { GoogleEvent, GoogleEventInput } from '../../../lib/vendors/google-
 import type { SembleBooking } from '../../../lib/vendors/semble';
 import type { StripePaymentIntent } from '../../../lib/vendors/stripe';
 import type { SyncClients } from './clients';
+import { inboxDeadLetterOptions } from './dead-letters';
 import { publishSyncEvent } from './events';
 import { describeFailure, isPermanentFailure } from './failures';
 import { INBOX_TOPIC } from './inbox';
@@ -41,6 +43,7 @@ import type { PatientSync, PatientSyncResult } from './patient-sync';
 import type { InvoicePaymentRecord, SyncStore } from './store';
 
 export const WORKER_GROUP = 'sync-workers';
+export const DEFAULT_MAX_DELIVERIES = 10;
 
 export interface SyncWorkerOptions {
   bus: EventBus;
@@ -53,6 +56,11 @@ export interface SyncWorkerOptions {
   claimAfterMs?: number;
   /** Events taken per read. @default 10 */
   batchSize?: number;
+  /**
+   * Deliveries of one inbox event before it is set aside as a dead letter (dead-letters.ts).
+   * @default 10 (with claimAfterMs 30 s: about five minutes of retries)
+   */
+  maxDeliveries?: number;
   /** The calendar events' zone. @default Europe/London */
   timeZone?: string;
 }
@@ -334,6 +342,7 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
       startAt: '0',
       ...(options.claimAfterMs !== undefined ? { claimAfterMs: options.claimAfterMs } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      deadLetter: inboxDeadLetterOptions(options.bus, options.logger, options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES),
     },
     async (event: BusEvent) => {
       try {

@@ -155,6 +155,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       worker: false,
       workerName: 'test-worker',
       workerClaimAfterMs: 30_000,
+      workerMaxDeliveries: 10,
     };
     const clients = createSyncClients(config);
     const logger = createLogger('sync-test');
