@@ -36,10 +36,11 @@ import { describeFailure, isPermanentFailure } from './failures';
 import type { SyncEventPayload } from './inbox';
 import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
 import { planPatientSync } from './rules/plan';
-import type { FieldValue, SyncDirection, SyncPlan } from './rules';
+import type { FieldValue, SyncDirection, SyncField, SyncPlan } from './rules';
 import type { OwnershipTable } from './rules/ownership';
+import { SETTLED_BY_SYNC } from './rules/resolve';
 import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName } from './store';
-import type { LockOptions, PatientSyncState, SyncStore } from './store';
+import type { ConflictRecord, LockOptions, PatientSyncState, SyncStore } from './store';
 
 export interface PatientSyncDeps {
   clients: Pick<SyncClients, 'semble' | 'hubspot'>;
@@ -93,7 +94,7 @@ export interface PatientSyncResult {
   error?: unknown;
 }
 
-type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null };
+type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null; openConflicts: ConflictRecord[] };
 
 /** Publications owed per patient, made once the patients' locks are released. */
 type Outbox = Map<string, Array<() => Promise<unknown>>>;
@@ -206,8 +207,26 @@ export function createPatientSync(deps: PatientSyncDeps) {
       conflictEvents.push({ type: 'CONFLICT_OPENED', patientId, source: options.trigger, target: null, fields: [planned.field], outcome: 'CONFLICT', conflictId: opened.conflict.id });
     }
 
+    // Conflicts the sides settled themselves (same value on both now): closed, as a person would.
+    if (synced) {
+      for (const settled of plan.settledConflicts) {
+        const conflict = planned.openConflicts.find((open) => open.field === settled.field);
+        if (!conflict) continue;
+        const closed = await store.resolveConflict({
+          id: conflict.id,
+          resolution: 'SOURCES_AGREE',
+          resolvedValue: asText(settled.value),
+          resolvedBy: SETTLED_BY_SYNC,
+          resolvedAt: at,
+        });
+        owe(outbox, patientId, () => publishConflictEvent(bus, store, closed));
+        conflictEvents.push({ type: 'CONFLICT_RESOLVED', patientId, source: options.trigger, target: null, fields: [settled.field], outcome: 'APPLIED', conflictId: closed.id });
+      }
+    }
+
     const previous = await store.getStatus(patientId);
-    const openConflicts = plan.conflicts.length > 0 || previous?.state === 'CONFLICT' ? (await store.conflictsOfPatient(patientId, 'OPEN')).length : 0;
+    const openConflicts =
+      plan.conflicts.length > 0 || plan.settledConflicts.length > 0 || previous?.state === 'CONFLICT' ? (await store.conflictsOfPatient(patientId, 'OPEN')).length : 0;
     const state: PatientSyncState =
       openConflicts > 0 ? 'CONFLICT' : plan.status === 'HELD' ? 'HELD_FOR_REVIEW' : plan.route === 'SYNC_AND_FLAG' ? 'FLAGGED' : 'IN_SYNC';
     await store.putStatus({
@@ -314,12 +333,19 @@ export function createPatientSync(deps: PatientSyncDeps) {
           results.set(input.patientId, result(input.patientId, 'NOT_FOUND'));
           continue;
         }
-        const shadow = await store.getShadow(input.patientId);
+        const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
         const plan = planPatientSync(
-          { semble: sembleToRecord(semble), crm: contact ? contactToRecord(contact) : null, shadow, direction: options.direction, now: now() },
+          {
+            semble: sembleToRecord(semble),
+            crm: contact ? contactToRecord(contact) : null,
+            shadow,
+            direction: options.direction,
+            now: now(),
+            openConflictFields: openConflicts.map((conflict) => conflict.field as SyncField),
+          },
           deps.ownership ? { ownership: deps.ownership } : {},
         );
-        planned.push({ input, plan, contact });
+        planned.push({ input, plan, contact, openConflicts });
       } catch (error) {
         results.set(input.patientId, failed(outbox, input.patientId, options.trigger, error));
       }

@@ -92,3 +92,34 @@ describe('a critical field changed on both sides since the last sync', () => {
     ]);
   });
 });
+
+describe('a field with an open conflict', () => {
+  it('is written on neither side while it waits for review, even when only one side changed again', () => {
+    // Semble went back to the last agreed phone; without the open conflict that would revert the CRM.
+    const result = plan({ crm: crmRecord({ phone: '07912 333444' }), openConflictFields: ['phone'] });
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'CONFLICT', reason: 'UNDER_REVIEW' });
+    expect(result.conflicts).toEqual([
+      { field: 'phone', sembleValue: '+447912345678', crmValue: '+447912333444', lastSyncedValue: '+447912345678' },
+    ]);
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+    expect(result.settledConflicts).toEqual([]);
+  });
+
+  it('is settled when both sides come to hold the same value: no writes, and the shadow takes it', () => {
+    const result = plan({
+      semble: sembleRecord({ phone: '07912 333444' }),
+      crm: crmRecord({ phone: '+44 7912 333444' }),
+      openConflictFields: ['phone'],
+    });
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'SKIP', value: '+447912333444', reason: 'CONFLICT_SETTLED' });
+    expect(result.settledConflicts).toEqual([{ field: 'phone', value: '+447912333444' }]);
+    expect(result.conflicts).toEqual([]);
+    expect(result.nextShadow?.values.phone).toBe('+447912333444');
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+  });
+
+  it('leaves the other fields to sync as usual', () => {
+    const result = plan({ semble: sembleRecord({ lastName: 'King' }), crm: crmRecord({ phone: '07912 333444' }), openConflictFields: ['phone'] });
+    expect(writesOf(result)).toEqual([{ field: 'lastName', action: 'WRITE_CRM', value: 'King', reason: 'OWNER_CHANGED' }]);
+  });
+});

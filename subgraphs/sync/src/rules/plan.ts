@@ -16,6 +16,9 @@
  * - both changed, different   → critical field: CONFLICT, neither side written;
  *                               otherwise last write wins by the sides' timestamps, a tie
  *                               (or no timestamps) goes to the owner.
+ * A field with an open conflict is under review: whatever changes, neither side is written
+ * until a person resolves it (the conflict's values follow the sides), unless both sides now
+ * hold the same value, which settles it (`settledConflicts`) and becomes the shadow's value.
  * One-sided fields are never written. Then: writes the run's direction excludes are skipped,
  * and if the Semble-side record that would result scores below 60, nothing is written.
  */
@@ -64,7 +67,11 @@ export type DecisionReason =
   /** SKIP: no Semble record (deleted, or a contact not linked to a patient): Semble is the source of truth for patients. */
   | 'NO_SEMBLE_RECORD'
   /** SKIP: the CRM contact was synced once and is gone; it is not recreated (see CRM_CONTACT_DELETED status). */
-  | 'CRM_CONTACT_DELETED';
+  | 'CRM_CONTACT_DELETED'
+  /** CONFLICT: the field has an open conflict and the sides still differ; it waits for a person. */
+  | 'UNDER_REVIEW'
+  /** SKIP: the field had an open conflict and both sides now hold the same value; the conflict is settled. */
+  | 'CONFLICT_SETTLED';
 
 export interface FieldDecision {
   field: SyncField;
@@ -105,6 +112,8 @@ export interface SyncPlan {
   /** One per field, in SYNC_FIELDS order. */
   decisions: FieldDecision[];
   conflicts: PlannedConflict[];
+  /** Fields whose open conflict the sides settled themselves (same value on both), with that value. */
+  settledConflicts: Array<{ field: SyncField; value: FieldValue }>;
   /** No CRM contact yet: create one (keyed by the Semble id) with `writes.crm`. */
   createCrmContact: boolean;
   /** The WRITE_* decisions grouped by target, for the adapters. */
@@ -123,6 +132,8 @@ export interface PlanPatientSyncInput {
   direction: SyncDirection;
   /** ISO 8601; becomes the next shadow copy's `syncedAt`. */
   now: string;
+  /** Fields with an OPEN conflict for this patient. @default none */
+  openConflictFields?: readonly SyncField[];
 }
 
 export interface PlanPatientSyncOptions {
@@ -178,10 +189,12 @@ interface FieldContext {
   /** Null: no contact yet (one will be created). */
   crm: PatientRecord | null;
   shadow: ShadowCopy | null;
+  /** The field has an open conflict. */
+  underReview: boolean;
 }
 
 /** The decision for one field before direction and data quality are taken into account. */
-function decideField({ rule, semble, crm, shadow }: FieldContext): { decision: FieldDecision; conflict?: PlannedConflict } {
+function decideField({ rule, semble, crm, shadow, underReview }: FieldContext): { decision: FieldDecision; conflict?: PlannedConflict } {
   const { field, owner } = rule;
   if (!rule.presentOn.includes('CRM')) return { decision: { field, action: 'SKIP', reason: 'ONLY_IN_SEMBLE' } };
   if (!rule.presentOn.includes('SEMBLE')) return { decision: { field, action: 'SKIP', reason: 'ONLY_IN_CRM' } };
@@ -201,6 +214,13 @@ function decideField({ rule, semble, crm, shadow }: FieldContext): { decision: F
   }
 
   const b = (shadow as ShadowCopy).values[field] as FieldValue;
+  if (underReview) {
+    if (sameFieldValue(s, c)) return { decision: { field, action: 'SKIP', value: s, reason: 'CONFLICT_SETTLED' } };
+    return {
+      decision: { field, action: 'CONFLICT', reason: 'UNDER_REVIEW' },
+      conflict: { field, sembleValue: s, crmValue: c, lastSyncedValue: b },
+    };
+  }
   const sembleChanged = !sameFieldValue(s, b);
   const crmChanged = !sameFieldValue(c, b);
   if (!sembleChanged && !crmChanged) return { decision: { field, action: 'SKIP', value: s, reason: 'IN_SYNC' } };
@@ -260,6 +280,7 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
     status,
     decisions: skipAll(ownership, status),
     conflicts: [],
+    settledConflicts: [],
     createCrmContact: false,
     writes: { semble: {}, crm: {} },
     dataQuality: null,
@@ -270,8 +291,9 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
   if (!crm && shadow) return notSynced('CRM_CONTACT_DELETED');
 
   const conflicts: PlannedConflict[] = [];
+  const underReview = new Set(input.openConflictFields ?? []);
   let decisions = ownership.rules.map((rule) => {
-    const { decision, conflict } = decideField({ rule, semble, crm, shadow });
+    const { decision, conflict } = decideField({ rule, semble, crm, shadow, underReview: underReview.has(rule.field) });
     if (conflict) conflicts.push(conflict);
     return decision;
   });
@@ -293,6 +315,9 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
 
   const createCrmContact = crm === null && allowedBy(direction, 'WRITE_CRM');
   const wouldWrite = createCrmContact || decisions.some(isWrite);
+  const settledConflicts = decisions
+    .filter((decision) => decision.reason === 'CONFLICT_SETTLED')
+    .map((decision) => ({ field: decision.field, value: decision.value as FieldValue }));
   const base = { patientId, conflicts, dataQuality, route: dataQuality.route };
 
   if (wouldWrite && dataQuality.route === 'HOLD_FOR_REVIEW') {
@@ -302,7 +327,8 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
       decisions: decisions.map((decision) => (isWrite(decision) ? block(decision, 'HELD_FOR_REVIEW') : decision)),
       createCrmContact: false,
       writes: { semble: {}, crm: {} },
-      // Nothing was synced, so nothing new was agreed.
+      // Nothing was synced, so nothing new was agreed (and no conflict is settled).
+      settledConflicts: [],
       nextShadow: shadow,
     };
   }
@@ -314,7 +340,7 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
     if (isWrite(decision)) {
       writes[decision.action === 'WRITE_CRM' ? 'crm' : 'semble'][decision.field] = decision.value as FieldValue;
       agreed[decision.field] = decision.value as FieldValue;
-    } else if (decision.reason === 'IN_SYNC' || decision.reason === 'SAME_CHANGE_ON_BOTH_SIDES') {
+    } else if (decision.reason === 'IN_SYNC' || decision.reason === 'SAME_CHANGE_ON_BOTH_SIDES' || decision.reason === 'CONFLICT_SETTLED') {
       agreed[decision.field] = decision.value as FieldValue;
     }
     // CONFLICT, DIRECTION_EXCLUDED, NO_CRM_CONTACT: the sides do not agree yet; the old shadow value
@@ -325,5 +351,5 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
     crm === null && !createCrmContact ? shadow : { patientId, syncedAt: now, values: agreed };
 
   const status: PlanStatus = !wouldWrite ? 'NO_WRITES' : dataQuality.route === 'SYNC_AND_FLAG' ? 'WRITE_AND_FLAG' : 'WRITE';
-  return { ...base, status, decisions, createCrmContact, writes, nextShadow };
+  return { ...base, status, decisions, settledConflicts, createCrmContact, writes, nextShadow };
 }

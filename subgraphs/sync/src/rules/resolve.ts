@@ -10,8 +10,14 @@ import type { FieldValues } from './plan';
 import { isSyncField } from './types';
 import type { ShadowCopy, SyncField } from './types';
 
-export type ConflictResolution = 'KEEP_SEMBLE' | 'KEEP_CRM' | 'CUSTOM';
+/**
+ * How a conflict ended. A person picks KEEP_SEMBLE, KEEP_CRM or CUSTOM (CONFLICT_RESOLUTIONS);
+ * SOURCES_AGREE is recorded by the sync engine when both systems came to hold the same value.
+ */
+export type ConflictResolution = 'KEEP_SEMBLE' | 'KEEP_CRM' | 'CUSTOM' | 'SOURCES_AGREE';
 export const CONFLICT_RESOLUTIONS: readonly ConflictResolution[] = ['KEEP_SEMBLE', 'KEEP_CRM', 'CUSTOM'];
+/** `resolvedBy` of a conflict the sources settled themselves. */
+export const SETTLED_BY_SYNC = 'sync';
 
 export interface ConflictValues {
   /** A string because it comes back from storage or the API; checked against the known fields. */
