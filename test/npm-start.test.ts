@@ -6,9 +6,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fromRoot } from '../lib/root';
 
 const LAUNCHER = fromRoot('dist/lib/stack/main.js');
+const SYNC_CLI = fromRoot('dist/subgraphs/sync/src/cli.js');
 
 function childPids(pid: number): number[] {
   try {
@@ -30,10 +33,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The launcher's environment: the embedded default (no Redis), its service file out of the checkout. */
+function launcherEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SEED_PATIENTS: '40', LOG_LEVEL: 'warn', SYNC_SERVICE_FILE: serviceFile(), ...extra };
+  delete env.REDIS_URL;
+  return env;
+}
+
+let serviceFileForTest: string | undefined;
+function serviceFile(): string {
+  serviceFileForTest ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'npm-start-')), 'service.json');
+  return serviceFileForTest;
+}
+
 async function startLauncher(): Promise<{ child: ChildProcess; url: string; token: string; output: () => string }> {
   if (!fs.existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`npm run build\` (npm test does it first)`);
   const child = spawn(process.execPath, [LAUNCHER], {
-    env: { ...process.env, PORT: '0', SEED_PATIENTS: '40', LOG_LEVEL: 'warn' },
+    env: launcherEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -88,4 +104,41 @@ describe('npm start', () => {
       }
     });
   }
+
+  it('runs `npm run sync -- --backfill` inside its sync service, so the graph shows every patient synced', async () => {
+    const { child, url, token } = await startLauncher();
+    const children = childPids(child.pid!);
+    try {
+      // Found through the file it writes while it runs, readable by its owner only.
+      const written = JSON.parse(fs.readFileSync(serviceFile(), 'utf8')) as { url: string; token: string };
+      expect(written.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(fs.statSync(serviceFile()).mode & 0o777).toBe(0o600);
+
+      const cli = spawn(process.execPath, [SYNC_CLI, '--backfill'], { env: launcherEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let cliOutput = '';
+      cli.stdout!.on('data', (chunk) => (cliOutput += chunk));
+      cli.stderr!.on('data', (chunk) => (cliOutput += chunk));
+      const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+      expect({ code, cliOutput }).toEqual({ code: 0, cliOutput: expect.stringContaining('Backfill complete.') });
+      expect(cliOutput).toMatch(/patients\s+40\n/);
+      // Not the stand-alone fallback, whose shadows and events the service would never see.
+      expect(cliOutput).not.toContain('REDIS_URL is not set');
+
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ patients(first: 40) { nodes { syncStatus { state } } } }' }),
+      });
+      const states = ((await response.json()) as any).data.patients.nodes.map((node: any) => node.syncStatus.state) as string[];
+      expect(states).toHaveLength(40);
+      expect(states.filter((state) => state === 'NEVER_SYNCED')).toEqual([]);
+
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(fs.existsSync(serviceFile())).toBe(false);
+    } finally {
+      for (const pid of [child.pid!, ...children]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
 });

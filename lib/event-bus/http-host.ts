@@ -17,9 +17,9 @@
  * BAD_REQUEST, 410 CURSOR_EXPIRED (with topic, after, oldest), 401 UNAUTHORIZED,
  * 503 BUS_UNAVAILABLE (the bus is closed or its backend is down).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { requireBearerToken } from '../bearer-token';
 import { formatCursor, parseCursor } from './cursor';
 import { CursorExpiredError, InvalidCursorError } from './types';
 import type { BusEvent, EventBus, Unsubscribe } from './types';
@@ -54,17 +54,6 @@ class HostClosedError extends Error {
   readonly code = 'BUS_UNAVAILABLE';
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/** The bearer token of a request, or undefined. */
-function bearer(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
-}
 
 function singleQuery(req: Request, name: string): string | undefined {
   const value = req.query[name];
@@ -169,22 +158,12 @@ export function createBusHost(bus: EventBus, options: BusHostOptions): BusHost {
   if (typeof options?.token !== 'string' || options.token === '') {
     throw new TypeError('token: expected a non-empty string');
   }
-  // Comparing digests keeps the comparison constant-time whatever length a caller sends.
-  const expectedDigest = sha256(options.token);
   const router = express.Router() as BusHost;
   /** Ends waiting polls early (host closing). */
   const waiting = new Set<() => void>();
   let closed = false;
 
-  router.use((req: Request, res: Response, next: NextFunction) => {
-    const received = bearer(req);
-    if (received === undefined || !timingSafeEqual(sha256(received), expectedDigest)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
-      return;
-    }
-    next();
-  });
+  router.use(requireBearerToken(options.token));
 
   const handle =
     (run: (req: Request, res: Response) => Promise<unknown>) =>

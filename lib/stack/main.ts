@@ -3,8 +3,11 @@
  * URL, a development token and a sample query; Ctrl-C or SIGTERM stops every process it started.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
+import { fromRoot } from '../root';
 import { launch } from './launcher';
 import { DEFAULT_EMULATOR_PORTS, DEFAULT_SYNC_PORT, freePort, patientGraphServices, portIfFree } from './patient-graph';
 
@@ -14,6 +17,28 @@ function parseReplicas(value: string): number {
   const replicas = Number(value);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) throw new InvalidArgumentError(`expected a whole number 1-8, got ${JSON.stringify(value)}`);
   return replicas;
+}
+
+/** Where the backfill CLI finds this run's sync service (see subgraphs/sync/src/backfill-remote.ts). */
+function writeServiceFile(env: NodeJS.ProcessEnv, service: { url: string; token: string }): string | undefined {
+  const file = path.resolve(env.SYNC_SERVICE_FILE || fromRoot('.sync-state', 'service.json'));
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(service)}\n`, { mode: 0o600 });
+    return file;
+  } catch (error) {
+    console.error(`Could not write ${file} (${(error as Error).message}): \`npm run sync -- --backfill\` will run on its own, not through the sync service.`);
+    return undefined;
+  }
+}
+
+/** Removes the file if it is still ours (a later `npm start` may have taken it over). */
+function removeServiceFile(file: string, token: string): void {
+  try {
+    if ((JSON.parse(fs.readFileSync(file, 'utf8')) as { token?: string }).token === token) fs.rmSync(file);
+  } catch {
+    // Already gone, or not ours to judge.
+  }
 }
 
 async function main() {
@@ -49,7 +74,13 @@ async function main() {
     const free = await portIfFree(wanted);
     if (free) emulatorPorts[name] = free;
   }
-  const stack = await launch(patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, emulatorPorts, env }));
+  // Without Redis the sync service's store and bus live in its memory: `npm run sync -- --backfill`
+  // runs its pages there, through the admin route, found with this file (removed on the way out).
+  const syncAdminToken = env.REDIS_URL ? undefined : crypto.randomBytes(24).toString('hex');
+  const stack = await launch(
+    patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, syncAdminToken, emulatorPorts, env }),
+  );
+  const serviceFile = syncAdminToken ? writeServiceFile(env, { url: new URL(stack.urls.sync!).origin, token: syncAdminToken }) : undefined;
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`
@@ -69,6 +100,7 @@ Ctrl-C stops everything.`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const reason = await stack.stopped;
+  if (serviceFile) removeServiceFile(serviceFile, syncAdminToken!);
   process.exit(reason === 'stopped' ? 0 : 1);
 }
 

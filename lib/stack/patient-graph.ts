@@ -27,6 +27,8 @@ export interface PatientGraphOptions {
   replicas?: number;
   /** The sync service's port (see freePort). */
   syncPort: number;
+  /** SYNC_ADMIN_TOKEN for the sync service: its admin routes (the backfill CLI) are on with it. */
+  syncAdminToken?: string;
   /**
    * Ports for the emulators by name (e.g. their documented defaults, so tools like the backfill
    * CLI find them without configuration); a free port each when absent.
@@ -183,6 +185,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       ...secrets,
       REDIS_URL: redisUrl,
       BUS_TOKEN: busToken,
+      ...(options.syncAdminToken ? { SYNC_ADMIN_TOKEN: options.syncAdminToken } : {}),
     }),
   };
   const gateway: ServiceSpec = {

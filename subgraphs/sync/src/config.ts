@@ -61,6 +61,8 @@ const schema = z.object({
    * bearer token. Only without REDIS_URL: with Redis, everyone talks to Redis.
    */
   busToken: z.string().min(16).optional(),
+  /** Serve the admin routes (admin.ts: backfill inside this service) behind this bearer token. */
+  adminToken: z.string().min(16).optional(),
 });
 
 export type SyncConfig = z.infer<typeof schema>;
@@ -97,6 +99,7 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   googleCalendarChannelId: 'GOOGLE_CALENDAR_CHANNEL_ID',
   googleCalendarChannelToken: 'GOOGLE_CALENDAR_CHANNEL_TOKEN',
   busToken: 'BUS_TOKEN',
+  adminToken: 'SYNC_ADMIN_TOKEN',
 };
 
 /** "true"/"false" (also 1/0, yes/no); anything else is passed on for zod to reject by name. */
@@ -145,6 +148,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       googleCalendarChannelId: text(env.GOOGLE_CALENDAR_CHANNEL_ID),
       googleCalendarChannelToken: text(env.GOOGLE_CALENDAR_CHANNEL_TOKEN),
       busToken: text(env.BUS_TOKEN),
+      adminToken: text(env.SYNC_ADMIN_TOKEN),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof SyncConfig] ?? path.join('.'),
@@ -161,6 +165,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
         ENV_KEYS.sembleWebhookSecret,
         ENV_KEYS.googleCalendarChannelToken,
         ENV_KEYS.busToken,
+        ENV_KEYS.adminToken,
       ],
     },
   );

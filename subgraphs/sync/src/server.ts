@@ -16,6 +16,7 @@ import type { Logger } from '../../../lib/logger';
 import { fromRoot } from '../../../lib/root';
 import { startSubgraph } from '../../../lib/subgraph';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import { createAdminRouter } from './admin';
 import { createSyncClients } from './clients';
 import type { SyncClients } from './clients';
 import type { SyncConfig } from './config';
@@ -24,6 +25,7 @@ import { redriveDeadLetters } from './dead-letters';
 import { SyncErrorCode, syncError } from './errors';
 import { SYNC_EVENTS_TOPIC } from './inbox';
 import type { SyncEventPayload } from './inbox';
+import { createPatientSync } from './patient-sync';
 import { createSemblePoller } from './poller';
 import type { SemblePoller } from './poller';
 import type { ConflictResolution } from './rules';
@@ -310,6 +312,18 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
         );
         // The embedded default: other processes follow this process's in-memory bus over HTTP.
         if (busHost) app.use('/bus', busHost);
+        // Operator tools (the backfill CLI) run their work here, on this service's store and bus.
+        if (config.adminToken) {
+          app.use(
+            createAdminRouter({
+              token: config.adminToken,
+              semble: clients.semble,
+              store,
+              patientSync: createPatientSync({ clients, store, bus, logger }),
+              logger,
+            }),
+          );
+        }
       },
     });
     cleanUps.push(() => subgraph.stop());

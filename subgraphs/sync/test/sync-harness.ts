@@ -100,7 +100,7 @@ function toItems(receiver: 'semble' | 'hubspot' | 'gocardless', body: Buffer): I
   }));
 }
 
-export async function startSyncHarness(options: { patients?: number; server?: boolean } = {}): Promise<SyncHarness> {
+export async function startSyncHarness(options: { patients?: number; server?: boolean; adminToken?: string } = {}): Promise<SyncHarness> {
   const world = createSeedWorld({ patients: options.patients ?? 30, seed: 42 });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -156,6 +156,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       workerName: 'test-worker',
       workerClaimAfterMs: 30_000,
       workerMaxDeliveries: 10,
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     };
     const clients = createSyncClients(config);
     const logger = createLogger('sync-test');
