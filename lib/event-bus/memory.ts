@@ -345,7 +345,11 @@ export function createMemoryEventBus(options?: EventBusOptions): EventBus {
             if (signal.aborted) break;
             const { deadLetter } = resolved;
             if (deadLetter && entry.deliveries > deadLetter.maxDeliveries) {
-              await setAside(bus, deadLetter, resolved.group, toBusEvent(topic, entry.event), entry.deliveries - 1);
+              try {
+                await setAside(bus, deadLetter, resolved.group, toBusEvent(topic, entry.event), entry.deliveries - 1);
+              } catch {
+                continue; // the bus is closing: still pending, as it was
+              }
               consumerGroup.pending.delete(entry.event.cursor);
               continue;
             }
