@@ -120,11 +120,20 @@ runMain(async () => {
     let summary: BackfillSummary | undefined;
     const service = config.redisUrl ? null : serviceTarget();
     if (service) {
+      let answered = false;
       try {
-        summary = await runRemoteBackfill({ ...service.target, ...backfill });
+        summary = await runRemoteBackfill({
+          ...service.target,
+          ...backfill,
+          onProgress: (totals) => {
+            answered = true;
+            backfill.onProgress(totals);
+          },
+        });
       } catch (error) {
-        // A file left by an `npm start` that is gone: run here instead, as without it.
-        if (!(error instanceof RemoteBackfillError && error.code === 'UNREACHABLE' && service.from === 'file')) throw error;
+        // A file left by an `npm start` that is gone (nothing ever answered): run here instead,
+        // as without it. A service that stops answering mid-run is an error, not a reason to start over.
+        if (!(error instanceof RemoteBackfillError && error.code === 'UNREACHABLE' && service.from === 'file' && !answered)) throw error;
         console.error(`${error.message}; ${SERVICE_FILE_LABEL} looks stale, so the backfill runs in this process.`);
       }
     }
