@@ -1,4 +1,4 @@
-import { startPatientGraph } from './stack';
+import { startPatientGraph, VENDOR_TOKENS } from './stack';
 import type { PatientGraphStack } from './stack';
 import { expectedOverview, normaliseOverview, PATIENT_OVERVIEW } from './seed-oracle';
 
@@ -109,5 +109,28 @@ describe('the patient overview query through the gateway', () => {
     expect(result.data.patient.payments.filter((p: any) => p.provider === 'GOCARDLESS').map((p: any) => p.id).sort()).toEqual(
       world.goCardlessPayments.filter((p) => p.patientId === mandate.patientId).map((p) => p.id).sort(),
     );
+  });
+
+  it("shows when an appointment's practitioner is busy, from their own calendar, joined through the gateway", async () => {
+    const from = '2025-04-01T00:00:00Z';
+    const to = '2025-04-29T00:00:00Z';
+    const result = await stack.query(
+      `query ($from: DateTime!, $to: DateTime!) { appointments(from: $from, to: $to, first: 5) { nodes { practitioner { id fullName busy(from: $from, to: $to) { start end } } } } }`,
+      { from, to },
+    );
+    expect(result.errors).toBeUndefined();
+    const practitioners = result.data.appointments.nodes.map((node: any) => node.practitioner);
+    expect(practitioners.length).toBeGreaterThan(0);
+    for (const practitioner of practitioners) {
+      const email = stack.world.practitioners.find((candidate) => candidate.id === practitioner.id)!.email;
+      const response = await fetch(`${stack.emulators.google}/calendar/v3/freeBusy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${VENDOR_TOKENS.google}` },
+        body: JSON.stringify({ timeMin: from, timeMax: to, items: [{ id: email }] }),
+      });
+      const direct = (await response.json()) as any;
+      expect(practitioner.busy).toEqual(direct.calendars[email].busy);
+      expect(practitioner.busy.length).toBeGreaterThan(0);
+    }
   });
 });

@@ -65,7 +65,7 @@ const WEBHOOK = {
   googleToken: 'stack-channel-token',
 };
 
-const TOKENS = {
+export const VENDOR_TOKENS = {
   semble: 'semble-test-token',
   hubspot: 'hubspot-test-token',
   stripe: 'sk_test_stack',
@@ -101,24 +101,24 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
     // Retries close together, so a test that stops the worker does not wait minutes.
     const retry = { retryDelaysMs: [100, 300, 1000] };
     const [semble, hubspot, stripe, gocardless, google] = (await Promise.all([
-      startSembleEmulator({ world, token: TOKENS.semble, webhook: { url: `${syncOrigin}/webhooks/semble`, secret: WEBHOOK.semble, ...retry } }).then(track),
+      startSembleEmulator({ world, token: VENDOR_TOKENS.semble, webhook: { url: `${syncOrigin}/webhooks/semble`, secret: WEBHOOK.semble, ...retry } }).then(track),
       startHubSpotEmulator({
         world,
-        token: TOKENS.hubspot,
+        token: VENDOR_TOKENS.hubspot,
         webhook: { url: `${syncOrigin}/webhooks/hubspot`, secret: WEBHOOK.hubspot, ...retry },
         ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}),
       }).then(track),
-      startStripeEmulator({ world, token: TOKENS.stripe, webhook: { url: `${syncOrigin}/webhooks/stripe`, secret: WEBHOOK.stripe, ...retry } }).then(track),
-      startGoCardlessEmulator({ world, token: TOKENS.gocardless, webhook: { url: `${syncOrigin}/webhooks/gocardless`, secret: WEBHOOK.gocardless, ...retry } }).then(track),
+      startStripeEmulator({ world, token: VENDOR_TOKENS.stripe, webhook: { url: `${syncOrigin}/webhooks/stripe`, secret: WEBHOOK.stripe, ...retry } }).then(track),
+      startGoCardlessEmulator({ world, token: VENDOR_TOKENS.gocardless, webhook: { url: `${syncOrigin}/webhooks/gocardless`, secret: WEBHOOK.gocardless, ...retry } }).then(track),
       startGoogleCalendarEmulator({
         world,
-        token: TOKENS.google,
+        token: VENDOR_TOKENS.google,
         webhook: { url: `${syncOrigin}/webhooks/google-calendar`, channelId: WEBHOOK.googleChannel, token: WEBHOOK.googleToken, ...retry },
       }).then(track),
     ])) as Listening[];
     const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, gocardless: gocardless!.url, google: google!.url };
 
-    const tokenFor = (vendor: Vendor) => (options.wrongTokenFor === vendor ? `${TOKENS[vendor]}-wrong` : TOKENS[vendor]);
+    const tokenFor = (vendor: Vendor) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
     const subgraphList = (await Promise.all([
       createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: tokenFor('semble') })).then(track),
       createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: tokenFor('hubspot') })).then(track),
@@ -140,15 +140,15 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           PORT: String(syncPort),
           PUBLIC_URL: syncOrigin,
           SEMBLE_BASE_URL: emulators.semble,
-          SEMBLE_TOKEN: TOKENS.semble,
+          SEMBLE_TOKEN: VENDOR_TOKENS.semble,
           HUBSPOT_BASE_URL: emulators.hubspot,
-          HUBSPOT_TOKEN: TOKENS.hubspot,
+          HUBSPOT_TOKEN: VENDOR_TOKENS.hubspot,
           STRIPE_BASE_URL: emulators.stripe,
-          STRIPE_SECRET_KEY: TOKENS.stripe,
+          STRIPE_SECRET_KEY: VENDOR_TOKENS.stripe,
           GOCARDLESS_BASE_URL: emulators.gocardless,
-          GOCARDLESS_ACCESS_TOKEN: TOKENS.gocardless,
+          GOCARDLESS_ACCESS_TOKEN: VENDOR_TOKENS.gocardless,
           GOOGLE_CALENDAR_BASE_URL: emulators.google,
-          GOOGLE_CALENDAR_TOKEN: TOKENS.google,
+          GOOGLE_CALENDAR_TOKEN: VENDOR_TOKENS.google,
           SEMBLE_WEBHOOK_SECRET: WEBHOOK.semble,
           HUBSPOT_CLIENT_SECRET: WEBHOOK.hubspot,
           STRIPE_WEBHOOK_SECRET: WEBHOOK.stripe,

@@ -1,6 +1,6 @@
 /**
  * Typed client for the part of Google Calendar API v3 the patient graph uses: events.list,
- * events.get, events.insert and events.update on one calendar. The wire records keep Google's
+ * events.get, events.insert and events.update on one calendar, and freeBusy over any calendars. The wire records keep Google's
  * field names (they are the vendor's format, shared with the emulator as types only); every
  * request goes through createVendorHttp, so timeouts, retries and VendorError codes are the
  * same as for every other vendor.
@@ -43,8 +43,27 @@ export interface GoogleEvent {
   updated: string;
   iCalUID?: string;
   sequence?: number;
+  /** `transparent` events do not block time (freeBusy skips them). @default opaque */
+  transparency?: 'opaque' | 'transparent';
   extendedProperties?: GoogleExtendedProperties;
 }
+
+/** One busy span of a freeBusy answer (UTC). */
+export interface GoogleBusyInterval {
+  start: string;
+  end: string;
+}
+
+/** `calendar#freeBusy`: per requested calendar id, its busy spans or why there are none. */
+export interface GoogleFreeBusy {
+  kind: 'calendar#freeBusy';
+  timeMin: string;
+  timeMax: string;
+  calendars: Record<string, { busy: GoogleBusyInterval[]; errors?: Array<{ domain: string; reason: string }> }>;
+}
+
+/** Google's ceiling on calendars per freeBusy request (calendarExpansionMax). */
+export const FREE_BUSY_MAX_CALENDARS = 50;
 
 /** `calendar#events`, one page of events.list. */
 export interface GoogleEventList {
@@ -116,6 +135,8 @@ export interface GoogleCalendarClient {
   insertEvent(event: GoogleEventInput): Promise<GoogleEvent>;
   /** events.update (full replacement). */
   updateEvent(eventId: string, event: GoogleEventInput): Promise<GoogleEvent>;
+  /** freeBusy: busy spans of up to FREE_BUSY_MAX_CALENDARS calendars in [timeMin, timeMax). */
+  freeBusy(query: { timeMin: string; timeMax: string; calendarIds: readonly string[] }): Promise<GoogleFreeBusy>;
 }
 
 /** True when Google says a sync token is no longer valid and a full sync is needed. */
@@ -188,6 +209,19 @@ export function createGoogleCalendarClient(options: GoogleCalendarClientOptions)
     updateEvent(eventId, event) {
       // A full replacement is idempotent, so retrying it is safe.
       return http.request<GoogleEvent>({ method: 'PUT', path: `${eventsPath}/${encodeURIComponent(eventId)}`, body: event });
+    },
+
+    freeBusy(query) {
+      if (query.calendarIds.length > FREE_BUSY_MAX_CALENDARS) {
+        throw new RangeError(`calendarIds: expected at most ${FREE_BUSY_MAX_CALENDARS}, got ${query.calendarIds.length}`);
+      }
+      // A query, though a POST: retrying it is safe.
+      return http.request<GoogleFreeBusy>({
+        method: 'POST',
+        path: '/calendar/v3/freeBusy',
+        body: { timeMin: query.timeMin, timeMax: query.timeMax, items: query.calendarIds.map((id) => ({ id })) },
+        retryable: true,
+      });
     },
   };
   return client;

@@ -9,6 +9,11 @@
  *   GET  /calendar/v3/calendars/:calendarId/events/:eventId
  *   POST /calendar/v3/calendars/:calendarId/events            (insert, client-chosen id)
  *   PUT  /calendar/v3/calendars/:calendarId/events/:eventId   (update, full replacement)
+ *   POST /calendar/v3/freeBusy                                 (busy intervals of up to 50 calendars)
+ *
+ * Besides the clinic calendar (the seed's calendarEvents, mirrors of Semble bookings), every
+ * practitioner has a calendar whose id is their email: their private diary (lib/seed's
+ * practitionerDiaryEvents), which only freeBusy is used to read.
  *
  * Push notifications: with a `webhook` (a watch channel) configured, a change made in the
  * Calendar UI (the admin route below) is announced as Google does it: a bodiless POST with the
@@ -29,10 +34,18 @@ import type { Request, Response } from 'express';
 import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emulator';
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
-import type { SeedCalendarEvent, SeedWorld } from '../../../lib/seed';
+import { practitionerDiaryEvents } from '../../../lib/seed';
+import type { SeedCalendarEvent, SeedDiaryEvent, SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signGoogleCalendarPush } from '../../../lib/webhooks';
 import type { WebhookRetryOptions } from '../../../lib/webhooks';
-import type { GoogleEvent, GoogleEventDateTime, GoogleEventInput, GoogleEventList, GoogleEventStatus } from '../../../lib/vendors/google-calendar';
+import type {
+  GoogleBusyInterval,
+  GoogleEvent,
+  GoogleEventDateTime,
+  GoogleEventInput,
+  GoogleEventList,
+  GoogleEventStatus,
+} from '../../../lib/vendors/google-calendar';
 
 /** A watch channel, as events.watch would have created it. */
 export interface GoogleCalendarWebhookOptions extends WebhookRetryOptions {
@@ -125,6 +138,46 @@ export function formatInZone(instant: string, timeZone: string): string {
   return `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}${offset}`;
 }
 
+function diaryToWire(diary: SeedDiaryEvent, timeZone: string): GoogleEvent {
+  return {
+    kind: 'calendar#event',
+    id: diary.id,
+    etag: `"${createHash('sha256').update(diary.id).digest().readUInt32BE(0)}"`,
+    status: 'confirmed',
+    summary: diary.summary,
+    start: { dateTime: formatInZone(diary.start, timeZone), timeZone: diary.timeZone },
+    end: { dateTime: formatInZone(diary.end, timeZone), timeZone: diary.timeZone },
+    created: diary.start,
+    updated: diary.start,
+    iCalUID: `${diary.id}@google.com`,
+    sequence: 0,
+  };
+}
+
+/** Google's freeBusy answer for one calendar: its live events' times within the window, merged. */
+export function busyIntervals(calendar: StoredCalendar, timeMinMs: number, timeMaxMs: number): GoogleBusyInterval[] {
+  const spans: Array<[number, number]> = [];
+  for (const { event } of calendar.events.values()) {
+    if (event.status === 'cancelled' || event.transparency === 'transparent') continue;
+    const start = Date.parse(event.start.dateTime ?? `${event.start.date}T00:00:00Z`);
+    const end = Date.parse(event.end.dateTime ?? `${event.end.date}T00:00:00Z`);
+    if (Number.isNaN(start) || Number.isNaN(end) || end <= timeMinMs || start >= timeMaxMs) continue;
+    spans.push([Math.max(start, timeMinMs), Math.min(end, timeMaxMs)]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const span of spans) {
+    const last = merged[merged.length - 1];
+    if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+    else merged.push([...span]);
+  }
+  const utc = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  return merged.map(([start, end]) => ({ start: utc(start), end: utc(end) }));
+}
+
+/** Calendars one freeBusy request may name (Google's calendarExpansionMax ceiling). */
+const FREE_BUSY_MAX_CALENDARS = 50;
+
 function seedToWire(seed: SeedCalendarEvent, timeZone: string): GoogleEvent {
   return {
     kind: 'calendar#event',
@@ -158,6 +211,10 @@ export function createGoogleCalendarStore(world: SeedWorld, timeZone = 'Europe/L
   for (const seed of world.calendarEvents) {
     revision += 1;
     calendarOf(seed.calendarId).events.set(seed.id, { event: seedToWire(seed, timeZone), revision });
+  }
+  for (const diary of practitionerDiaryEvents(world)) {
+    revision += 1;
+    calendarOf(diary.calendarId).events.set(diary.id, { event: diaryToWire(diary, timeZone), revision });
   }
 
   return {
@@ -427,6 +484,31 @@ export async function startGoogleCalendarEmulator(options: GoogleCalendarEmulato
     const checked = validateEventBody(req.body);
     if ('reason' in checked) return googleError(res, 400, checked.reason, checked.message);
     res.json(store.putEvent(calendar.id, { ...writableFields(checked.input), id }));
+  });
+
+  api.post('/freeBusy', (req, res) => {
+    const body = (req.body ?? {}) as { timeMin?: unknown; timeMax?: unknown; items?: unknown };
+    for (const name of ['timeMin', 'timeMax'] as const) {
+      const value = body[name];
+      if (value === undefined) return googleError(res, 400, 'required', `Missing ${name}.`);
+      if (typeof value !== 'string' || !RFC3339.test(value)) return invalid(res, `Invalid value for ${name}: expected RFC 3339 with an offset, got ${JSON.stringify(value)}`);
+    }
+    const timeMin = body.timeMin as string;
+    const timeMax = body.timeMax as string;
+    const timeMinMs = Date.parse(timeMin);
+    const timeMaxMs = Date.parse(timeMax);
+    if (timeMaxMs <= timeMinMs) return googleError(res, 400, 'timeRangeEmpty', 'The specified time range is empty.', { location: 'timeMax', locationType: 'parameter' });
+    if (!Array.isArray(body.items) || body.items.some((item) => typeof item?.id !== 'string' || item.id === '')) {
+      return invalid(res, 'Invalid value for items: expected [{ "id": "<calendar id>" }, ...]');
+    }
+    const ids = (body.items as Array<{ id: string }>).map((item) => item.id);
+    if (ids.length > FREE_BUSY_MAX_CALENDARS) return googleError(res, 400, 'tooManyCalendarsRequested', `At most ${FREE_BUSY_MAX_CALENDARS} calendars can be requested at once.`);
+    const calendars: Record<string, { busy: GoogleBusyInterval[]; errors?: Array<{ domain: string; reason: string }> }> = {};
+    for (const id of ids) {
+      const calendar = store.calendars.get(id);
+      calendars[id] = calendar ? { busy: busyIntervals(calendar, timeMinMs, timeMaxMs) } : { errors: [{ domain: 'global', reason: 'notFound' }], busy: [] };
+    }
+    res.json({ kind: 'calendar#freeBusy', timeMin, timeMax, calendars });
   });
 
   // Anything else under the API answers like Google does for an unknown resource.

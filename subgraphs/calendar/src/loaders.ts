@@ -8,11 +8,14 @@
  *   privateExtendedProperty query per appointment would cost a request per appointment.
  * - eventById: CalendarEvent references, one events.get per distinct id (Google has no batch
  *   get over REST), at most GET_CONCURRENCY at a time.
+ * - busy: Practitioner.busy, one freeBusy request per window for up to 50 calendars (the
+ *   practitioners' emails); a calendar Google does not know is a CALENDAR_NOT_FOUND error for
+ *   that practitioner only.
  */
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
-import type { GoogleCalendarClient, GoogleEvent } from '../../../lib/vendors/google-calendar';
-import { MAX_RESULTS_LIMIT } from '../../../lib/vendors/google-calendar';
+import type { GoogleBusyInterval, GoogleCalendarClient, GoogleEvent } from '../../../lib/vendors/google-calendar';
+import { FREE_BUSY_MAX_CALENDARS, GOOGLE_CALENDAR_VENDOR, MAX_RESULTS_LIMIT } from '../../../lib/vendors/google-calendar';
 
 /** What the gateway sends for Appointment.calendarEvent (`@requires(fields: "start")`). */
 export interface AppointmentRef {
@@ -20,7 +23,16 @@ export interface AppointmentRef {
   start: unknown;
 }
 
+/** One Practitioner.busy: the practitioner's calendar (their email) and a checked window. */
+export interface BusyKey {
+  calendarId: string;
+  timeMin: string;
+  timeMax: string;
+}
+
 export interface CalendarLoaders {
+  /** Busy spans of one calendar in one window. */
+  busy: DataLoader<BusyKey, GoogleBusyInterval[], string>;
   /** The event mirroring an appointment, or null when the calendar has none. */
   eventByAppointment: DataLoader<AppointmentRef, GoogleEvent | null, string>;
   /** An event by its Google id, or null when Google answers 404. */
@@ -61,6 +73,17 @@ export function windowFor(startsMs: number[]): { timeMin: string; timeMax: strin
   const max = Math.max(...startsMs);
   // A day past the latest start covers that appointment's event whatever its length.
   return { timeMin: new Date(min).toISOString(), timeMax: new Date(max + DAY_MS).toISOString() };
+}
+
+function busyKeyOf(key: BusyKey): string {
+  return `${key.timeMin}|${key.timeMax}|${key.calendarId}`;
+}
+
+/** Google has no calendar under the practitioner's email, or will not show it to us. */
+export function calendarNotFound(): GraphQLError {
+  return new GraphQLError("Practitioner.busy: Google Calendar has no calendar under the practitioner's email that this account may read", {
+    extensions: { code: 'CALENDAR_NOT_FOUND', vendor: GOOGLE_CALENDAR_VENDOR },
+  });
 }
 
 function badStart(start: unknown): GraphQLError {
@@ -107,5 +130,36 @@ export function createLoaders(client: GoogleCalendarClient): CalendarLoaders {
     mapWithConcurrency(ids, GET_CONCURRENCY, (id) => client.getEvent(id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))),
   );
 
-  return { eventByAppointment, eventById };
+  const busy = new DataLoader<BusyKey, GoogleBusyInterval[], string>(
+    async (keys) => {
+      const answers = new Map<string, GoogleBusyInterval[] | Error>();
+      const windows = new Map<string, BusyKey[]>();
+      for (const key of keys) {
+        const window = `${key.timeMin}|${key.timeMax}`;
+        windows.set(window, [...(windows.get(window) ?? []), key]);
+      }
+      await Promise.all(
+        [...windows.values()].flatMap((inWindow) => {
+          const chunks: BusyKey[][] = [];
+          for (let i = 0; i < inWindow.length; i += FREE_BUSY_MAX_CALENDARS) chunks.push(inWindow.slice(i, i + FREE_BUSY_MAX_CALENDARS));
+          return chunks.map(async (chunk) => {
+            const { timeMin, timeMax } = chunk[0]!;
+            try {
+              const answer = await client.freeBusy({ timeMin, timeMax, calendarIds: chunk.map((key) => key.calendarId) });
+              for (const key of chunk) {
+                const calendar = answer.calendars[key.calendarId];
+                answers.set(busyKeyOf(key), !calendar || calendar.errors?.length ? calendarNotFound() : calendar.busy);
+              }
+            } catch (error) {
+              for (const key of chunk) answers.set(busyKeyOf(key), error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+        }),
+      );
+      return keys.map((key) => answers.get(busyKeyOf(key))!);
+    },
+    { cacheKeyFn: busyKeyOf },
+  );
+
+  return { eventByAppointment, eventById, busy };
 }

@@ -4,7 +4,7 @@
  * events.list per request). Nothing here does I/O at import time.
  */
 import fs from 'node:fs';
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import type { DocumentNode } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { fromRoot } from '../../../lib/root';
@@ -15,7 +15,7 @@ import type { GoogleCalendarClient, GoogleEvent } from '../../../lib/vendors/goo
 import type { CalendarConfig } from './config';
 import { toCalendarEvent } from './event-model';
 import type { CalendarEventModel } from './event-model';
-import { createLoaders } from './loaders';
+import { calendarNotFound, createLoaders } from './loaders';
 import type { AppointmentRef, CalendarLoaders } from './loaders';
 
 export const name = 'calendar';
@@ -32,7 +32,36 @@ export interface CalendarContext {
 const toModel = (event: GoogleEvent | null, context: CalendarContext): CalendarEventModel | null =>
   event && toCalendarEvent(event, context.client.calendarId);
 
+/** Practitioner.busy's longest window: a month of one calendar keeps each answer small. */
+export const MAX_BUSY_WINDOW_DAYS = 31;
+
+function badArgument(argumentName: string, expected: string): GraphQLError {
+  return new GraphQLError(`${argumentName}: expected ${expected}`, { extensions: { code: 'BAD_USER_INPUT', argumentName, expected } });
+}
+
+/** The window as Google wants it (RFC 3339 UTC), or the argument at fault. */
+function busyWindow(args: { from: unknown; to: unknown }): { timeMin: string; timeMax: string } {
+  const instant = (name: 'from' | 'to') => {
+    const value = args[name];
+    const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) throw badArgument(name, 'an ISO 8601 date-time with an offset, e.g. 2025-06-02T09:00:00Z');
+    return ms;
+  };
+  const from = instant('from');
+  const to = instant('to');
+  if (to <= from) throw badArgument('to', 'a time after `from`');
+  if (to - from > MAX_BUSY_WINDOW_DAYS * 24 * 60 * 60 * 1000) throw badArgument('to', `at most ${MAX_BUSY_WINDOW_DAYS} days after \`from\``);
+  return { timeMin: new Date(from).toISOString(), timeMax: new Date(to).toISOString() };
+}
+
 export const resolvers: GraphQLResolverMap<CalendarContext> = {
+  Practitioner: {
+    async busy(practitioner: { id: string; email?: string | null }, args: { from: unknown; to: unknown }, context: CalendarContext) {
+      const window = busyWindow(args);
+      if (!practitioner.email) throw calendarNotFound();
+      return context.loaders.busy.load({ calendarId: practitioner.email, ...window });
+    },
+  },
   Appointment: {
     async calendarEvent(appointment: AppointmentRef, _args: unknown, context: CalendarContext) {
       return toModel(await context.loaders.eventByAppointment.load({ id: appointment.id, start: appointment.start }), context);
