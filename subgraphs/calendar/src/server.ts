@@ -32,6 +32,8 @@ export interface CalendarContext {
 const toModel = (event: GoogleEvent | null, context: CalendarContext): CalendarEventModel | null =>
   event && toCalendarEvent(event, context.client.calendarId);
 
+const RFC3339_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
 /** Practitioner.busy's longest window: a month of one calendar keeps each answer small. */
 export const MAX_BUSY_WINDOW_DAYS = 31;
 
@@ -43,7 +45,8 @@ function badArgument(argumentName: string, expected: string): GraphQLError {
 function busyWindow(args: { from: unknown; to: unknown }): { timeMin: string; timeMax: string } {
   const instant = (name: 'from' | 'to') => {
     const value = args[name];
-    const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+    // An offset is required: without one the instant would depend on this server's zone.
+    const ms = typeof value === 'string' && RFC3339_INSTANT.test(value) ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(ms)) throw badArgument(name, 'an ISO 8601 date-time with an offset, e.g. 2025-06-02T09:00:00Z');
     return ms;
   };

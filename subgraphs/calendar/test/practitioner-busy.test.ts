@@ -105,6 +105,7 @@ describe('Practitioner.busy', () => {
   it('names the argument at fault for a window it will not ask Google about', async () => {
     const cases: Array<[string, string, string]> = [
       ['not a time', '2025-04-02T00:00:00Z', 'from'],
+      ['2025-04-01T00:00:00Z', '2025-04-02T00:00:00', 'to'],
       ['2025-04-02T00:00:00Z', '2025-04-01T00:00:00Z', 'to'],
       ['2025-04-01T00:00:00Z', '2025-06-01T00:00:00Z', 'to'],
     ];
