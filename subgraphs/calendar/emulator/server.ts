@@ -38,6 +38,7 @@ import { practitionerDiaryEvents } from '../../../lib/seed';
 import type { SeedCalendarEvent, SeedDiaryEvent, SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signGoogleCalendarPush } from '../../../lib/webhooks';
 import type { WebhookRetryOptions } from '../../../lib/webhooks';
+import { FREE_BUSY_MAX_CALENDARS } from '../../../lib/vendors/google-calendar';
 import type {
   GoogleBusyInterval,
   GoogleEvent,
@@ -138,20 +139,10 @@ export function formatInZone(instant: string, timeZone: string): string {
   return `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}${offset}`;
 }
 
+/** A private diary entry: an event like the clinic's, without the link to a Semble booking. */
 function diaryToWire(diary: SeedDiaryEvent, timeZone: string): GoogleEvent {
-  return {
-    kind: 'calendar#event',
-    id: diary.id,
-    etag: `"${createHash('sha256').update(diary.id).digest().readUInt32BE(0)}"`,
-    status: 'confirmed',
-    summary: diary.summary,
-    start: { dateTime: formatInZone(diary.start, timeZone), timeZone: diary.timeZone },
-    end: { dateTime: formatInZone(diary.end, timeZone), timeZone: diary.timeZone },
-    created: diary.start,
-    updated: diary.start,
-    iCalUID: `${diary.id}@google.com`,
-    sequence: 0,
-  };
+  const etag = `"${createHash('sha256').update(diary.id).digest().readUInt32BE(0)}"`;
+  return toWire({ ...diary, status: 'confirmed', updated: diary.start, etag }, timeZone);
 }
 
 /** Google's freeBusy answer for one calendar: its live events' times within the window, merged. */
@@ -175,10 +166,9 @@ export function busyIntervals(calendar: StoredCalendar, timeMinMs: number, timeM
   return merged.map(([start, end]) => ({ start: utc(start), end: utc(end) }));
 }
 
-/** Calendars one freeBusy request may name (Google's calendarExpansionMax ceiling). */
-const FREE_BUSY_MAX_CALENDARS = 50;
+type SeededEvent = Pick<SeedCalendarEvent, 'id' | 'etag' | 'status' | 'summary' | 'start' | 'end' | 'timeZone' | 'updated'>;
 
-function seedToWire(seed: SeedCalendarEvent, timeZone: string): GoogleEvent {
+function toWire(seed: SeededEvent, timeZone: string, privateProperties?: Record<string, string>): GoogleEvent {
   return {
     kind: 'calendar#event',
     id: seed.id,
@@ -191,10 +181,14 @@ function seedToWire(seed: SeedCalendarEvent, timeZone: string): GoogleEvent {
     updated: seed.updated,
     iCalUID: `${seed.id}@google.com`,
     sequence: 0,
-    extendedProperties: { private: { sembleBookingId: seed.bookingId } },
+    ...(privateProperties ? { extendedProperties: { private: privateProperties } } : {}),
   };
 }
 
+/** A clinic event mirroring a Semble booking. */
+function seedToWire(seed: SeedCalendarEvent, timeZone: string): GoogleEvent {
+  return toWire(seed, timeZone, { sembleBookingId: seed.bookingId });
+}
 
 export function createGoogleCalendarStore(world: SeedWorld, timeZone = 'Europe/London'): GoogleCalendarStore {
   const calendars = new Map<string, StoredCalendar>();

@@ -208,6 +208,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
     }
 
     // Conflicts the sides settled themselves (same value on both now): closed, as a person would.
+    let conflictsClosed = 0;
     if (synced) {
       for (const settled of plan.settledConflicts) {
         const conflict = planned.openConflicts.find((open) => open.field === settled.field);
@@ -219,14 +220,15 @@ export function createPatientSync(deps: PatientSyncDeps) {
           resolvedBy: SETTLED_BY_SYNC,
           resolvedAt: at,
         });
+        conflictsClosed += 1;
         owe(outbox, patientId, () => publishConflictEvent(bus, store, closed));
         conflictEvents.push({ type: 'CONFLICT_RESOLVED', patientId, source: options.trigger, target: null, fields: [settled.field], outcome: 'APPLIED', conflictId: closed.id });
       }
     }
 
     const previous = await store.getStatus(patientId);
-    const openConflicts =
-      plan.conflicts.length > 0 || plan.settledConflicts.length > 0 || previous?.state === 'CONFLICT' ? (await store.conflictsOfPatient(patientId, 'OPEN')).length : 0;
+    // Read before planning, under the patient's lock (which resolveConflict takes too): nothing else changed them.
+    const openConflicts = planned.openConflicts.length + conflictsOpened - conflictsClosed;
     const state: PatientSyncState =
       openConflicts > 0 ? 'CONFLICT' : plan.status === 'HELD' ? 'HELD_FOR_REVIEW' : plan.route === 'SYNC_AND_FLAG' ? 'FLAGGED' : 'IN_SYNC';
     await store.putStatus({
