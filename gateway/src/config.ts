@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
+import { cacheConfigSchema } from './cache/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
@@ -79,7 +80,7 @@ export const gatewayConfigSchema = z
         maxQueuedEvents: z.number().int().positive().default(1000),
       })
       .prefault({}),
-    /** Redis for the event bus (and later the cache); in-process memory when unset. */
+    /** Redis for the event bus (and, unless CACHE_REDIS_URL says otherwise, the entity cache); in-process memory when unset. */
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     /** Key prefix of the bus's streams in Redis. @default "pg:bus:" */
     busKeyPrefix: z.string().min(1).default('pg:bus:'),
@@ -91,12 +92,18 @@ export const gatewayConfigSchema = z
     busToken: z.string().min(16).optional(),
     /** A token the Sandbox pre-fills in development (the launcher's dev token). */
     sandboxToken: z.string().optional(),
+    /** The entity cache (cache/config.ts). */
+    cache: cacheConfigSchema.prefault({}),
   })
   .refine((config) => !(config.environment === 'production' && config.auth.mode === 'none'), {
     message: 'authentication in production (AUTH_MODE=jwt)',
     path: ['auth', 'mode'],
   })
   .refine((config) => !config.busUrl || config.busToken, { message: 'a token of 16+ characters with BUS_URL', path: ['busToken'] })
+  .refine((config) => !(config.environment === 'production' && config.cache.enabled && config.cache.redisUrl && !config.cache.secret), {
+    message: 'a key with a cache in Redis in production (64 hex characters or base64 of 32+ bytes), or CACHE_ENABLED=false',
+    path: ['cache', 'secret'],
+  })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
     path: ['upstream', 'tryTimeoutMs'],
@@ -124,6 +131,16 @@ const ENV_KEYS: Record<string, string> = {
   'subscriptions.initTimeoutMs': 'WS_INIT_TIMEOUT_MS',
   'subscriptions.maxPerSocket': 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
   'subscriptions.maxMessageBytes': 'WS_MAX_MESSAGE_BYTES',
+  'cache.enabled': 'CACHE_ENABLED',
+  'cache.redisUrl': 'CACHE_REDIS_URL',
+  'cache.secret': 'CACHE_ENCRYPTION_KEY',
+  'cache.keyPrefix': 'CACHE_KEY_PREFIX',
+  'cache.maxTtlSeconds': 'CACHE_MAX_TTL_SECONDS',
+  'cache.timeoutMs': 'CACHE_TIMEOUT_MS',
+  'cache.memory.maxEntries': 'CACHE_MEMORY_MAX_ENTRIES',
+  'cache.memory.maxBytes': 'CACHE_MEMORY_MAX_BYTES',
+  'cache.trace': 'CACHE_TRACE',
+  'cache.redeleteAfterMs': 'CACHE_REDELETE_AFTER_MS',
 };
 
 /** Upstream defaults settable from the environment: variable → path under `upstream`. */
@@ -154,6 +171,7 @@ function keyOf(path: PropertyKey[]): string {
     return `config file: ${parts.join('.')}`;
   }
   if (parts[0] === 'subscriptions' && parts[1] === 'fields') return `config file: ${parts.join('.')}`;
+  if (parts[0] === 'cache' && (parts[1] === 'subgraphs' || parts[1] === 'invalidation')) return `config file: ${parts.join('.')}`;
   if (parts[0] === 'upstream') {
     const rest = parts.slice(1).join('.');
     const variable = Object.entries(UPSTREAM_ENV).find(([, at]) => at.join('.') === rest)?.[0];
@@ -173,7 +191,7 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
-  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs? }`. */
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache? }`. */
   configPath?: string;
 }
 
@@ -190,7 +208,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
   }
-  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs? } in ${file}`]);
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache? } in ${file}`]);
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -255,9 +273,26 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
       }),
     },
     redisUrl: env.REDIS_URL || undefined,
+    cache: {
+      ...(file.cache as Record<string, unknown> | undefined),
+      ...definedOnly({
+        enabled: envBool(env.CACHE_ENABLED),
+        redisUrl: env.CACHE_REDIS_URL || env.REDIS_URL || undefined,
+        secret: env.CACHE_ENCRYPTION_KEY || undefined,
+        keyPrefix: env.CACHE_KEY_PREFIX || undefined,
+        maxTtlSeconds: envInt(env.CACHE_MAX_TTL_SECONDS),
+        timeoutMs: envInt(env.CACHE_TIMEOUT_MS),
+        trace: envBool(env.CACHE_TRACE),
+        redeleteAfterMs: envInt(env.CACHE_REDELETE_AFTER_MS),
+      }),
+      memory: {
+        ...((file.cache as { memory?: Record<string, unknown> } | undefined)?.memory ?? {}),
+        ...definedOnly({ maxEntries: envInt(env.CACHE_MEMORY_MAX_ENTRIES), maxBytes: envInt(env.CACHE_MEMORY_MAX_BYTES) }),
+      },
+    },
     busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };
-  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN', 'BUS_TOKEN'] });
+  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
 }

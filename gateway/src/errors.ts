@@ -19,6 +19,8 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   /** A subgraph could not be reached; its fields are null, the rest is served. */
   UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
+  /** A subgraph answered with something that is not a GraphQL response; its fields are null. */
+  UpstreamBadResponse = 'UPSTREAM_BAD_RESPONSE',
   /** Not served yet: the supergraph is not loaded. */
   NotReady = 'NOT_READY',
   /** Anything unexpected; the message is masked in production. */
@@ -34,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.BadUserInput]: 400,
   [ErrorCode.NotFound]: 200,
   [ErrorCode.UpstreamUnavailable]: 200,
+  [ErrorCode.UpstreamBadResponse]: 200,
   [ErrorCode.NotReady]: 503,
   [ErrorCode.Internal]: 500,
 };

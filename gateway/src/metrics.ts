@@ -18,6 +18,14 @@ export interface GatewayMetrics {
   trackEndpoint(endpoint: Endpoint): void;
   observeRequest(labels: { operation: string; outcome: 'success' | 'error' }, seconds: number): void;
   setSubscribers(count: number): void;
+  /** A subgraph call answered by sharing an identical in-flight one. */
+  countDeduplicated(subgraph: string): void;
+  cache: {
+    lookup(subgraph: string, type: string, outcome: 'hit' | 'miss', count: number): void;
+    evicted(type: string, entries: number): void;
+    error(operation: string): void;
+    breaker(state: 'closed' | 'open' | 'half-open'): void;
+  };
 }
 
 export function createGatewayMetrics(logger: Logger): GatewayMetrics {
@@ -64,6 +72,26 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     registers: [registry],
   });
 
+  const cacheLookups = new Counter({
+    name: 'gateway_cache_lookups_total',
+    help: 'Entities (and root fetches, type Query) looked up in the entity cache, by subgraph, type and result (hit/miss)',
+    labelNames: ['subgraph', 'type', 'result'],
+    registers: [registry],
+  });
+  const cacheEvictions = new Counter({
+    name: 'gateway_cache_evictions_total',
+    help: 'Cache entries evicted by events naming an entity of this type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const cacheErrors = new Counter({
+    name: 'gateway_cache_errors_total',
+    help: 'Cache operations that failed or timed out (each served as a miss)',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const cacheBreaker = new Gauge({ name: 'gateway_cache_breaker_state', help: 'The cache breaker: 0 closed, 1 open, 2 half-open', registers: [registry] });
+
   const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served over WebSocket', registers: [registry] });
 
   const onEndpointEvent = (endpoint: Endpoint, event: EndpointEvent) => {
@@ -81,7 +109,16 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
       onEndpointEvent,
       onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.url, outcome }, seconds),
       onRetry: (subgraph) => retries.inc({ subgraph }),
-      onDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
+    },
+    countDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
+    cache: {
+      lookup: (subgraph, type, result, count) => cacheLookups.inc({ subgraph, type, result }, count),
+      evicted: (type, entries) => cacheEvictions.inc({ type }, entries),
+      error: (operation) => cacheErrors.inc({ operation }),
+      breaker: (state) => {
+        cacheBreaker.set(BREAKER_VALUE[state]);
+        logger[state === 'closed' ? 'info' : 'warn']({ cache: state }, `cache breaker → ${state}`);
+      },
     },
     trackEndpoint(endpoint) {
       healthy.set({ subgraph: endpoint.subgraph, url: endpoint.url, role: endpoint.role }, endpoint.health.phase === 'healthy' ? 1 : 0);

@@ -23,22 +23,26 @@ import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuthenticator } from './auth';
 import type { AuthIdentity } from './auth';
+import { createEntityCache } from './cache/entity-cache';
+import { readSupergraphEntities } from './cache/supergraph-entities';
+import type { SupergraphEntities } from './cache/supergraph-entities';
 import type { GatewayConfig } from './config';
+import type { GatewayContext } from './context';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
 import { createGatewayMetrics } from './metrics';
+import { cacheTracePlugin } from './plugins/cache-trace';
 import { requestMetricsPlugin } from './plugins/request-metrics';
+import { composeStages } from './pipeline/call';
+import { PipelineDataSource } from './pipeline/data-source';
+import { poolTerminal } from './pipeline/pool-stage';
+import { subgraphStages } from './pipeline/stages';
 import { startSubscriptionServer } from './subscriptions/server';
 import type { SubscriptionServer } from './subscriptions/server';
 import { createFileSupergraph } from './supergraph';
-import { PooledDataSource } from './upstream/data-source';
 import { policyFor } from './upstream/policy';
 import { SubgraphPool } from './upstream/pool';
 
-export interface GatewayContext {
-  auth: AuthIdentity;
-  /** Epoch ms by which every subgraph fetch of this request must be done. */
-  deadline: number;
-}
+export type { GatewayContext } from './context';
 
 export interface RunningGateway {
   url: string;
@@ -88,12 +92,20 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   };
   const currentPools = new Map<string, SubgraphPool>();
 
+  let entities: SupergraphEntities | undefined;
+  const cache = createEntityCache(config.cache, { logger, entities: () => entities, metrics: metrics.cache });
+  const stages = subgraphStages({
+    ...(cache ? { cache: cache.stage } : {}),
+    dedupe: (name) => policyFor(config.upstream, config.subgraphs[name]).dedupe,
+    onDeduplicated: (name) => metrics.countDeduplicated(name),
+  });
+
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     buildService: ({ name, url }) => {
       const pool = poolFor(name, url);
       currentPools.set(name, pool);
-      return new PooledDataSource({ pool, defaultTimeoutMs: config.requestTimeoutMs, logger });
+      return new PipelineDataSource({ subgraph: name, run: composeStages(stages, poolTerminal(pool)), defaultTimeoutMs: config.requestTimeoutMs, logger });
     },
     logger: {
       debug: (message) => logger.debug(message),
@@ -104,8 +116,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
 
   let apiSchema: GraphQLSchema | undefined;
-  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema, coreSupergraphSdl }) => {
     apiSchema = schema;
+    entities = readSupergraphEntities(coreSupergraphSdl);
   });
 
   const app = express();
@@ -114,6 +127,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const development = config.environment !== 'production';
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
   plugins.push(
     development
       ? ApolloServerPluginLandingPageLocalDefault({
@@ -140,17 +154,22 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   // The gateway closes a bus it created; one handed in belongs to the caller.
   let ownBus: EventBus | undefined;
   let bus = deps.bus;
-  if (Object.keys(config.subscriptions.fields).length > 0) {
-    if (!bus) {
-      bus = ownBus = config.busUrl
-        ? createRemoteEventBus({ url: config.busUrl, token: config.busToken! })
-        : await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
-    }
+  const servesSubscriptions = Object.keys(config.subscriptions.fields).length > 0;
+  const followsInvalidations = cache !== undefined && config.cache.invalidation.length > 0;
+  if ((servesSubscriptions || followsInvalidations) && !bus) {
+    bus = ownBus = config.busUrl
+      ? createRemoteEventBus({ url: config.busUrl, token: config.busToken! })
+      : await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+  }
+  if (followsInvalidations) await cache!.follow(bus!);
+  if (servesSubscriptions) {
     subscriptions = startSubscriptionServer({
       httpServer,
       path: '/graphql',
-      bus,
+      bus: bus!,
       config: config.subscriptions,
+      // An event's entities are evicted before the event is resolved, so no subscriber gets what it replaced.
+      beforeEvent: async (topic, event) => cache?.invalidation()?.apply(topic, event),
       schema: () => apiSchema,
       authenticate,
       execute: async (query, variables, auth): Promise<ExecutionResult> => {
@@ -189,7 +208,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     );
     const busState = bus && subscriptions ? { reachable: await bus.ping().catch(() => false) } : undefined;
     const ready = state.phase === 'loaded' && (busState?.reachable ?? true);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', supergraph: state, subgraphs, ...(busState ? { bus: busState } : {}) });
+    // The cache is reported, never a reason to be unready: without it every fetch is a miss.
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      supergraph: state,
+      subgraphs,
+      ...(busState ? { bus: busState } : {}),
+      ...(cache ? { cache: cache.describe() } : {}),
+    });
   });
 
   const requireAuth = (req: Request, res: Response, next: NextFunction) => {
@@ -249,6 +275,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     async stop() {
       await subscriptions?.stop();
       await server.stop();
+      await cache?.stop();
       await ownBus?.close();
       await listening.stop();
       for (const pool of pools.values()) pool.stop();

@@ -84,7 +84,7 @@ export async function graphql(url: string, query: string, options: { token?: str
   const token = options.token === undefined ? testToken() : options.token;
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
-  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[]; extensions?: any } };
 }
 
 /** Poll until `check` passes or the deadline is reached; a wait, not a timing assertion. */

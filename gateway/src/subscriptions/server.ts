@@ -15,10 +15,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/logger';
 import { parseCursor } from '../../../lib/event-bus/cursor';
-import type { EventBus } from '../../../lib/event-bus/types';
+import type { BusEvent, EventBus } from '../../../lib/event-bus/types';
 import type { AuthIdentity, AuthResult } from '../auth';
 import type { GatewayConfig } from '../config';
 import { ErrorCode } from '../errors';
+import { scopeOf } from '../pipeline/scope';
 import { TopicFeeds } from './feed';
 import type { EventStream } from './feed';
 import { matchesFilters, prepareSubscription } from './operation';
@@ -36,6 +37,8 @@ export interface SubscriptionServerOptions {
   execute: (query: string, variables: Record<string, unknown>, auth: AuthIdentity) => Promise<ExecutionResult>;
   logger: Logger;
   onSubscribersChanged?: (count: number) => void;
+  /** Called (and awaited) before an event is resolved for subscribers; once per event and subscriber. */
+  beforeEvent?: (topic: string, event: BusEvent) => Promise<void>;
 }
 
 // A type alias, not an interface: graphql-ws wants a Record-compatible extra.
@@ -58,8 +61,7 @@ class SharedResolutions {
    * events can share (every change of one conflict), so both are in the key.
    */
   resolve(prepared: PreparedSubscription, variables: Record<string, unknown>, cursor: string, lookupId: string, auth: AuthIdentity): Promise<ExecutionResult> {
-    const scope = `${[...auth.roles].sort().join(',')}|${auth.clinic ?? ''}`;
-    const key = JSON.stringify([prepared.lookupQuery, variables, cursor, lookupId, scope]);
+    const key = JSON.stringify([prepared.lookupQuery, variables, cursor, lookupId, scopeOf(auth)]);
     let result = this.inflight.get(key);
     if (!result) {
       result = this.execute(prepared.lookupQuery, { ...variables, __eventId: lookupId }, auth);
@@ -188,6 +190,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const payload = (event.payload ?? {}) as Record<string, unknown>;
         if (!matchesFilters(prepared, payload)) continue;
         const eventId = prepared.mapping.idFrom === 'cursor' ? event.cursor : String(payload[prepared.mapping.idFrom] ?? '');
+        await options.beforeEvent?.(prepared.mapping.topic, event).catch((error: Error) =>
+          logger.warn({ topic: prepared.mapping.topic, err: error.message }, 'could not apply an event before resolving it'),
+        );
         const value = await shared.resolve(prepared, variables, event.cursor, eventId, auth);
         if (finished) return end();
         return { done: false, value };

@@ -3,7 +3,7 @@
  * round-robin (a replica only when no primary is available, and never for a mutation), send
  * through that endpoint's breaker with a per-try timeout, retry a query elsewhere when no
  * response byte arrived (or on 429/502/503/504) within the retry budget and the request's
- * deadline, and share one call among identical in-flight queries.
+ * deadline. (Sharing one call among identical queries is the dedupe stage's work, in front.)
  */
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import type { IRetryBackoffContext } from 'cockatiel';
@@ -18,7 +18,6 @@ export type OperationKind = 'query' | 'mutation';
 
 export interface PoolRequest {
   kind: OperationKind;
-  /** Headers to send (already without the gateway's internal ones). */
   headers: Record<string, string>;
   body: string;
   /** Epoch ms after which the whole request gives up. */
@@ -44,7 +43,6 @@ export interface PoolObserver {
   onEndpointEvent?(endpoint: Endpoint, event: EndpointEvent): void;
   onAttempt?(endpoint: Endpoint, outcome: 'success' | 'failure' | 'rejected', seconds: number): void;
   onRetry?(subgraph: string, reason: string): void;
-  onDeduplicated?(subgraph: string): void;
 }
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
@@ -61,7 +59,6 @@ export class SubgraphPool {
   readonly endpoints: Endpoint[];
   private next = 0;
   private readonly budget: RetryBudget;
-  private readonly inflight = new Map<string, Promise<SharedResponse>>();
   private readonly stopChecks: () => void;
 
   constructor(
@@ -109,19 +106,6 @@ export class SubgraphPool {
 
   async send(request: PoolRequest): Promise<SharedResponse> {
     this.budget.recordRequest();
-    if (request.kind === 'mutation' || !this.policy.dedupe) return this.sendWithRetries(request);
-    const key = JSON.stringify([request.headers, request.body]);
-    const existing = this.inflight.get(key);
-    if (existing) {
-      this.observer.onDeduplicated?.(this.name);
-      return existing;
-    }
-    const call = this.sendWithRetries(request).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, call);
-    return call;
-  }
-
-  private async sendWithRetries(request: PoolRequest): Promise<SharedResponse> {
     const tried = new Set<Endpoint>();
     const deadlineSignal = AbortSignal.timeout(Math.max(0, request.deadline - Date.now()));
     const { retry: retryPolicy } = this.policy;

@@ -34,6 +34,7 @@ import type { SembleBooking } from '../../../lib/vendors/semble';
 import type { StripePaymentIntent } from '../../../lib/vendors/stripe';
 import type { SyncClients } from './clients';
 import { inboxDeadLetterOptions } from './dead-letters';
+import { publishEntityChanges } from './entity-changes';
 import { publishSyncEvent } from './events';
 import { describeFailure, isPermanentFailure } from './failures';
 import { INBOX_TOPIC } from './inbox';
@@ -123,6 +124,15 @@ function goCardlessPaymentState(status: GoCardlessPaymentStatus): InvoicePayment
   }
 }
 
+/** What a payment's change touches in the graph: the payment, its invoice's payments, its patient's. */
+function paymentEntities(paymentId: string, invoiceId: string | undefined, patientId: string | null) {
+  return [
+    { type: 'Payment', id: paymentId },
+    ...(invoiceId ? [{ type: 'Invoice', id: invoiceId }] : []),
+    ...(patientId ? [{ type: 'Patient', id: patientId }] : []),
+  ];
+}
+
 function sameInstant(a: string | undefined, b: string | undefined): boolean {
   return a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b);
 }
@@ -176,6 +186,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     if (answer instanceof Error) throw answer;
     const booking = answer as SembleBooking | null;
     const eventId = calendarEventId(bookingId);
+    if (booking) await publishEntityChanges(bus, 'semble', [{ type: 'Appointment', id: booking.id }, { type: 'Patient', id: booking.patientId }], logger);
     const existing = await clients.google.getEvent(eventId);
     if (!booking) {
       if (existing && existing.status !== 'cancelled') {
@@ -227,6 +238,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     const intent = await clients.stripe.retrievePaymentIntent(paymentIntentId);
     const invoiceId = intent.metadata.semble_invoice_id;
     const patientId = intent.metadata.semble_patient_id ?? null;
+    await publishEntityChanges(bus, 'stripe', paymentEntities(intent.id, invoiceId, patientId), logger);
     if (!invoiceId) {
       await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
       return;
@@ -249,6 +261,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     const payment = await clients.goCardless.getPayment(paymentId);
     const invoiceId = payment.metadata?.semble_invoice_id;
     const patientId = payment.metadata?.semble_patient_id ?? null;
+    await publishEntityChanges(bus, 'gocardless', paymentEntities(payment.id, invoiceId, patientId), logger);
     if (!invoiceId) {
       await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
       return;

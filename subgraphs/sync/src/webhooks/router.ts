@@ -1,7 +1,8 @@
 /**
  * Webhook ingress: POST /webhooks/{hubspot,stripe,gocardless,google-calendar,semble}. Each
  * delivery is verified over its raw bytes, de-duplicated by the vendor's event id(s), and
- * handed on as ONE InboxPayload event on the sync-inbox topic; the worker does the rest.
+ * handed on as ONE InboxPayload event on the sync-inbox topic; the worker does the rest. The
+ * records it names are announced on `entity-changes` (entity-changes.ts) for caches to evict.
  *
  * Acknowledgement is the promise to the vendor that nothing is lost, so a delivery is
  * answered 2xx only after bus.publish resolved. When the bus (or the dedupe store) is down,
@@ -22,6 +23,7 @@ import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { EventBus } from '../../../../lib/event-bus';
 import type { Logger } from '../../../../lib/logger';
+import { entitiesNamedBy, publishEntityChanges } from '../entity-changes';
 import { INBOX_TOPIC } from '../inbox';
 import type { InboxPayload } from '../inbox';
 import type { WebhookDedupe } from './dedupe';
@@ -149,6 +151,8 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
         const event = await bus.publish({ topic: INBOX_TOPIC, type: inboxEventType(vendor), payload });
         await confirmAll(fresh, checked.dedupeTtlMs);
         logger.info({ vendor, outcome: 'published', items: fresh.length, duplicates, cursor: event.cursor }, 'webhook accepted');
+        // Caches drop what the notification names now, before the worker has even read it.
+        await publishEntityChanges(bus, fresh[0]!.item.vendor, fresh.flatMap((entry) => entitiesNamedBy(entry.item)), logger);
       } catch (error) {
         // Not acknowledged, so the vendor retries; the released ids let that retry through.
         await releaseAll(fresh);

@@ -1,0 +1,25 @@
+/**
+ * The one shape of a GraphQL request's context in the gateway: who is asking, by when the
+ * answer is due, and what the request's subgraph calls noted for the response. HTTP requests,
+ * subscription events and every stage of the subgraph-call pipeline read this type and no other.
+ */
+import type { AuthIdentity } from './auth';
+
+/** One subgraph fetch as the cache saw it (the development response extension lists them). */
+export interface CacheTraceEntry {
+  subgraph: string;
+  /** The entity type, or `Query` for a root fetch. */
+  type: string;
+  /** Entities (or the root fetch) served from the cache. */
+  hits: number;
+  /** Entities (or the root fetch) fetched from the subgraph. */
+  misses: number;
+}
+
+export interface GatewayContext {
+  auth: AuthIdentity;
+  /** Epoch ms by which every subgraph fetch of this request must be done. */
+  deadline: number;
+  /** Filled by the entity cache stage when the response is to say what the cache served. */
+  cacheTrace?: CacheTraceEntry[];
+}

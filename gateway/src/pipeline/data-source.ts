@@ -1,0 +1,64 @@
+/**
+ * Where the query planner hands over: @apollo/gateway calls process() for every fetch of a
+ * query plan; this turns it into a typed SubgraphCall (who is asking comes from the request's
+ * GatewayContext, the kind from the fetch's own document) and runs it through the subgraph's
+ * pipeline. A failure becomes an error on that subgraph's fields only (upstream-errors.ts).
+ */
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+// The enum is not re-exported from the package root.
+import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
+import { GraphQLError, getOperationAST, parse } from 'graphql';
+import type { Logger } from '../../../lib/logger';
+import type { GatewayContext } from '../context';
+import { PoolUnavailableError } from '../upstream/pool';
+import type { Next, SubgraphCall } from './call';
+import { toClientError } from './upstream-errors';
+
+type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+
+export interface PipelineDataSourceOptions {
+  subgraph: string;
+  /** The subgraph's stages and terminal, composed. */
+  run: Next;
+  /** A deadline for calls whose context has none. */
+  defaultTimeoutMs: number;
+  logger: Logger;
+}
+
+export class PipelineDataSource implements GraphQLDataSource<GatewayContext> {
+  constructor(private readonly options: PipelineDataSourceOptions) {}
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayResponse> {
+    if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) {
+      // The supergraph comes from a file: the gateway never introspects or health-checks through here.
+      throw new Error(`${options.kind} requests are not sent through the subgraph pipeline`);
+    }
+    const { subgraph } = this.options;
+    const query = options.request.query!;
+    const document = options.document ?? parse(query);
+    const context = options.context;
+    const call: SubgraphCall = {
+      subgraph,
+      kind: getOperationAST(document)?.operation === 'mutation' ? 'mutation' : 'query',
+      operation: options.incomingRequestContext.operation?.operation ?? 'query',
+      document,
+      query,
+      ...(options.request.operationName ? { operationName: options.request.operationName } : {}),
+      variables: (options.request.variables ?? {}) as Record<string, unknown>,
+      auth: context.auth,
+      deadline: context.deadline ?? Date.now() + this.options.defaultTimeoutMs,
+      cacheTrace: context.cacheTrace,
+    };
+    try {
+      const result = await this.options.run(call);
+      return result.body;
+    } catch (error) {
+      if (error instanceof PoolUnavailableError) {
+        this.options.logger.warn({ subgraph, cause: error.unavailableCause, reason: error.reason }, 'subgraph unavailable');
+      } else if (!(error instanceof GraphQLError)) {
+        this.options.logger.error({ subgraph, err: (error as Error)?.message }, 'subgraph call failed unexpectedly');
+      }
+      throw toClientError(subgraph, error);
+    }
+  }
+}

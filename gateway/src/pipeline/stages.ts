@@ -1,0 +1,25 @@
+/**
+ * The one place that chooses and orders the stages of a subgraph call:
+ *
+ *   entity cache → in-flight dedupe → upstream pool (the terminal)
+ *
+ * Each stage lives in its own file and knows nothing of the others; adding one (authorisation,
+ * operation limits) is a line here.
+ */
+import type { SubgraphStage } from './call';
+import { dedupeStage } from './dedupe-stage';
+
+export interface StageChoices {
+  /** The entity cache's stage, when the cache is on. */
+  cache?: SubgraphStage;
+  /** Whether a subgraph's identical in-flight queries are shared (its upstream policy's `dedupe`). */
+  dedupe: (subgraph: string) => boolean;
+  onDeduplicated?: (subgraph: string) => void;
+}
+
+export function subgraphStages(choices: StageChoices): SubgraphStage[] {
+  return [
+    ...(choices.cache ? [choices.cache] : []),
+    dedupeStage({ enabled: choices.dedupe, ...(choices.onDeduplicated ? { onShared: choices.onDeduplicated } : {}) }),
+  ];
+}
