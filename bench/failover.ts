@@ -10,10 +10,10 @@
 import crypto from 'node:crypto';
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
+import { SUBGRAPHS } from '../lib/services';
 import { launch } from '../lib/stack/launcher';
 import { freePort, instanceName, patientGraphServices } from '../lib/stack/patient-graph';
 
-const SUBGRAPHS = ['semble', 'crm', 'payments', 'calendar'];
 const QUERY = '{ patients(first: 5) { nodes { id fullName dataQuality { score } crmContact { lifecycleStage } payments { status } appointments { status calendarEvent { status } } } } }';
 type Phase = 'before' | 'during' | 'after';
 
@@ -43,7 +43,7 @@ async function run(replicas: number, phaseSeconds: number, connections: number, 
   const stats: Record<Phase, PhaseStats> = { before: { latencies: [], errors: 0 }, during: { latencies: [], errors: 0 }, after: { latencies: [], errors: 0 } };
   let phase: Phase = 'before';
   // The instance killed in each subgraph: the second when there are two, else the only one.
-  const victims = SUBGRAPHS.map((name) => instanceName(name, replicas - 1));
+  const victims = SUBGRAPHS.map(({ name }) => instanceName(name, replicas - 1));
   const request = {
     method: 'POST' as const,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

@@ -9,12 +9,15 @@ import type { Listening } from './listen';
 import { reportReady, runMain, stopOnSignals } from './process';
 import { createSeedWorld } from './seed';
 import type { SeedWorld } from './seed';
+import type { WebhookRetryOptions } from './webhooks/delivery';
 
 export interface EmulatorBase {
   world: SeedWorld;
   token: string;
   port: number;
   host: string;
+  /** Retry settings for the emulator's webhooks (a test stack shortens them). @default the sender's */
+  webhookRetry?: WebhookRetryOptions;
 }
 
 export interface EmulatorEntrypoint<Extra extends z.ZodRawShape> {
@@ -94,11 +97,26 @@ export function readEmulatorConfig<Extra extends z.ZodRawShape = Record<never, n
   return { port: config.port, host: config.host, patients: config.patients, seed: config.seed, token: config.token, extra: config as unknown as z.infer<z.ZodObject<Extra>> };
 }
 
+export interface StartEmulatorOptions {
+  /** The world to serve, shared by a stack's emulators in one process. @default built from SEED_PATIENTS and SEED */
+  world?: SeedWorld;
+  webhookRetry?: WebhookRetryOptions;
+}
+
+/** Start an emulator configured from `env` as its process is; throws a ConfigError naming the variable. */
+export async function startEmulator<Extra extends z.ZodRawShape = Record<never, never>>(
+  entry: EmulatorEntrypoint<Extra>,
+  env: Readonly<Record<string, string | undefined>>,
+  options: StartEmulatorOptions = {},
+): Promise<Listening> {
+  const config = readEmulatorConfig(entry, env);
+  const world = options.world ?? createSeedWorld({ patients: config.patients, seed: config.seed });
+  return entry.start({ world, token: config.token, port: config.port, host: config.host, webhookRetry: options.webhookRetry }, config.extra);
+}
+
 export function runEmulator<Extra extends z.ZodRawShape = Record<never, never>>(entry: EmulatorEntrypoint<Extra>): void {
   runMain(async () => {
-    const config = readEmulatorConfig(entry, process.env);
-    const world = createSeedWorld({ patients: config.patients, seed: config.seed });
-    const emulator = await entry.start({ world, token: config.token, port: config.port, host: config.host }, config.extra);
+    const emulator = await startEmulator(entry, process.env);
     reportReady(entry.name, emulator.url);
     stopOnSignals(() => emulator.stop());
   });

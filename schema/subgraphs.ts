@@ -1,18 +1,19 @@
 /**
- * The subgraphs of the bundled patient graph: their names (as the gateway knows them), schema
- * files and the default routing URL written into the supergraph. The gateway overrides every
- * URL from configuration (SUBGRAPH_<NAME>_URL); these defaults match `npm start`'s fixed ports.
+ * The subgraphs composed into the bundled patient graph's supergraph, from the service registry
+ * (lib/services.ts): their names (as the gateway knows them), schema files and the default
+ * routing URL written into the supergraph. The gateway overrides every URL from configuration
+ * (SUBGRAPH_<NAME>_URL); the defaults are the subgraphs' fixed ports, as docker-compose uses them.
  */
+import { ALL_SUBGRAPHS, defaultRoutingUrl } from '../lib/services';
+
 export interface SubgraphDefinition {
   name: string;
   schemaPath: string;
   defaultUrl: string;
 }
 
-export const PATIENT_GRAPH_SUBGRAPHS: readonly SubgraphDefinition[] = [
-  { name: 'semble', schemaPath: 'subgraphs/semble/schema.graphql', defaultUrl: 'http://localhost:4001/graphql' },
-  { name: 'crm', schemaPath: 'subgraphs/crm/schema.graphql', defaultUrl: 'http://localhost:4002/graphql' },
-  { name: 'payments', schemaPath: 'subgraphs/payments/schema.graphql', defaultUrl: 'http://localhost:4003/graphql' },
-  { name: 'calendar', schemaPath: 'subgraphs/calendar/schema.graphql', defaultUrl: 'http://localhost:4004/graphql' },
-  { name: 'sync', schemaPath: 'subgraphs/sync/schema.graphql', defaultUrl: 'http://localhost:4005/graphql' },
-];
+export const PATIENT_GRAPH_SUBGRAPHS: readonly SubgraphDefinition[] = ALL_SUBGRAPHS.map((subgraph) => ({
+  name: subgraph.name,
+  schemaPath: subgraph.schema,
+  defaultUrl: defaultRoutingUrl(subgraph),
+}));

@@ -1,39 +1,26 @@
 /**
- * The one helper that starts the whole patient graph in this process, on free ports: the five
- * vendor emulators over one seed world, the four subgraphs wired to them through their own
- * configuration loaders, and the gateway over the committed supergraph. Returns the URLs, a
+ * The one helper that starts the whole patient graph in this process, on free ports: every
+ * service of the registry (lib/services.ts) through its own entrypoint and configuration loader
+ * (the vendor emulators over one seed world, the subgraphs wired to the emulators they read
+ * from, the sync service), and the gateway over the committed supergraph. Returns the URLs, a
  * token, the world the emulators serve, and stop().
  */
 import { signToken } from '../gateway/src/auth';
-import { loadGatewayConfig } from '../gateway/src/config';
+import { loadGatewayConfig, subgraphUrlEnv } from '../gateway/src/config';
 import { createGateway } from '../gateway/src/server';
 import type { RunningGateway } from '../gateway/src/server';
-import type { Listening } from '../lib/listen';
-import { createSeedWorld } from '../lib/seed';
-import type { SeedWorld } from '../lib/seed';
-import type { RunningSubgraph } from '../lib/subgraph';
-import { startGoogleCalendarEmulator } from '../subgraphs/calendar/emulator/server';
-import { loadCalendarConfig } from '../subgraphs/calendar/src/config';
-import { createServer as createCalendar } from '../subgraphs/calendar/src/server';
-import { startHubSpotEmulator } from '../subgraphs/crm/emulator/server';
-import { loadCrmConfig } from '../subgraphs/crm/src/config';
-import { createServer as createCrm } from '../subgraphs/crm/src/server';
-import { startGoCardlessEmulator } from '../subgraphs/payments/emulator/gocardless';
-import { startStripeEmulator } from '../subgraphs/payments/emulator/server';
-import { loadPaymentsConfig } from '../subgraphs/payments/src/config';
-import { createServer as createPayments } from '../subgraphs/payments/src/server';
-import { startSembleEmulator } from '../subgraphs/semble/emulator/server';
+import { startEmulator } from '../lib/emulator-main';
 import { createMemoryEventBus } from '../lib/event-bus/memory';
 import type { EventBus } from '../lib/event-bus/types';
-import { freePort } from '../lib/stack/patient-graph';
 import { fromRoot } from '../lib/root';
-import { loadSyncConfig } from '../subgraphs/sync/src/config';
-import { createServer as createSync } from '../subgraphs/sync/src/server';
+import { createSeedWorld } from '../lib/seed';
+import type { SeedWorld } from '../lib/seed';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, loadEmulatorEntrypoint, loadSubgraphEntrypoint, vendorEnv } from '../lib/services';
+import type { PatientGraphEmulator, SubgraphName, Vendor } from '../lib/services';
+import { freePort } from '../lib/stack/patient-graph';
 import type { SyncServer } from '../subgraphs/sync/src/server';
-import { loadSembleConfig } from '../subgraphs/semble/src/config';
-import { createServer as createSemble } from '../subgraphs/semble/src/server';
 
-export type Vendor = 'semble' | 'hubspot' | 'stripe' | 'gocardless' | 'google';
+export type { Vendor } from '../lib/services';
 
 export interface PatientGraphStack {
   world: SeedWorld;
@@ -41,7 +28,7 @@ export interface PatientGraphStack {
   /** A token with every steward role. */
   token: string;
   emulators: Record<Vendor, string>;
-  subgraphs: Record<'semble' | 'crm' | 'payments' | 'calendar' | 'sync', string>;
+  subgraphs: Record<SubgraphName, string>;
   /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway. */
   sync: SyncServer;
   bus: EventBus;
@@ -55,23 +42,12 @@ export interface PatientGraphStack {
 
 export const STACK_JWT_SECRET = 'stack-test-secret-0123456789abcdef0123';
 
-/** Webhook secrets the emulators sign with and the sync service verifies with. */
-const WEBHOOK = {
-  semble: 'stack-semble-webhook-secret',
-  hubspot: 'stack-hubspot-client-secret',
-  stripe: 'whsec_stack_test',
-  gocardless: 'stack-gocardless-webhook-secret',
-  googleChannel: 'stack-channel',
-  googleToken: 'stack-channel-token',
-};
-
-export const VENDOR_TOKENS = {
-  semble: 'semble-test-token',
-  hubspot: 'hubspot-test-token',
-  stripe: 'sk_test_stack',
-  gocardless: 'gocardless-test-token',
-  google: 'google-test-token',
-};
+/**
+ * The stack's own vendor tokens and webhook secrets, unlike the development defaults: a value
+ * that does not reach a service then fails a test instead of passing on the service's default.
+ */
+export const VENDOR_TOKENS = Object.fromEntries(EMULATORS.map(({ vendor }) => [vendor, `${vendor}-test-token`])) as Record<Vendor, string>;
+const STACK_WEBHOOK_SECRETS = Object.fromEntries(Object.entries(WEBHOOK_SECRETS).map(([key, value]) => [key, `${value}-stack`]));
 
 export interface StackOptions {
   /** Seed size. @default 500 */
@@ -100,67 +76,48 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
     const syncOrigin = `http://127.0.0.1:${syncPort}`;
     // Retries close together, so a test that stops the worker does not wait minutes.
     const retry = { retryDelaysMs: [100, 300, 1000] };
-    const [semble, hubspot, stripe, gocardless, google] = (await Promise.all([
-      startSembleEmulator({ world, token: VENDOR_TOKENS.semble, webhook: { url: `${syncOrigin}/webhooks/semble`, secret: WEBHOOK.semble, ...retry } }).then(track),
-      startHubSpotEmulator({
-        world,
-        token: VENDOR_TOKENS.hubspot,
-        webhook: { url: `${syncOrigin}/webhooks/hubspot`, secret: WEBHOOK.hubspot, ...retry },
-        ...(options.hubspotRateLimit ? { rateLimit: options.hubspotRateLimit } : {}),
-      }).then(track),
-      startStripeEmulator({ world, token: VENDOR_TOKENS.stripe, webhook: { url: `${syncOrigin}/webhooks/stripe`, secret: WEBHOOK.stripe, ...retry } }).then(track),
-      startGoCardlessEmulator({ world, token: VENDOR_TOKENS.gocardless, webhook: { url: `${syncOrigin}/webhooks/gocardless`, secret: WEBHOOK.gocardless, ...retry } }).then(track),
-      startGoogleCalendarEmulator({
-        world,
-        token: VENDOR_TOKENS.google,
-        webhook: { url: `${syncOrigin}/webhooks/google-calendar`, channelId: WEBHOOK.googleChannel, token: WEBHOOK.googleToken, ...retry },
-      }).then(track),
-    ])) as Listening[];
-    const emulators: Record<Vendor, string> = { semble: semble!.url, hubspot: hubspot!.url, stripe: stripe!.url, gocardless: gocardless!.url, google: google!.url };
-
-    const tokenFor = (vendor: Vendor) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
-    const subgraphList = (await Promise.all([
-      createSemble(loadSembleConfig({ PORT: '0', SEMBLE_BASE_URL: emulators.semble, SEMBLE_TOKEN: tokenFor('semble') })).then(track),
-      createCrm(loadCrmConfig({ PORT: '0', HUBSPOT_BASE_URL: emulators.hubspot, HUBSPOT_TOKEN: tokenFor('hubspot') })).then(track),
-      createPayments(
-        loadPaymentsConfig({
-          PORT: '0',
-          STRIPE_BASE_URL: emulators.stripe,
-          STRIPE_SECRET_KEY: tokenFor('stripe'),
-          GOCARDLESS_BASE_URL: emulators.gocardless,
-          GOCARDLESS_ACCESS_TOKEN: tokenFor('gocardless'),
+    const emulatorEnv = (emulator: PatientGraphEmulator) => ({
+      PORT: '0',
+      [emulator.tokenEnv]: VENDOR_TOKENS[emulator.vendor],
+      ...STACK_WEBHOOK_SECRETS,
+      [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}`,
+      // HubSpot's emulator reads these; the others ignore them.
+      ...(options.hubspotRateLimit
+        ? { HUBSPOT_RATE_LIMIT_MAX: String(options.hubspotRateLimit.max), HUBSPOT_RATE_LIMIT_WINDOW_MS: String(options.hubspotRateLimit.windowMs) }
+        : {}),
+    });
+    const emulators = Object.fromEntries(
+      await Promise.all(
+        EMULATORS.map(async (emulator) => {
+          const running = track(await startEmulator(loadEmulatorEntrypoint(emulator), emulatorEnv(emulator), { world, webhookRetry: retry }));
+          return [emulator.vendor, running.url] as const;
         }),
-      ).then(track),
-      createCalendar(loadCalendarConfig({ PORT: '0', GOOGLE_CALENDAR_BASE_URL: emulators.google, GOOGLE_CALENDAR_TOKEN: tokenFor('google') })).then(track),
-    ])) as RunningSubgraph[];
-    const [sembleSubgraph, crm, payments, calendar] = subgraphList.map((s) => s.graphqlUrl) as [string, string, string, string];
+      ),
+    ) as Record<Vendor, string>;
+    const emulatorUrl = ({ vendor }: PatientGraphEmulator) => emulators[vendor];
+
+    const tokenFor = ({ vendor }: PatientGraphEmulator) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
+    const subgraphUrls = await Promise.all(
+      SUBGRAPHS.map(async (subgraph) => {
+        const running = track(await loadSubgraphEntrypoint(subgraph).start({ PORT: '0', ...vendorEnv(subgraph.emulators, emulatorUrl, tokenFor) }));
+        return [subgraph.name, running.graphqlUrl] as const;
+      }),
+    );
+    // The sync service's entrypoint serves a SyncServer (subgraphs/sync/src/main.ts); it is
+    // loaded by path, which erases the type.
     const sync = track(
-      await createSync(
-        loadSyncConfig({
+      (await loadSubgraphEntrypoint(SYNC_SERVICE).start(
+        {
           PORT: String(syncPort),
           PUBLIC_URL: syncOrigin,
-          SEMBLE_BASE_URL: emulators.semble,
-          SEMBLE_TOKEN: VENDOR_TOKENS.semble,
-          HUBSPOT_BASE_URL: emulators.hubspot,
-          HUBSPOT_TOKEN: VENDOR_TOKENS.hubspot,
-          STRIPE_BASE_URL: emulators.stripe,
-          STRIPE_SECRET_KEY: VENDOR_TOKENS.stripe,
-          GOCARDLESS_BASE_URL: emulators.gocardless,
-          GOCARDLESS_ACCESS_TOKEN: VENDOR_TOKENS.gocardless,
-          GOOGLE_CALENDAR_BASE_URL: emulators.google,
-          GOOGLE_CALENDAR_TOKEN: VENDOR_TOKENS.google,
-          SEMBLE_WEBHOOK_SECRET: WEBHOOK.semble,
-          HUBSPOT_CLIENT_SECRET: WEBHOOK.hubspot,
-          STRIPE_WEBHOOK_SECRET: WEBHOOK.stripe,
-          GOCARDLESS_WEBHOOK_SECRET: WEBHOOK.gocardless,
-          GOOGLE_CALENDAR_CHANNEL_ID: WEBHOOK.googleChannel,
-          GOOGLE_CALENDAR_CHANNEL_TOKEN: WEBHOOK.googleToken,
+          ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl, ({ vendor }) => VENDOR_TOKENS[vendor]),
+          ...STACK_WEBHOOK_SECRETS,
           SYNC_WORKER_CLAIM_AFTER_MS: '500',
-        }),
+        },
         { bus },
-      ),
+      )) as SyncServer,
     );
-    const subgraphs = { semble: sembleSubgraph, crm, payments, calendar, sync: sync.graphqlUrl };
+    const subgraphs = Object.fromEntries([...subgraphUrls, [SYNC_SERVICE.name, sync.graphqlUrl]]) as Record<SubgraphName, string>;
 
     const gateway = track(
       await createGateway(
@@ -173,11 +130,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           UPSTREAM_TRY_TIMEOUT_MS: '30000',
           REQUEST_TIMEOUT_MS: '60000',
           AUTH_JWT_SECRET: STACK_JWT_SECRET,
-          SUBGRAPH_SEMBLE_URL: subgraphs.semble,
-          SUBGRAPH_CRM_URL: subgraphs.crm,
-          SUBGRAPH_PAYMENTS_URL: subgraphs.payments,
-          SUBGRAPH_CALENDAR_URL: subgraphs.calendar,
-          SUBGRAPH_SYNC_URL: subgraphs.sync,
+          ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [subgraphUrlEnv(name), url])),
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
         }),
         { bus },

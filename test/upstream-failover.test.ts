@@ -7,10 +7,11 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { launch } from '../lib/stack/launcher';
 import type { RunningStack } from '../lib/stack/launcher';
+import { SUBGRAPHS } from '../lib/services';
 import { freePort, instanceName, patientGraphServices } from '../lib/stack/patient-graph';
 import { PATIENT_OVERVIEW } from './seed-oracle';
 
-const SUBGRAPHS = ['semble', 'crm', 'payments', 'calendar'];
+const SUBGRAPH_NAMES = SUBGRAPHS.map(({ name }) => name);
 
 describe('the patient graph with two instances of every subgraph', () => {
   let stack: RunningStack;
@@ -65,7 +66,7 @@ describe('the patient graph with two instances of every subgraph', () => {
     };
     await until(() => ok >= 8);
     const before = ok;
-    await Promise.all(SUBGRAPHS.map((name) => stack.kill(instanceName(name, 1))));
+    await Promise.all(SUBGRAPH_NAMES.map((name) => stack.kill(instanceName(name, 1))));
     await until(() => ok - before >= 24);
     const during = ok - before;
     running = false;
@@ -75,17 +76,17 @@ describe('the patient graph with two instances of every subgraph', () => {
     expect(before).toBeGreaterThanOrEqual(8);
     expect(during).toBeGreaterThanOrEqual(24);
     const state = await readyz();
-    for (const name of SUBGRAPHS) {
+    for (const name of SUBGRAPH_NAMES) {
       const killed = state.subgraphs[name].endpoints.find((e: { url: string }) => e.url === stack.urls[instanceName(name, 1)]);
       expect(killed.health).toBe('ejected');
     }
 
-    await Promise.all(SUBGRAPHS.map((name) => stack.restart(instanceName(name, 1))));
+    await Promise.all(SUBGRAPH_NAMES.map((name) => stack.restart(instanceName(name, 1))));
     const deadline = Date.now() + 15_000;
     let healthy = false;
     while (!healthy && Date.now() < deadline) {
       const now = await readyz();
-      healthy = SUBGRAPHS.every((name) => now.subgraphs[name].endpoints.every((e: { health: string }) => e.health === 'healthy'));
+      healthy = SUBGRAPH_NAMES.every((name) => now.subgraphs[name].endpoints.every((e: { health: string }) => e.health === 'healthy'));
       if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(healthy).toBe(true);

@@ -163,10 +163,13 @@ const UPSTREAM_ENV: Record<string, string[]> = {
 
 const envNameOfSubgraph = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 
+/** The variable holding subgraph `name`'s primary URLs, for launchers that configure a gateway. */
+export const subgraphUrlEnv = (name: string) => `SUBGRAPH_${envNameOfSubgraph(name)}_URL`;
+
 function keyOf(path: PropertyKey[]): string {
   const parts = path.map(String);
   if (parts[0] === 'subgraphs' && parts[1] !== undefined) {
-    if (parts[2] === 'urls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_URL`;
+    if (parts[2] === 'urls') return subgraphUrlEnv(parts[1]);
     if (parts[2] === 'replicaUrls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_REPLICA_URLS`;
     return `config file: ${parts.join('.')}`;
   }

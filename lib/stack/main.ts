@@ -8,8 +8,9 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
 import { fromRoot } from '../root';
+import { EMULATORS, SYNC_SERVICE } from '../services';
 import { launch } from './launcher';
-import { DEFAULT_EMULATOR_PORTS, DEFAULT_SYNC_PORT, freePort, patientGraphServices, portIfFree } from './patient-graph';
+import { freePort, patientGraphServices, portIfFree } from './patient-graph';
 
 const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
 
@@ -68,10 +69,10 @@ async function main() {
 
   // The documented ports when they are free, so `npm run sync -- --backfill` and other tools find
   // the emulators with their defaults; any free port otherwise.
-  const syncPort = (await portIfFree(DEFAULT_SYNC_PORT)) ?? (await freePort());
+  const syncPort = (await portIfFree(SYNC_SERVICE.port)) ?? (await freePort());
   const emulatorPorts: Record<string, number> = {};
-  for (const [name, wanted] of Object.entries(DEFAULT_EMULATOR_PORTS)) {
-    const free = await portIfFree(wanted);
+  for (const { name, defaultPort } of EMULATORS) {
+    const free = await portIfFree(defaultPort);
     if (free) emulatorPorts[name] = free;
   }
   // Without Redis the sync service's store and bus live in its memory: `npm run sync -- --backfill`

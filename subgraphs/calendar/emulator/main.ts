@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startGoogleCalendarEmulator } from './server';
 
-export const googleCalendarEmulatorEntry = defineEmulator({
+export const entrypoint = defineEmulator({
   name: 'google-calendar-emulator',
   defaultPort: 4104,
   tokenEnv: 'GOOGLE_CALENDAR_TOKEN',
@@ -22,12 +22,12 @@ export const googleCalendarEmulatorEntry = defineEmulator({
     env: { webhookUrl: 'GOOGLE_CALENDAR_WEBHOOK_URL', channelId: 'GOOGLE_CALENDAR_CHANNEL_ID', channelToken: 'GOOGLE_CALENDAR_CHANNEL_TOKEN' },
     secrets: ['channelToken'],
   },
-  start: (base, extra) =>
+  start: ({ webhookRetry, ...base }, extra) =>
     startGoogleCalendarEmulator({
       ...base,
-      webhook: extra.webhookUrl ? { url: extra.webhookUrl, channelId: extra.channelId, token: extra.channelToken } : undefined,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, channelId: extra.channelId, token: extra.channelToken, ...webhookRetry } : undefined,
     }),
 });
 
-// Tests import the entry to check its settings; only running the file as a program starts it.
-if (require.main === module) runEmulator(googleCalendarEmulatorEntry);
+// Tests import the entrypoint (its settings; the in-process stack starts it); only running the file as a program serves it.
+if (require.main === module) runEmulator(entrypoint);

@@ -10,7 +10,7 @@ import { verifyGoogleCalendarPush } from '../../../lib/webhooks';
 import { readDeliveries, startRecordingReceiver, waitForDeliveries } from '../../../lib/webhooks/recording-receiver';
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import { startGoogleCalendarEmulator } from '../emulator/server';
-import { googleCalendarEmulatorEntry } from '../emulator/main';
+import { entrypoint as googleCalendarEmulatorEntry } from '../emulator/main';
 import type { GoogleCalendarEmulator } from '../emulator/server';
 import type { GoogleEvent, GoogleEventList } from '../../../lib/vendors/google-calendar';
 

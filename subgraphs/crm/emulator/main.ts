@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startHubSpotEmulator } from './server';
 
-export const hubSpotEmulatorEntry = defineEmulator({
+export const entrypoint = defineEmulator({
   name: 'hubspot-emulator',
   defaultPort: 4102,
   tokenEnv: 'HUBSPOT_TOKEN',
@@ -28,13 +28,13 @@ export const hubSpotEmulatorEntry = defineEmulator({
     },
     secrets: ['clientSecret'],
   },
-  start: (base, extra) =>
+  start: ({ webhookRetry, ...base }, extra) =>
     startHubSpotEmulator({
       ...base,
       rateLimit: { max: extra.rateLimitMax, windowMs: extra.rateLimitWindowMs },
-      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.clientSecret } : undefined,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.clientSecret, ...webhookRetry } : undefined,
     }),
 });
 
-// Tests import the entry to check its settings; only running the file as a program starts it.
-if (require.main === module) runEmulator(hubSpotEmulatorEntry);
+// Tests import the entrypoint (its settings; the in-process stack starts it); only running the file as a program serves it.
+if (require.main === module) runEmulator(entrypoint);

@@ -1,11 +1,10 @@
 /** Entrypoint of the crm subgraph: configuration from the environment, then serve until stopped. */
-import { reportReady, runMain, stopOnSignals } from '../../../lib/process';
+import { runSubgraph } from '../../../lib/subgraph-main';
+import type { SubgraphEntrypoint } from '../../../lib/subgraph-main';
 import { loadCrmConfig } from './config';
 import { createServer, name } from './server';
 
-runMain(async () => {
-  const config = loadCrmConfig(process.env);
-  const server = await createServer(config);
-  reportReady(name, server.graphqlUrl);
-  stopOnSignals(() => server.stop());
-});
+export const entrypoint: SubgraphEntrypoint = { name, start: (env) => createServer(loadCrmConfig(env)) };
+
+// The in-process test stack imports the entrypoint; only running the file as a program serves it.
+if (require.main === module) runSubgraph(entrypoint);

@@ -11,7 +11,7 @@ import type { HubSpotWebhookEvent } from '../../../lib/webhooks';
 import { readDeliveries, startRecordingReceiver, waitForDeliveries } from '../../../lib/webhooks/recording-receiver';
 import type { ReceivedWebhook, RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import { startHubSpotEmulator } from '../emulator/server';
-import { hubSpotEmulatorEntry } from '../emulator/main';
+import { entrypoint as hubSpotEmulatorEntry } from '../emulator/main';
 import type { HubSpotEmulator } from '../emulator/server';
 
 const TOKEN = 'hubspot-webhook-test-token';

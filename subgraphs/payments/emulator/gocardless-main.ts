@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startGoCardlessEmulator } from './gocardless';
 
-export const goCardlessEmulatorEntry = defineEmulator({
+export const entrypoint = defineEmulator({
   name: 'gocardless-emulator',
   defaultPort: 4106,
   tokenEnv: 'GOCARDLESS_ACCESS_TOKEN',
@@ -21,12 +21,12 @@ export const goCardlessEmulatorEntry = defineEmulator({
     env: { webhookUrl: 'GOCARDLESS_WEBHOOK_URL', webhookSecret: 'GOCARDLESS_WEBHOOK_SECRET' },
     secrets: ['webhookSecret'],
   },
-  start: (base, extra) =>
+  start: ({ webhookRetry, ...base }, extra) =>
     startGoCardlessEmulator({
       ...base,
-      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret } : undefined,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret, ...webhookRetry } : undefined,
     }),
 });
 
-// Tests import the entry to check its settings; only running the file as a program starts it.
-if (require.main === module) runEmulator(goCardlessEmulatorEntry);
+// Tests import the entrypoint (its settings; the in-process stack starts it); only running the file as a program serves it.
+if (require.main === module) runEmulator(entrypoint);

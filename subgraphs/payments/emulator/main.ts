@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startStripeEmulator } from './server';
 
-export const stripeEmulatorEntry = defineEmulator({
+export const entrypoint = defineEmulator({
   name: 'stripe-emulator',
   defaultPort: 4103,
   tokenEnv: 'STRIPE_SECRET_KEY',
@@ -22,13 +22,13 @@ export const stripeEmulatorEntry = defineEmulator({
     env: { maxSearchClauses: 'STRIPE_SEARCH_MAX_CLAUSES', webhookUrl: 'STRIPE_WEBHOOK_URL', webhookSecret: 'STRIPE_WEBHOOK_SECRET' },
     secrets: ['webhookSecret'],
   },
-  start: (base, extra) =>
+  start: ({ webhookRetry, ...base }, extra) =>
     startStripeEmulator({
       ...base,
       maxSearchClauses: extra.maxSearchClauses,
-      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret } : undefined,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret, ...webhookRetry } : undefined,
     }),
 });
 
-// Tests import the entry to check its settings; only running the file as a program starts it.
-if (require.main === module) runEmulator(stripeEmulatorEntry);
+// Tests import the entrypoint (its settings; the in-process stack starts it); only running the file as a program serves it.
+if (require.main === module) runEmulator(entrypoint);

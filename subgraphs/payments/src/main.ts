@@ -1,11 +1,10 @@
 /** Entrypoint of the payments subgraph: configuration from the environment, then serve. */
-import { reportReady, runMain, stopOnSignals } from '../../../lib/process';
+import { runSubgraph } from '../../../lib/subgraph-main';
+import type { SubgraphEntrypoint } from '../../../lib/subgraph-main';
 import { loadPaymentsConfig } from './config';
-import { createServer } from './server';
+import { createServer, name } from './server';
 
-runMain(async () => {
-  const config = loadPaymentsConfig(process.env);
-  const server = await createServer(config);
-  reportReady('payments', server.graphqlUrl);
-  stopOnSignals(() => server.stop());
-});
+export const entrypoint: SubgraphEntrypoint = { name, start: (env) => createServer(loadPaymentsConfig(env)) };
+
+// The in-process test stack imports the entrypoint; only running the file as a program serves it.
+if (require.main === module) runSubgraph(entrypoint);

@@ -15,7 +15,7 @@ import { startRecordingReceiver } from '../../../lib/webhooks/recording-receiver
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import { startGoCardlessEmulator } from '../emulator/gocardless';
 import type { GoCardlessEmulator } from '../emulator/gocardless';
-import { goCardlessEmulatorEntry } from '../emulator/gocardless-main';
+import { entrypoint as goCardlessEmulatorEntry } from '../emulator/gocardless-main';
 
 const TOKEN = 'gocardless_wire_test';
 const SECRET = 'gocardless-wire-webhook-secret';

@@ -10,7 +10,7 @@ import type { StripeWebhookEvent } from '../../../lib/webhooks';
 import { readDeliveries, startRecordingReceiver, waitForDeliveries } from '../../../lib/webhooks/recording-receiver';
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import { startStripeEmulator } from '../emulator/server';
-import { stripeEmulatorEntry } from '../emulator/main';
+import { entrypoint as stripeEmulatorEntry } from '../emulator/main';
 import type { StripeEmulator } from '../emulator/server';
 
 const KEY = 'sk_test_webhooks';

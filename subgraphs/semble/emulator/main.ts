@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineEmulator, runEmulator } from '../../../lib/emulator-main';
 import { startSembleEmulator } from './server';
 
-export const sembleEmulatorEntry = defineEmulator({
+export const entrypoint = defineEmulator({
   name: 'semble-emulator',
   defaultPort: 4101,
   tokenEnv: 'SEMBLE_TOKEN',
@@ -22,12 +22,12 @@ export const sembleEmulatorEntry = defineEmulator({
     env: { webhookUrl: 'SEMBLE_WEBHOOK_URL', webhookSecret: 'SEMBLE_WEBHOOK_SECRET', webhookSecretHeader: 'SEMBLE_WEBHOOK_SECRET_HEADER' },
     secrets: ['webhookSecret'],
   },
-  start: (base, extra) =>
+  start: ({ webhookRetry, ...base }, extra) =>
     startSembleEmulator({
       ...base,
-      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret, headerName: extra.webhookSecretHeader } : undefined,
+      webhook: extra.webhookUrl ? { url: extra.webhookUrl, secret: extra.webhookSecret, headerName: extra.webhookSecretHeader, ...webhookRetry } : undefined,
     }),
 });
 
-// Tests import the entry to check its settings; only running the file as a program starts it.
-if (require.main === module) runEmulator(sembleEmulatorEntry);
+// Tests import the entrypoint (its settings; the in-process stack starts it); only running the file as a program serves it.
+if (require.main === module) runEmulator(entrypoint);

@@ -9,7 +9,7 @@ import { verifySemble } from '../../../lib/webhooks';
 import { readDeliveries, startRecordingReceiver, waitForDeliveries } from '../../../lib/webhooks/recording-receiver';
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import { startSembleEmulator } from '../emulator/server';
-import { sembleEmulatorEntry } from '../emulator/main';
+import { entrypoint as sembleEmulatorEntry } from '../emulator/main';
 import type { SembleEmulator } from '../emulator/server';
 
 const TOKEN = 'semble-webhook-test-token';

@@ -1,11 +1,11 @@
 /** Entrypoint of the sync subgraph (and, with SYNC_WORKER, the worker): configuration from the environment, then serve until stopped. */
-import { reportReady, runMain, stopOnSignals } from '../../../lib/process';
+import { runSubgraph } from '../../../lib/subgraph-main';
+import type { SubgraphEntrypoint } from '../../../lib/subgraph-main';
 import { loadSyncConfig } from './config';
 import { createServer, name } from './server';
+import type { SyncServer } from './server';
 
-runMain(async () => {
-  const config = loadSyncConfig(process.env);
-  const server = await createServer(config);
-  reportReady(name, server.graphqlUrl);
-  stopOnSignals(() => server.stop());
-});
+export const entrypoint: SubgraphEntrypoint<SyncServer> = { name, start: (env, deps) => createServer(loadSyncConfig(env), deps) };
+
+// The in-process test stack imports the entrypoint; only running the file as a program serves it.
+if (require.main === module) runSubgraph(entrypoint);

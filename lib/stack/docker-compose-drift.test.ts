@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import { parse } from 'yaml';
+import { fromRoot } from '../root';
+import { EMULATORS, SUBGRAPHS } from '../services';
+import { DOCKER_COMPOSE_PATH, dockerComposeYaml } from './docker-compose';
+
+describe('the committed docker-compose.yml', () => {
+  it('is what the service registry generates today (run `npm run compose:docker` when this fails)', () => {
+    expect(fs.readFileSync(fromRoot(DOCKER_COMPOSE_PATH), 'utf8')).toBe(dockerComposeYaml());
+  });
+});
+
+describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, merge keys)', () => {
+  type Service = { command: string[]; environment?: Record<string, string> };
+  const { services } = parse(dockerComposeYaml(), { version: '1.1' }) as { services: Record<string, Service> };
+  const tokens = Object.fromEntries(EMULATORS.map((emulator) => [emulator.tokenEnv, emulator.devToken]));
+
+  it('gives every container of the image the shared environment, and the gateway only its own', () => {
+    const containers = Object.entries(services).filter(([name]) => name !== 'redis' && name !== 'gateway');
+    expect(containers).toHaveLength(EMULATORS.length + 2 * SUBGRAPHS.length + 1);
+    for (const [, service] of containers) expect(service.environment).toMatchObject(tokens);
+    expect(Object.keys(services.gateway!.environment!)).not.toContain(EMULATORS[0]!.tokenEnv);
+  });
+
+  it('makes the second instance of a subgraph the first one again', () => {
+    for (const { name } of SUBGRAPHS) expect(services[`${name}-b`]).toEqual(services[`${name}-a`]);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * docker-compose.yml, generated from the service registry (lib/services.ts): the vendor
+ * emulators, two instances of every subgraph, the sync service with Redis (its bus and state),
+ * and the gateway, all from the one image the Dockerfile builds. Services find each other by
+ * their compose names on the fixed and documented ports the registry gives them.
+ * `npm run compose:docker` writes the file; docker-compose-drift.test.ts fails when the committed
+ * one is not what this writes.
+ */
+import fs from 'node:fs';
+import { Document } from 'yaml';
+import type { Alias, Scalar, YAMLMap } from 'yaml';
+import { subgraphUrlEnv } from '../../gateway/src/config';
+import { fromRoot } from '../root';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, vendorEnv } from '../services';
+import type { EmulatorService } from '../services';
+
+export const DOCKER_COMPOSE_PATH = 'docker-compose.yml';
+
+const HEADER = [
+  ' Generated from lib/services.ts (the service registry) by lib/stack/docker-compose.ts:',
+  ' edit those and run `npm run compose:docker`, not this file.',
+  '',
+  ' The patient graph as containers: the vendor emulators, two instances of each subgraph, the',
+  ' sync service, the gateway and Redis.',
+  ' Set AUTH_JWT_SECRET (32+ characters) before `docker compose up`; mint tokens with it (README).',
+].join('\n');
+
+/** Two instances of every subgraph, so the gateway's balancing and failover work as in production. */
+const INSTANCES = ['a', 'b'];
+const REDIS_URL = 'redis://redis:6379';
+const GATEWAY_PORT = 4000;
+
+const emulatorUrl = (emulator: EmulatorService) => `http://${emulator.name}:${emulator.defaultPort}`;
+const syncOrigin = `http://${SYNC_SERVICE.name}:${SYNC_SERVICE.port}`;
+
+export function dockerComposeYaml(): string {
+  // Compose reads YAML 1.1: written as 1.1, text such as `no` is quoted (1.1 reads it as false),
+  // and `<<` is the merge key.
+  const doc = new Document({}, { version: '1.1' });
+  const map = (value: object, flow = false) => {
+    const node = doc.createNode(value) as YAMLMap;
+    node.flow = flow;
+    return node;
+  };
+  const list = (values: readonly string[]) => doc.createNode(values, { flow: true });
+  /** `entries` after `<<: *alias`, the merge key compose reads. */
+  const merged = (alias: Alias, entries: object, flow = false) => {
+    const node = map(entries, flow);
+    node.items.unshift(doc.createPair('<<', alias));
+    return node;
+  };
+  /** Adds `key: value` to `parent`, after a blank line and a comment when given. */
+  const add = (parent: YAMLMap, key: string, value: unknown, before: { space?: boolean; comment?: string } = {}) => {
+    const pair = doc.createPair(key, value);
+    const keyNode = pair.key as Scalar;
+    keyNode.spaceBefore = before.space;
+    if (before.comment) keyNode.commentBefore = before.comment;
+    parent.items.push(pair);
+  };
+
+  const sharedEnv = map({
+    HOST: '0.0.0.0',
+    LOG_LEVEL: 'info',
+    SEED_PATIENTS: '500',
+    ...Object.fromEntries(EMULATORS.map((emulator) => [emulator.tokenEnv, emulator.devToken])),
+  });
+  Object.entries(WEBHOOK_SECRETS).forEach(([key, value], index) =>
+    add(sharedEnv, key, value, index === 0 ? { comment: ' Webhook secrets shared by the emulators (signing) and the sync service (verifying).' } : {}),
+  );
+  const service = map({ build: '.', image: 'patient-graph:local', restart: 'unless-stopped', environment: sharedEnv });
+  const serviceAlias = doc.createAlias(service, 'service');
+  const sharedEnvAlias = doc.createAlias(sharedEnv, 'service-env');
+  /** A container of the image running `entrypoint`, with the shared environment plus `env`. */
+  const container = (entrypoint: string, env: Record<string, string | undefined>, options: { dependsOn?: readonly string[]; flowEnv?: boolean } = {}) =>
+    merged(serviceAlias, {
+      command: list(['node', `dist/${entrypoint}.js`]),
+      environment: merged(sharedEnvAlias, env, options.flowEnv ?? true),
+      ...(options.dependsOn ? { depends_on: list(options.dependsOn) } : {}),
+    });
+
+  const services = map({});
+  add(services, 'redis', map({ image: 'redis:7-alpine', command: list(['redis-server', '--save', '', '--appendonly', 'no']) }), {
+    comment: " The event bus (Redis Streams) and the sync service's state.",
+  });
+  EMULATORS.forEach((emulator, index) =>
+    add(services, emulator.name, container(emulator.entrypoint, { PORT: String(emulator.defaultPort), [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}` }), {
+      space: index === 0,
+    }),
+  );
+  const instanceNames = (name: string) => INSTANCES.map((instance) => `${name}-${instance}`);
+  SUBGRAPHS.forEach((subgraph, index) => {
+    const [first, ...others] = instanceNames(subgraph.name);
+    const node = container(subgraph.entrypoint, { PORT: String(subgraph.port), ...vendorEnv(subgraph.emulators, emulatorUrl) }, {
+      dependsOn: subgraph.emulators.map((emulator) => emulator.name),
+    });
+    add(services, first!, node, index === 0 ? { space: true, comment: ' Two instances of every subgraph: the gateway balances over them and fails over between them.' } : {});
+    // The other instances are the first one again.
+    const alias = doc.createAlias(node, subgraph.name);
+    for (const other of others) add(services, other, alias);
+  });
+  add(
+    services,
+    SYNC_SERVICE.name,
+    container(
+      SYNC_SERVICE.entrypoint,
+      { PORT: String(SYNC_SERVICE.port), PUBLIC_URL: syncOrigin, REDIS_URL, ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl) },
+      { dependsOn: ['redis', ...SYNC_SERVICE.emulators.map((emulator) => emulator.name)], flowEnv: false },
+    ),
+    {
+      space: true,
+      comment: ' The sync service: sync subgraph, webhook ingress and the worker (one instance; more workers\n can share the work through the Redis consumer group).',
+    },
+  );
+  const gatewayEnv = {
+    HOST: '0.0.0.0',
+    PORT: String(GATEWAY_PORT),
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    AUTH_MODE: 'jwt',
+    // Compose refuses to start without it, with this message.
+    AUTH_JWT_SECRET: '${AUTH_JWT_SECRET:?set AUTH_JWT_SECRET to a secret of 32+ characters}',
+    ...Object.fromEntries(
+      SUBGRAPHS.map((subgraph) => [subgraphUrlEnv(subgraph.name), instanceNames(subgraph.name).map((name) => `http://${name}:${subgraph.port}/graphql`).join(',')]),
+    ),
+    [subgraphUrlEnv(SYNC_SERVICE.name)]: `${syncOrigin}/graphql`,
+    GATEWAY_CONFIG: 'schema/gateway.json',
+    REDIS_URL,
+  };
+  const gateway = merged(serviceAlias, {
+    command: list(['node', 'dist/gateway/src/main.js']),
+    environment: map(gatewayEnv),
+    ports: list([`${GATEWAY_PORT}:${GATEWAY_PORT}`]),
+    depends_on: list([...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, 'redis']),
+  });
+  add(services, 'gateway', gateway, { space: true });
+
+  const root = map({});
+  add(root, 'x-service', service);
+  add(root, 'services', services, { space: true });
+  doc.contents = root;
+  doc.commentBefore = HEADER;
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
+
+if (require.main === module) {
+  fs.writeFileSync(fromRoot(DOCKER_COMPOSE_PATH), dockerComposeYaml());
+  console.log(`Wrote ${DOCKER_COMPOSE_PATH} from lib/services.ts`);
+}

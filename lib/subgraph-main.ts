@@ -1,0 +1,31 @@
+/**
+ * The entrypoint every subgraph's main module shares: it exports `entrypoint`, which starts the
+ * subgraph from an environment (its configuration loader validates it), and serves it with
+ * runSubgraph only when it runs as a program. A stack in one process (test/stack.ts) starts the
+ * same entrypoint with an environment of its own and the resources it shares.
+ */
+import type { EventBus } from './event-bus/types';
+import { reportReady, runMain, stopOnSignals } from './process';
+import type { RunningSubgraph } from './subgraph';
+
+/** What a stack running several services in one process hands them instead of each making its own. */
+export interface SubgraphDeps {
+  /** The stack's event bus (the sync service publishes on it; the gateway follows it). */
+  bus?: EventBus;
+}
+
+export interface SubgraphEntrypoint<Server extends RunningSubgraph = RunningSubgraph> {
+  /** The subgraph's name, reported to the launcher. */
+  name: string;
+  /** Read the configuration from `env` (a bad value throws a ConfigError naming the variable) and serve. */
+  start(env: NodeJS.ProcessEnv, deps?: SubgraphDeps): Promise<Server>;
+}
+
+/** Serve `entry` configured from process.env, report ready to a launcher, stop on signals. */
+export function runSubgraph(entry: SubgraphEntrypoint): void {
+  runMain(async () => {
+    const server = await entry.start(process.env);
+    reportReady(entry.name, server.graphqlUrl);
+    stopOnSignals(() => server.stop());
+  });
+}
