@@ -32,8 +32,12 @@ export interface PatientGraphStack {
   /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway. */
   sync: SyncServer;
   bus: EventBus;
-  /** POST a query to the gateway with the token. */
-  query<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: any[] }>;
+  /** POST a query to the gateway with the token (or another one). */
+  query<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string },
+  ): Promise<{ status: number; data?: T; errors?: any[]; extensions?: any }>;
   /** Requests each emulator has served since the last reset. */
   vendorRequests(): Promise<Record<Vendor, { total: number; byRoute: Record<string, number> }>>;
   resetVendorRequests(): Promise<void>;
@@ -55,6 +59,8 @@ export interface StackOptions {
   hubspotRateLimit?: { max: number; windowMs: number };
   /** Give this vendor's subgraph a token its emulator rejects. */
   wrongTokenFor?: Vendor;
+  /** More gateway environment (e.g. CACHE_* settings); it wins over the stack's own. */
+  gatewayEnv?: Record<string, string>;
 }
 
 export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
@@ -132,6 +138,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           AUTH_JWT_SECRET: STACK_JWT_SECRET,
           ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [subgraphUrlEnv(name), url])),
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
+          ...options.gatewayEnv,
         }),
         { bus },
       ),
@@ -156,13 +163,13 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       subgraphs,
       sync,
       bus,
-      async query(query, variables) {
+      async query(query, variables, queryOptions) {
         const response = await fetch(gateway.graphqlUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${queryOptions?.token ?? token}` },
           body: JSON.stringify({ query, variables }),
         });
-        const body = (await response.json()) as { data?: any; errors?: any[] };
+        const body = (await response.json()) as { data?: any; errors?: any[]; extensions?: any };
         return { status: response.status, ...body };
       },
       vendorRequests,

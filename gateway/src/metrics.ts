@@ -22,7 +22,8 @@ export interface GatewayMetrics {
   countDeduplicated(subgraph: string): void;
   cache: {
     lookup(subgraph: string, type: string, outcome: 'hit' | 'miss', count: number): void;
-    evicted(type: string, entries: number): void;
+    /** An invalidation event was applied; `byLabel` counts evicted entries by `subgraph/type`. */
+    applied(topic: string, byLabel: ReadonlyMap<string, number>): void;
     error(operation: string): void;
     breaker(state: 'closed' | 'open' | 'half-open'): void;
   };
@@ -80,8 +81,14 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
   });
   const cacheEvictions = new Counter({
     name: 'gateway_cache_evictions_total',
-    help: 'Cache entries evicted by events naming an entity of this type',
-    labelNames: ['type'],
+    help: 'Cache entries evicted by events, by the subgraph and type of the entry (type Query: a root fetch)',
+    labelNames: ['subgraph', 'type'],
+    registers: [registry],
+  });
+  const cacheInvalidations = new Counter({
+    name: 'gateway_cache_invalidation_events_total',
+    help: 'Bus events naming entities that the cache applied, by topic (each applied twice when the second eviction is on)',
+    labelNames: ['topic'],
     registers: [registry],
   });
   const cacheErrors = new Counter({
@@ -113,7 +120,13 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     countDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
     cache: {
       lookup: (subgraph, type, result, count) => cacheLookups.inc({ subgraph, type, result }, count),
-      evicted: (type, entries) => cacheEvictions.inc({ type }, entries),
+      applied: (topic, byLabel) => {
+        cacheInvalidations.inc({ topic });
+        for (const [label, entries] of byLabel) {
+          const [subgraph = '', type = ''] = label.split('/');
+          cacheEvictions.inc({ subgraph, type }, entries);
+        }
+      },
       error: (operation) => cacheErrors.inc({ operation }),
       breaker: (state) => {
         cacheBreaker.set(BREAKER_VALUE[state]);

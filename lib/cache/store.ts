@@ -30,6 +30,17 @@ export interface CacheEntry<V> {
   ttlMs: number;
   /** Logical tags (hashed before use), e.g. `Patient:123`. */
   tags: readonly string[];
+  /**
+   * What the entry is, for counting evictions (e.g. `notes/Person`); kept in clear beside the
+   * tag index, so never anything that identifies a patient. @default ''
+   */
+  label?: string;
+}
+
+/** What an invalidation removed: entries in all, and per label. */
+export interface Evicted {
+  total: number;
+  byLabel: Map<string, number>;
 }
 
 export type CacheBackend = 'memory' | 'redis';
@@ -41,8 +52,8 @@ export interface CacheStore {
   getMany<V>(keys: readonly string[]): Promise<Array<V | undefined>>;
   /** Stores the entries and indexes them by tag. Resolves when done or given up; never rejects. */
   setMany<V>(entries: ReadonlyArray<CacheEntry<V>>): Promise<void>;
-  /** Removes every entry tagged with one of `tags`; resolves with how many were removed. */
-  invalidate(tags: readonly string[]): Promise<number>;
+  /** Removes every entry tagged with one of `tags`; resolves with what was removed. */
+  invalidate(tags: readonly string[]): Promise<Evicted>;
   /** The breaker around the backend (always closed for memory). */
   breakerState(): CacheBreakerState;
   close(): Promise<void>;
@@ -73,6 +84,16 @@ const DEFAULT_MEMORY = { maxEntries: 50_000, maxBytes: 64 * 1024 * 1024 };
 const DEFAULT_BREAKER = { failures: 5, halfOpenAfterMs: 5000 };
 /** Longest a tag index lives without being written to again; entries it points at expire sooner. */
 const TAG_INDEX_SLACK_MS = 60_000;
+const NO_EVICTION = (): Evicted => ({ total: 0, byLabel: new Map() });
+
+function countLabels(labels: Iterable<string>): Evicted {
+  const evicted = NO_EVICTION();
+  for (const label of labels) {
+    evicted.total += 1;
+    evicted.byLabel.set(label, (evicted.byLabel.get(label) ?? 0) + 1);
+  }
+  return evicted;
+}
 
 /**
  * How values are written to and read from the backend: sealed in Redis; in memory as they are
@@ -103,8 +124,8 @@ function sealedCodec(sealer: Sealer): Codec {
 interface Backend {
   kind: CacheBackend;
   keyv: Keyv<unknown>;
-  index(entries: Array<{ key: string; tags: string[]; ttlMs: number }>): Promise<void>;
-  evict(tags: string[]): Promise<number>;
+  index(entries: Array<{ key: string; tags: string[]; ttlMs: number; label: string }>): Promise<void>;
+  evict(tags: string[]): Promise<Evicted>;
   close(): Promise<void>;
 }
 
@@ -144,9 +165,9 @@ class LruStore {
 
 function memoryBackend(bounds: { maxEntries: number; maxBytes: number }): Backend {
   const keysByTag = new Map<string, Set<string>>();
-  const tagsByKey = new Map<string, string[]>();
+  const tagsByKey = new Map<string, { tags: string[]; label: string }>();
   const forget = (key: string) => {
-    for (const tag of tagsByKey.get(key) ?? []) {
+    for (const tag of tagsByKey.get(key)?.tags ?? []) {
       const keys = keysByTag.get(tag);
       keys?.delete(key);
       if (keys?.size === 0) keysByTag.delete(tag);
@@ -158,9 +179,9 @@ function memoryBackend(bounds: { maxEntries: number; maxBytes: number }): Backen
     kind: 'memory',
     keyv: new Keyv<unknown>({ store, useKeyPrefix: false }),
     async index(entries) {
-      for (const { key, tags } of entries) {
+      for (const { key, tags, label } of entries) {
         forget(key);
-        tagsByKey.set(key, tags);
+        tagsByKey.set(key, { tags, label });
         for (const tag of tags) {
           let keys = keysByTag.get(tag);
           if (!keys) keysByTag.set(tag, (keys = new Set()));
@@ -170,14 +191,17 @@ function memoryBackend(bounds: { maxEntries: number; maxBytes: number }): Backen
     },
     async evict(tags) {
       const keys = new Set(tags.flatMap((tag) => [...(keysByTag.get(tag) ?? [])]));
+      const labels = [...keys].map((key) => tagsByKey.get(key)?.label ?? '');
       for (const key of keys) store.delete(key); // dispose → forget
-      return keys.size;
+      return countLabels(labels);
     },
     async close() {
       store.clear();
     },
   };
 }
+
+const MEMBER_SEPARATOR = '|';
 
 function redisBackend(url: string, namespace: string, connectTimeoutMs: number): Backend {
   const adapter = new KeyvRedis<string>(
@@ -203,10 +227,11 @@ function redisBackend(url: string, namespace: string, connectTimeoutMs: number):
     keyv,
     async index(entries) {
       const byTag = new Map<string, { keys: string[]; ttlMs: number }>();
-      for (const { key, tags, ttlMs } of entries) {
+      for (const { key, tags, ttlMs, label } of entries) {
         for (const tag of tags) {
           const slot = byTag.get(tag) ?? { keys: [], ttlMs: 0 };
-          slot.keys.push(key);
+          // A member is the entry's key and its label: eviction counts by label without reading entries.
+          slot.keys.push(`${key}${MEMBER_SEPARATOR}${label}`);
           slot.ttlMs = Math.max(slot.ttlMs, ttlMs);
           byTag.set(tag, slot);
         }
@@ -225,16 +250,18 @@ function redisBackend(url: string, namespace: string, connectTimeoutMs: number):
     async evict(tags) {
       const redis = await client();
       const members = await Promise.all(tags.map((tag) => redis.sMembers(tagKey(tag))));
-      const keys = [...new Set(members.flat())];
-      if (keys.length === 0) return 0;
+      const entries = [...new Map(members.flat().map((member) => member.split(MEMBER_SEPARATOR) as [string, string | undefined]))];
+      if (entries.length === 0) return NO_EVICTION();
       const multi = redis.multi();
-      multi.del(keys.map(redisKey));
+      // One DEL per entry: an index can still list an entry another tag already evicted (or
+      // that expired), and only what was there counts.
+      for (const [key] of entries) multi.del(redisKey(key));
       // Only the members read: an entry indexed meanwhile keeps its tag.
       tags.forEach((tag, index) => {
         if (members[index]!.length > 0) multi.sRem(tagKey(tag), members[index]!);
       });
-      const [removed] = (await multi.exec()) as unknown as [number];
-      return Number(removed) || 0;
+      const replies = (await multi.exec()) as unknown[];
+      return countLabels(entries.filter((_, index) => Number(replies[index]) === 1).map(([, label]) => label ?? ''));
     },
     async close() {
       await adapter.disconnect(true).catch(() => undefined);
@@ -295,7 +322,13 @@ export function createCacheStore(options: CacheStoreOptions): CacheStore {
       if (kept.length === 0) return;
       const prepared = kept.map((entry) => {
         const key = sealer.hash(entry.key);
-        return { key, value: codec.encode(key, entry.value), ttlMs: Math.ceil(entry.ttlMs), tags: entry.tags.map((tag) => sealer.hash(tag)) };
+        return {
+          key,
+          value: codec.encode(key, entry.value),
+          ttlMs: Math.ceil(entry.ttlMs),
+          tags: entry.tags.map((tag) => sealer.hash(tag)),
+          label: (entry.label ?? '').replaceAll(MEMBER_SEPARATOR, '/'),
+        };
       });
       await run(
         'set',
@@ -308,8 +341,8 @@ export function createCacheStore(options: CacheStoreOptions): CacheStore {
       );
     },
     async invalidate(tags) {
-      if (tags.length === 0) return 0;
-      return run('invalidate', () => backend.evict([...new Set(tags)].map((tag) => sealer.hash(tag))), 0);
+      if (tags.length === 0) return NO_EVICTION();
+      return run('invalidate', () => backend.evict([...new Set(tags)].map((tag) => sealer.hash(tag))), NO_EVICTION());
     },
     breakerState: () => breakerState,
     close: () => backend.close(),

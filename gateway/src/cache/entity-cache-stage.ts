@@ -17,7 +17,7 @@
  */
 import crypto from 'node:crypto';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
-import type { CacheStore } from '../../../lib/cache/store';
+import type { CacheEntry, CacheStore } from '../../../lib/cache/store';
 import { stableStringify } from '../../../lib/stable-json';
 import type { Logger } from '../../../lib/logger';
 import type { CacheTraceEntry } from '../context';
@@ -154,7 +154,9 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     const ttlSeconds = Math.min(policy.maxAgeSeconds, cap);
     const data = result.body.data;
     if (ttlSeconds > 0 && data && !result.body.errors?.length && Date.now() < call.deadline) {
-      await store.setMany<CachedRoot>([{ key: entry(policy.scope === 'PRIVATE'), value: { data }, ttlMs: ttlSeconds * 1000, tags: [...tags] }]);
+      await store.setMany<CachedRoot>([
+        { key: entry(policy.scope === 'PRIVATE'), value: { data }, ttlMs: ttlSeconds * 1000, tags: [...tags], label: `${call.subgraph}/${ROOT}` },
+      ]);
     }
     return result;
   }
@@ -215,7 +217,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     const policy = policyOf(policyKey, result);
     const failed = errorsByMember(body.errors);
     const storable = !failed.whole && Date.now() < call.deadline;
-    const entries: Array<{ key: string; value: Record<string, unknown>; ttlMs: number; tags: string[] }> = [];
+    const entries: Array<CacheEntry<Record<string, unknown>>> = [];
     received.forEach((entity, position) => {
       const index = missing[position]!;
       const tags = new Set<string>();
@@ -223,7 +225,13 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
       merged[index] = entity;
       const ttlSeconds = Math.min(policy.maxAgeSeconds, caps[index] ?? 0);
       if (storable && ttlSeconds > 0 && entity !== null && typeof entity === 'object' && !failed.members.has(position)) {
-        entries.push({ key: entryKey(index, policy.scope === 'PRIVATE'), value: entity as Record<string, unknown>, ttlMs: ttlSeconds * 1000, tags: [...tags] });
+        entries.push({
+          key: entryKey(index, policy.scope === 'PRIVATE'),
+          value: entity as Record<string, unknown>,
+          ttlMs: ttlSeconds * 1000,
+          tags: [...tags],
+          label: `${call.subgraph}/${typeOf(index)}`,
+        });
       }
     });
     if (entries.length > 0) await store.setMany(entries);

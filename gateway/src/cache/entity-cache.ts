@@ -23,7 +23,7 @@ export interface EntityCache {
   invalidation(): CacheInvalidation | undefined;
   /** Follow the invalidation topics on `bus`. */
   follow(bus: EventBus): Promise<void>;
-  describe(): { backend: CacheStore['backend']; breaker: CacheBreakerState };
+  describe(): { backend: CacheStore['backend']; breaker: CacheBreakerState; invalidation?: { applied: Record<string, string> } };
   stop(): Promise<void>;
 }
 
@@ -32,7 +32,8 @@ export interface EntityCacheDeps {
   entities: () => SupergraphEntities | undefined;
   metrics: {
     lookup(subgraph: string, type: string, outcome: 'hit' | 'miss', count: number): void;
-    evicted(type: string, entries: number): void;
+    /** An event was applied; `byLabel` counts the entries it evicted by `subgraph/type`. */
+    applied(topic: string, byLabel: ReadonlyMap<string, number>): void;
     error(operation: string): void;
     breaker(state: CacheBreakerState): void;
   };
@@ -73,12 +74,14 @@ export function createEntityCache(config: CacheConfig, deps: EntityCacheDeps): E
         rules: config.invalidation,
         redeleteAfterMs: config.redeleteAfterMs,
         logger,
-        onEvicted: (types, entries) => {
-          for (const type of types) metrics.evicted(type, entries / types.length);
-        },
+        onApplied: (topic, evicted) => metrics.applied(topic, evicted.byLabel),
       });
     },
-    describe: () => ({ backend: store.backend, breaker: store.breakerState() }),
+    describe: () => ({
+      backend: store.backend,
+      breaker: store.breakerState(),
+      ...(invalidation ? { invalidation: { applied: invalidation.applied() } } : {}),
+    }),
     async stop() {
       await invalidation?.stop();
       await store.close();

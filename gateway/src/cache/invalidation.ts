@@ -9,7 +9,7 @@
  * Subscriptions call apply() for the event they are about to resolve, so a subscriber never
  * gets an entity from before the change the event announces; each event is applied once.
  */
-import type { CacheStore } from '../../../lib/cache/store';
+import type { CacheStore, Evicted } from '../../../lib/cache/store';
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus/types';
 import type { Logger } from '../../../lib/logger';
 import type { CacheConfig } from './config';
@@ -18,6 +18,8 @@ import { entityTag } from './fetch-shape';
 export interface CacheInvalidation {
   /** Evicts what `event` (of `topic`) names; the same event is applied once. */
   apply(topic: string, event: BusEvent): Promise<void>;
+  /** Per topic, the cursor of the last event the follower has applied (for /readyz: how far it is). */
+  applied(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +29,8 @@ export interface CacheInvalidationOptions {
   rules: CacheConfig['invalidation'];
   redeleteAfterMs: number;
   logger: Logger;
-  /** Entries evicted for an event naming entities of `types`. */
-  onEvicted?(types: string[], entries: number): void;
+  /** An event of `topic` naming entities was applied, and evicted this (also for the second eviction). */
+  onApplied?(topic: string, evicted: Evicted): void;
 }
 
 const asIds = (value: unknown): string[] =>
@@ -52,12 +54,12 @@ export async function startCacheInvalidation(options: CacheInvalidationOptions):
   /** Events applied lately (topic + cursor), so several subscribers of one event evict once. */
   const applied = new Map<string, Promise<void>>();
   const timers = new Set<NodeJS.Timeout>();
+  const lastApplied: Record<string, string> = {};
   const unsubscribes: Unsubscribe[] = [];
   let stopped = false;
 
-  const evict = async (tags: string[], types: string[]) => {
-    const entries = await store.invalidate(tags);
-    options.onEvicted?.(types, entries);
+  const evict = async (topic: string, tags: string[]) => {
+    options.onApplied?.(topic, await store.invalidate(tags));
   };
 
   const apply = (topic: string, event: BusEvent): Promise<void> => {
@@ -68,14 +70,13 @@ export async function startCacheInvalidation(options: CacheInvalidationOptions):
     if (known) return known;
     const named = entitiesOf(rule, event.payload);
     const tags = named.map(([type, entityId]) => entityTag(type, [entityId]));
-    const types = [...new Set(named.map(([type]) => type))];
-    const done = tags.length === 0 ? Promise.resolve() : evict(tags, types);
+    const done = tags.length === 0 ? Promise.resolve() : evict(topic, tags);
     applied.set(id, done);
     if (applied.size > 1000) applied.delete(applied.keys().next().value!);
     if (tags.length > 0 && options.redeleteAfterMs > 0 && !stopped) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        void evict(tags, types);
+        void evict(topic, tags);
       }, options.redeleteAfterMs);
       timer.unref();
       timers.add(timer);
@@ -91,6 +92,7 @@ export async function startCacheInvalidation(options: CacheInvalidationOptions):
       async (event) => {
         last = event.cursor;
         await apply(topic, event);
+        lastApplied[topic] = event.cursor;
       },
       (error) => {
         if ((error as { code?: string }).code !== 'CURSOR_EXPIRED') {
@@ -124,6 +126,7 @@ export async function startCacheInvalidation(options: CacheInvalidationOptions):
   for (const topic of rulesByTopic.keys()) await followUntilFollowing(topic);
   return {
     apply,
+    applied: () => ({ ...lastApplied }),
     async stop() {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);

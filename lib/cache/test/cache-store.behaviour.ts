@@ -68,10 +68,11 @@ export function describeCacheStore(name: string, createStore: CreateStore): void
         { key: `${run}:patient-1 in crm`, value: 2, ttlMs: 60_000, tags: [`Patient:${run}-1`, `CrmContact:${run}-c1`] },
         { key: `${run}:patient-2`, value: 3, ttlMs: 60_000, tags: [`Patient:${run}-2`] },
       ]);
-      expect(await store.invalidate([`Patient:${run}-1`])).toBe(2);
+      const evicted = await store.invalidate([`Patient:${run}-1`]);
+      expect(evicted.total).toBe(2);
       expect(await store.getMany([`${run}:patient-1 in semble`, `${run}:patient-1 in crm`, `${run}:patient-2`])).toEqual([undefined, undefined, 3]);
       // The tag is spent: invalidating it again finds nothing.
-      expect(await store.invalidate([`Patient:${run}-1`, `CrmContact:${run}-c1`])).toBe(0);
+      expect((await store.invalidate([`Patient:${run}-1`, `CrmContact:${run}-c1`])).total).toBe(0);
     });
 
     it('keeps an entry stored again after an invalidation findable by its tag', async () => {
@@ -82,7 +83,7 @@ export function describeCacheStore(name: string, createStore: CreateStore): void
       await store.invalidate([`Invoice:${run}`]);
       await store.setMany([{ ...entry, value: 'v2' }]);
       expect(await store.getMany([entry.key])).toEqual(['v2']);
-      expect(await store.invalidate([`Invoice:${run}`])).toBe(1);
+      expect((await store.invalidate([`Invoice:${run}`])).total).toBe(1);
       expect(await store.getMany([entry.key])).toEqual([undefined]);
     });
 
@@ -91,8 +92,22 @@ export function describeCacheStore(name: string, createStore: CreateStore): void
       const run = unique();
       await store.setMany([{ key: `${run}:k`, value: 1, ttlMs: 60_000, tags: [`A:${run}`] }]);
       await store.setMany([{ key: `${run}:k`, value: 2, ttlMs: 60_000, tags: [`A:${run}`, `B:${run}`] }]);
-      expect(await store.invalidate([`B:${run}`])).toBe(1);
+      expect((await store.invalidate([`B:${run}`])).total).toBe(1);
       expect(await store.getMany([`${run}:k`])).toEqual([undefined]);
+    });
+
+    it('counts what an invalidation removed by the labels the entries were stored with', async () => {
+      const store = open();
+      const run = unique();
+      const tag = `Patient:${run}`;
+      await store.setMany([
+        { key: `${run}:a`, value: 1, ttlMs: 60_000, tags: [tag], label: 'semble/Patient' },
+        { key: `${run}:b`, value: 2, ttlMs: 60_000, tags: [tag], label: 'crm/Patient' },
+        { key: `${run}:c`, value: 3, ttlMs: 60_000, tags: [tag], label: 'crm/Patient' },
+      ]);
+      const evicted = await store.invalidate([tag]);
+      expect(evicted.total).toBe(3);
+      expect(Object.fromEntries(evicted.byLabel)).toEqual({ 'semble/Patient': 1, 'crm/Patient': 2 });
     });
 
     it('treats a value stored under another secret as a miss', async () => {

@@ -22,7 +22,7 @@ describe('memory cache store bounds', () => {
     await store.getMany(['k1']); // k1 is now the most recently used
     await store.setMany([entry(4)]);
     expect(await store.getMany(['k1', 'k2', 'k3', 'k4'])).toEqual([1, undefined, 3, 4]);
-    expect(await store.invalidate(['T:all'])).toBe(3);
+    expect((await store.invalidate(['T:all'])).total).toBe(3);
     await store.close();
   });
 
