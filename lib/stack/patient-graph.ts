@@ -78,7 +78,8 @@ export async function freePort(): Promise<number> {
 /** The launcher's name for instance `index` (0-based) of a subgraph: `semble`, `semble#2`, … */
 export const instanceName = (subgraph: string, index: number) => (index === 0 ? subgraph : `${subgraph}#${index + 1}`);
 
-const UPSTREAM_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$)/;
+/** The gateway's own settings that `npm start` passes on: upstream policy and the entity cache. */
+const GATEWAY_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   const shared = { LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn', HOST: '127.0.0.1' };
@@ -133,8 +134,10 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     name: 'gateway',
     script: fromRoot('dist', 'gateway', 'src', 'main.js'),
     env: (urls) => ({
-      // Upstream policy settings given to the launcher reach the gateway.
-      ...passOn((key) => UPSTREAM_SETTING.test(key)),
+      // Upstream policy and cache settings given to the launcher reach the gateway.
+      ...passOn((key) => GATEWAY_SETTING.test(key)),
+      // The cache in Redis seals its entries: a key for this run unless one is given.
+      ...(redisUrl && !options.env.CACHE_ENCRYPTION_KEY ? { CACHE_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex') } : {}),
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
       PORT: String(options.gatewayPort),
       HOST: options.env.HOST ?? '127.0.0.1',
