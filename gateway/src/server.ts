@@ -102,6 +102,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
+    // Each fetch's parsed document rides along with it, one object per cached query plan: the
+    // pipeline reads its kind from it and the entity cache remembers its analysis by it.
+    queryPlannerConfig: { exposeDocumentNodeInFetchNode: true },
     buildService: ({ name, url }) => {
       const pool = poolFor(name, url);
       currentPools.set(name, pool);

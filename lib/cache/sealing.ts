@@ -41,7 +41,8 @@ export interface Sealer {
 export function createSealer(secret: Buffer): Sealer {
   if (secret.length < CACHE_SECRET_BYTES) throw new Error(`a cache secret must have at least ${CACHE_SECRET_BYTES} bytes`);
   const derive = (info: string) => Buffer.from(crypto.hkdfSync('sha256', secret, Buffer.alloc(0), info, 32));
-  const hashKey = derive('patient-graph cache key hash v1');
+  // A KeyObject, made once: an HMAC keyed with a raw Buffer imports the key again on every call.
+  const hashKey = crypto.createSecretKey(derive('patient-graph cache key hash v1'));
   const encryptionKey = derive('patient-graph cache value encryption v1');
   return {
     hash(text) {
