@@ -39,6 +39,25 @@ describe('gateway configuration is validated at start-up', () => {
     expect(problems.join()).not.toContain('hunter2');
   });
 
+  it('keeps the entity cache in memory by default, and in Redis with REDIS_URL or CACHE_REDIS_URL', () => {
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET }).cache).toMatchObject({ enabled: true, maxTtlSeconds: 3600, timeoutMs: 50 });
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET }).cache.redisUrl).toBeUndefined();
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://bus:6379' }).cache.redisUrl).toBe('redis://bus:6379');
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://bus:6379', CACHE_REDIS_URL: 'redis://cache:6379' }).cache.redisUrl).toBe('redis://cache:6379');
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+  });
+
+  it('refuses a cache in Redis without a sealing key in production, and never prints a key it rejects', () => {
+    const production = { AUTH_JWT_SECRET: SECRET, NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379' };
+    expect(problemsOf(production)).toEqual([
+      'CACHE_ENCRYPTION_KEY: expected a key with a cache in Redis in production (64 hex characters or base64 of 32+ bytes), or CACHE_ENABLED=false, found nothing (unset)',
+    ]);
+    expect(loadGatewayConfig({ ...production, CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+    expect(loadGatewayConfig({ ...production, CACHE_ENCRYPTION_KEY: 'ab'.repeat(32) }).cache.secret).toBe('ab'.repeat(32));
+    const problems = problemsOf({ AUTH_JWT_SECRET: SECRET, CACHE_ENCRYPTION_KEY: 'too-short-key' });
+    expect(problems).toEqual(['CACHE_ENCRYPTION_KEY: expected a key of 32+ bytes: 64 hex characters or base64, found a string (hidden)']);
+  });
+
   it('names the key, what was expected and what was found for a bad port', () => {
     expect(problemsOf({ AUTH_JWT_SECRET: SECRET, PORT: 'eighty' })).toEqual(['PORT: expected number, found "eighty"']);
     expect(problemsOf({ AUTH_JWT_SECRET: SECRET, PORT: '70000' })).toEqual(['PORT: expected a value <= 65535, found 70000']);

@@ -214,6 +214,21 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     }
   });
 
+  it('keeps an entry no longer than the cap configured for its type, whatever the hint says', async () => {
+    await gateway.stop();
+    gateway = await start({ subgraphs: { notes: { types: { Person: { maxTtlSeconds: 1 } } } } });
+    await ask(PEOPLE_WITH_NOTES, { ids: ['5'] });
+    graph.reset();
+    await ask(PEOPLE_WITH_NOTES, { ids: ['5'] });
+    expect(graph.seen.notes).toEqual([]);
+    // The hint says 60 s; the cap says 1 s.
+    await waitFor('the capped entry to expire', async () => {
+      graph.reset();
+      await ask(PEOPLE_WITH_NOTES, { ids: ['5'] });
+      return graph.seen.notes.length === 1;
+    }, 10_000);
+  });
+
   it('counts hits and misses per subgraph and type on /metrics', async () => {
     await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2'] });
     await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2', '3'] });
