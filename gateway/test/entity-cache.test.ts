@@ -188,6 +188,28 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     graph.noteTexts.set('n4', 'Note about 4');
   });
 
+  it('evicts in every replica that follows the bus', async () => {
+    const replica = await start();
+    try {
+      const askReplica = (variables: Record<string, unknown>) => graphql(replica.graphqlUrl, PEOPLE_WITH_NOTES, { token: READER, variables });
+      await ask(PEOPLE_WITH_NOTES, { ids: ['1'] });
+      await askReplica({ ids: ['1'] });
+      graph.noteTexts.set('n1', 'Seen by both');
+      const event = await bus.publish({ topic: 'entity-changes', type: 'entities.changed', payload: { entities: [{ type: 'Note', id: 'n1' }] } });
+      for (const each of [gateway, replica]) {
+        await waitFor('the replica to apply the event', async () => {
+          const ready = (await (await fetch(`${each.url}/readyz`)).json()) as { cache: { invalidation: { applied: Record<string, string> } } };
+          return ready.cache.invalidation.applied['entity-changes'] === event.cursor;
+        });
+      }
+      expect((await ask(PEOPLE_WITH_NOTES, { ids: ['1'] })).body.data.people[0].notes).toEqual([{ text: 'Seen by both' }]);
+      expect((await askReplica({ ids: ['1'] })).body.data.people[0].notes).toEqual([{ text: 'Seen by both' }]);
+    } finally {
+      await replica.stop();
+      graph.noteTexts.set('n1', 'Note about 1');
+    }
+  });
+
   it('still serves what it holds while a subgraph is down, and only the rest is null', async () => {
     await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2'] });
     await notesProxy.cut();
