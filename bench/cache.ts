@@ -25,13 +25,7 @@ import { launch } from '../lib/stack/launcher';
 import type { RunningStack, ServiceSpec } from '../lib/stack/launcher';
 import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
 import { fromRoot } from '../lib/root';
-
-const OVERVIEW = `query PatientOverview { patients(first: 500) { totalCount pageInfo { hasNextPage endCursor } nodes {
-  id fullName dateOfBirth email nhsNumber phones { number e164 } dataQuality { score issues route }
-  appointments { id start end status practitioner { fullName } calendarEvent { id status } }
-  invoices { id total outstanding payments { id status amountMinor currency } }
-  crmContact { id lifecycleStage marketingConsent } deals { id stage amount }
-  payments { id provider status amountMinor currency } subscriptions { id status plan } } } }`;
+import { OVERVIEW } from './queries';
 
 const DEEP = `query PatientPage { patients(first: 20) { nodes {
   id fullName dataQuality { score }

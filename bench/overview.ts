@@ -2,6 +2,8 @@
  * `npm run bench`: time the patient overview query for `first: 500` through the whole stack
  * (separate processes, as `npm start` runs them), next to a baseline in the same run: the same
  * 500 patients' own fields only, which touches one subgraph. Prints medians and the ratio.
+ * Both caches are off (CACHE_ENABLED, VENDOR_CACHE_ENABLED): this is what a miss costs, every
+ * time; `npm run bench:cache` measures the caches.
  *
  * Options (env): BENCH_RUNS (default 7), SEED_PATIENTS (default 500).
  */
@@ -9,13 +11,8 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { launch } from '../lib/stack/launcher';
 import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
+import { OVERVIEW } from './queries';
 
-const OVERVIEW = `query PatientOverview { patients(first: 500) { totalCount pageInfo { hasNextPage endCursor } nodes {
-  id fullName dateOfBirth email nhsNumber phones { number e164 } dataQuality { score issues route }
-  appointments { id start end status practitioner { fullName } calendarEvent { id status } }
-  invoices { id total outstanding payments { id status amountMinor currency } }
-  crmContact { id lifecycleStage marketingConsent } deals { id stage amount }
-  payments { id provider status amountMinor currency } subscriptions { id status plan } } } }`;
 const BASELINE = '{ patients(first: 500) { nodes { id fullName dateOfBirth email nhsNumber } } }';
 
 function median(values: number[]): number {
@@ -29,7 +26,7 @@ async function main() {
   const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
   const secret = crypto.randomBytes(32).toString('hex');
   const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench' });
-  const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn' } }));
+  const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn', CACHE_ENABLED: 'false', VENDOR_CACHE_ENABLED: 'false' } }));
   try {
     const url = stack.urls.gateway!;
     const time = async (query: string) => {
