@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
+import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
@@ -94,6 +95,8 @@ export const gatewayConfigSchema = z
     sandboxToken: z.string().optional(),
     /** The entity cache (cache/config.ts). */
     cache: cacheConfigSchema.prefault({}),
+    /** Field-level authorisation: the role → scope table (authorization/scopes.ts); config file only. */
+    authorization: authorizationConfigSchema.prefault({}),
   })
   .refine((config) => !(config.environment === 'production' && config.auth.mode === 'none'), {
     message: 'authentication in production (AUTH_MODE=jwt)',
@@ -175,6 +178,7 @@ function keyOf(path: PropertyKey[]): string {
   }
   if (parts[0] === 'subscriptions' && parts[1] === 'fields') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'cache' && (parts[1] === 'subgraphs' || parts[1] === 'invalidation')) return `config file: ${parts.join('.')}`;
+  if (parts[0] === 'authorization') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'upstream') {
     const rest = parts.slice(1).join('.');
     const variable = Object.entries(UPSTREAM_ENV).find(([, at]) => at.join('.') === rest)?.[0];
@@ -194,7 +198,7 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
-  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache? }`. */
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization? }`. */
   configPath?: string;
 }
 
@@ -211,7 +215,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
   }
-  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache? } in ${file}`]);
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization? } in ${file}`]);
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -294,6 +298,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
       },
     },
     busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
+    authorization: file.authorization,
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };

@@ -22,6 +22,9 @@ import { listen } from '../../lib/listen';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuthenticator } from './auth';
+import { createAuthorization } from './authorization/authorizing-gateway';
+import { UNAUTHORIZED_CODE } from './authorization/mask';
+import { callerOf } from './authorization/scopes';
 import type { AuthIdentity } from './auth';
 import { createEntityCache } from './cache/entity-cache';
 import { readSupergraphEntities } from './cache/supergraph-entities';
@@ -118,6 +121,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     },
   });
 
+  const authorization = createAuthorization(gateway, callerOf(config.authorization, config.auth.mode !== 'none'));
+
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema: schema, coreSupergraphSdl }) => {
     apiSchema = schema;
@@ -141,7 +146,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   );
 
   const server = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: authorization.gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
@@ -175,6 +180,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       beforeEvent: async (topic, event) => cache?.invalidation()?.apply(topic, event),
       schema: () => apiSchema,
       authenticate,
+      // The subscribed field itself must be one the caller may see; what it selects is masked per event.
+      authorize: (document, operationName, auth) => {
+        const masked = authorization.mask(document, operationName, auth);
+        return masked.empty ? [new GraphQLError('Unauthorized field or type', { extensions: { code: UNAUTHORIZED_CODE } })] : [];
+      },
       execute: async (query, variables, auth): Promise<ExecutionResult> => {
         const response = await server.executeOperation<Record<string, unknown>>(
           { query, variables },

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { SupergraphManager } from '@apollo/gateway';
 import type { Logger } from '../../lib/logger';
+import { markEnforcedSecurityFeatures } from './authorization/enforced-features';
 
 export type SupergraphState =
   | { phase: 'loading' }
@@ -62,7 +63,7 @@ export function createFileSupergraph(options: { file: string; watch: boolean; lo
         }
         if (next === current) return;
         try {
-          update(next);
+          update(markEnforcedSecurityFeatures(next));
           current = next;
           markLoaded(next);
           options.logger.info({ hash: state.phase === 'loaded' ? state.hash : undefined }, 'supergraph reloaded');
@@ -73,7 +74,7 @@ export function createFileSupergraph(options: { file: string; watch: boolean; lo
       // Polling survives editors that replace the file (rename) where fs.watch would lose track.
       if (options.watch) fs.watchFile(options.file, { interval: options.pollMs ?? 1000, persistent: false }, onChange);
       return {
-        supergraphSdl: sdl,
+        supergraphSdl: markEnforcedSecurityFeatures(sdl),
         cleanup: async () => {
           if (options.watch) fs.unwatchFile(options.file, onChange);
           state = { phase: 'stopped' };

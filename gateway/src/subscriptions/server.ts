@@ -10,7 +10,7 @@
  */
 import type http from 'node:http';
 import { GraphQLError } from 'graphql';
-import type { ExecutionResult, GraphQLSchema } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/logger';
@@ -33,6 +33,8 @@ export interface SubscriptionServerOptions {
   /** The supergraph's API schema, current at the time of the call (it can be reloaded). */
   schema: () => GraphQLSchema | undefined;
   authenticate: (authorization: string | undefined) => AuthResult;
+  /** Errors when `auth` may not subscribe to this operation's field at all. */
+  authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity) => GraphQLError[];
   /** Run a query through the gateway (query planner, upstream pools) as `auth`. */
   execute: (query: string, variables: Record<string, unknown>, auth: AuthIdentity) => Promise<ExecutionResult>;
   logger: Logger;
@@ -111,6 +113,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const prepared = prepareSubscription(schema, payload, config.fields);
         if (Array.isArray(prepared)) return prepared;
         const auth = ctx.extra.auth!;
+        const refused = options.authorize(prepared.document, prepared.operationName, auth);
+        if (refused.length > 0) return refused;
         const variables = (payload.variables ?? {}) as Record<string, unknown>;
         // graphql-ws runs `subscribe` with these args; everything it needs rides in contextValue.
         return { schema, document: prepared.document, operationName: prepared.operationName, contextValue: { prepared, auth, variables } };
