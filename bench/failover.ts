@@ -35,7 +35,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(replicas: number, phaseSeconds: number, connections: number, seedPatients: number) {
   const secret = crypto.randomBytes(32).toString('hex');
-  const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench' });
+  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench' });
   const stack = await launch(
     patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, replicas, env: BENCH_ENV }),
     { log: () => undefined },

@@ -25,7 +25,7 @@ async function main() {
   const runs = Number(process.env.BENCH_RUNS ?? 7);
   const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
   const secret = crypto.randomBytes(32).toString('hex');
-  const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench' });
+  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench' });
   const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn', CACHE_ENABLED: 'false', VENDOR_CACHE_ENABLED: 'false' } }));
   try {
     const url = stack.urls.gateway!;

@@ -62,7 +62,7 @@ async function main() {
     }),
     { bus, logger: pino({ level: 'warn' }) },
   );
-  const token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'bench', expiresIn: '1h' });
+  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench', expiresIn: '1h' });
 
   global.gc?.();
   const idle = process.memoryUsage();

@@ -19,7 +19,7 @@ describe('the patient graph with two instances of every subgraph', () => {
 
   beforeAll(async () => {
     const secret = crypto.randomBytes(32).toString('hex');
-    token = jwt.sign({ roles: ['admin'] }, secret, { algorithm: 'HS256', subject: 'failover-test' });
+    token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'failover-test' });
     stack = await launch(
       patientGraphServices({
         gatewayPort: 0,
