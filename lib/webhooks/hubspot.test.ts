@@ -66,6 +66,8 @@ describe('HubSpot signature v3', () => {
     const edge = NOW - 5 * 60 * 1000;
     expect(verify({ headers: headersFor(expected(SECRET, 'POST', URI, BODY, edge), edge) }).ok).toBe(true);
     expect(verify({ toleranceMs: 5 })).toEqual({ ok: false, reason: 'STALE' });
+    const ahead = NOW + 5 * 60 * 1000 + 1;
+    expect(verify({ headers: headersFor(expected(SECRET, 'POST', URI, BODY, ahead), ahead) })).toEqual({ ok: false, reason: 'STALE' });
   });
 
   it('says which header is missing', () => {

@@ -55,6 +55,13 @@ describe('Stripe-Signature', () => {
     expect(verify({ now: () => (NOW_S + 3600) * 1000 })).toEqual({ ok: false, reason: 'STALE' });
   });
 
+  it('refuses an event timestamped further in the future than the tolerance', () => {
+    const ahead = NOW_S + 301;
+    expect(verify({ headers: { 'stripe-signature': `t=${ahead},v1=${v1(SECRET, ahead, BODY)}` } })).toEqual({ ok: false, reason: 'STALE' });
+    const edge = NOW_S + 300;
+    expect(verify({ headers: { 'stripe-signature': `t=${edge},v1=${v1(SECRET, edge, BODY)}` } }).ok).toBe(true);
+  });
+
   it('refuses a missing header as MISSING_SIGNATURE', () => {
     expect(verify({ headers: {} })).toEqual({ ok: false, reason: 'MISSING_SIGNATURE' });
     expect(verify({ headers: { 'stripe-signature': '   ' } })).toEqual({ ok: false, reason: 'MISSING_SIGNATURE' });

@@ -118,8 +118,12 @@ export function sha256Hex(body: RawBody): string {
   return createHash('sha256').update(bodyBytes(body)).digest('hex');
 }
 
+/**
+ * Within the tolerance of now, on either side: a timestamp from the future is refused too,
+ * or a signed delivery made with a clock set ahead would stay replayable for that long.
+ */
 export function isFresh(timestampMs: number, options: FreshnessOptions): boolean {
   const now = (options.now ?? Date.now)();
   const tolerance = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
-  return now - timestampMs <= tolerance;
+  return Math.abs(now - timestampMs) <= tolerance;
 }
