@@ -1,0 +1,52 @@
+/**
+ * Eviction of the vendor cache by `entity-changes` events (lib/entity-changes.ts), which the
+ * sync service publishes when a vendor change reaches it: what an event names, turned into the
+ * tags the loaders put on their entries, evicted through the store's tag index (no scan).
+ *
+ * - Stripe searches are kept per patient and per invoice, so `Patient:<id>` and `Invoice:<id>`
+ *   evict them. A Stripe payment named alone (webhook ingress, before anything is re-read)
+ *   evicts nothing: the worker names its patient and invoice once it has re-read it.
+ * - GoCardless listings are kept whole, so any GoCardless change evicts them all: an event from
+ *   GoCardless, or one naming a GoCardless payment or a mandate (only GoCardless has mandates).
+ *   A Stripe change leaves them alone.
+ */
+import { ENTITY_CHANGES_TOPIC, readEntityChanges } from '../../../lib/entity-changes';
+import type { EntityRef } from '../../../lib/entity-changes';
+import { followTopic } from '../../../lib/event-bus';
+import type { BusEvent, EventBus, TopicFollower } from '../../../lib/event-bus';
+import type { Logger } from '../../../lib/logger';
+import { GOCARDLESS_LISTINGS_TAG, isGoCardlessPaymentId } from './gocardless-loaders';
+import { entityTag } from './vendor-cache';
+import type { VendorCache } from './vendor-cache';
+
+const isGoCardlessChange = (entity: EntityRef) => entity.type === 'Mandate' || (entity.type === 'Payment' && isGoCardlessPaymentId(entity.id));
+
+/** The cache tags an entity-changes event evicts. */
+export function evictionTags(change: { entities: readonly EntityRef[]; source: string | undefined }): string[] {
+  const tags = change.entities.filter((entity) => entity.type === 'Patient' || entity.type === 'Invoice').map((entity) => entityTag(entity.type, entity.id));
+  if (change.source === 'gocardless' || change.entities.some(isGoCardlessChange)) tags.push(GOCARDLESS_LISTINGS_TAG);
+  return tags;
+}
+
+export interface VendorCacheInvalidationOptions {
+  logger: Logger;
+  /** An event was applied: `evicted` entries went (for tests and diagnostics). */
+  onApplied?: (event: BusEvent, evicted: number) => void;
+}
+
+/** Follows `entity-changes` on `bus` for as long as the subgraph runs, evicting what each event names. */
+export function followEntityChanges(bus: EventBus, cache: VendorCache, options: VendorCacheInvalidationOptions): Promise<TopicFollower> {
+  const { logger } = options;
+  return followTopic(
+    bus,
+    ENTITY_CHANGES_TOPIC,
+    async (event) => {
+      const tags = evictionTags(readEntityChanges(event.payload));
+      const evicted = await cache.evict(tags);
+      // Counts only: the ids are patients' and invoices'.
+      logger.debug({ cursor: event.cursor, tags: tags.length, evicted }, 'vendor cache: entity changes applied');
+      options.onApplied?.(event, evicted);
+    },
+    { logger, purpose: 'vendor cache invalidation' },
+  );
+}
