@@ -4,7 +4,9 @@
  * `client.maxSearchClauses` ids, so N patients cost ⌈N / 10⌉ searches per field (plus extra
  * pages), never one request per patient. Each id's records are kept in the vendor cache
  * (vendor-cache.ts) for its TTL, tagged with the entity they belong to (`Patient:<id>`,
- * `Invoice:<id>`): a batch searches only for the ids the cache does not hold. Lookups by id have
+ * `Invoice:<id>`) and with each record's own (`Payment:<pi id>`, `PlanSubscription:<id>`), so a
+ * change that names either evicts them: a batch searches only for the ids the cache does not
+ * hold. Lookups by id have
  * no batch endpoint at Stripe, so they are deduplicated and run with a bounded number in flight,
  * uncached.
  */
@@ -38,20 +40,32 @@ function notFound(typeName: string, id: string): GraphQLError {
   return new GraphQLError(`No ${typeName} with this id.`, { extensions: { code: 'NOT_FOUND', argumentName: 'id', typeName, id } });
 }
 
+/** A metadata search: of `resource` (whose records are graph entities of type `recordType`) by the id of an `owner`. */
+interface MetadataSearch<R extends StripeSearchResource> {
+  resource: R;
+  recordType: 'Payment' | 'PlanSubscription';
+  metadataKey: string;
+  owner: 'Patient' | 'Invoice';
+}
+
 /**
- * Records per metadata value (the id of a graph entity of type `owner`), newest first, mapped; an
- * Error stays in its key's slot and is not cached.
+ * Records per metadata value (the id of the owner), newest first, mapped; an Error stays in its
+ * key's slot and is not cached.
  */
 function metadataLoader<R extends StripeSearchResource, M>(
   client: StripeClient,
   options: LoaderOptions,
-  search: { resource: R; metadataKey: string; owner: 'Patient' | 'Invoice' },
+  search: MetadataSearch<R>,
   toModel: (record: ResourceRecord[R]) => M,
 ): DataLoader<string, M[]> {
-  const { resource, metadataKey, owner } = search;
-  const slotOf = (id: string) => ({ key: JSON.stringify(['stripe', options.source, resource, metadataKey, id]), tags: [entityTag(owner, id)] });
+  const { resource, metadataKey, owner, recordType } = search;
+  const slots = {
+    keyOf: (id: string) => JSON.stringify(['stripe', options.source, resource, metadataKey, id]),
+    // The owner and every record: a change named by either (its webhook names the record) evicts it.
+    tagsOf: (id: string, records: Array<ResourceRecord[R]>) => [entityTag(owner, id), ...records.map((record) => entityTag(recordType, record.id))],
+  };
   return new DataLoader<string, M[]>(async (keys) => {
-    const found = await options.cache.readThrough(keys, slotOf, async (misses) => {
+    const found = await options.cache.readThrough(keys, slots, async (misses) => {
       const byValue = await client.searchByMetadata(resource, metadataKey, misses);
       return misses.map((id) => byValue.get(id) ?? []);
     });
@@ -76,9 +90,9 @@ function byIdLoader<W, M>(retrieve: (id: string) => Promise<W>, toModel: (record
 export function createLoaders(client: StripeClient, options: LoaderOptions): PaymentsLoaders {
   const concurrency = options.retrieveConcurrency ?? 8;
   return {
-    paymentsByPatient: metadataLoader(client, options, { resource: 'payment_intents', metadataKey: 'semble_patient_id', owner: 'Patient' }, toPayment),
-    paymentsByInvoice: metadataLoader(client, options, { resource: 'payment_intents', metadataKey: 'semble_invoice_id', owner: 'Invoice' }, toPayment),
-    subscriptionsByPatient: metadataLoader(client, options, { resource: 'subscriptions', metadataKey: 'semble_patient_id', owner: 'Patient' }, toPlanSubscription),
+    paymentsByPatient: metadataLoader(client, options, { resource: 'payment_intents', recordType: 'Payment', metadataKey: 'semble_patient_id', owner: 'Patient' }, toPayment),
+    paymentsByInvoice: metadataLoader(client, options, { resource: 'payment_intents', recordType: 'Payment', metadataKey: 'semble_invoice_id', owner: 'Invoice' }, toPayment),
+    subscriptionsByPatient: metadataLoader(client, options, { resource: 'subscriptions', recordType: 'PlanSubscription', metadataKey: 'semble_patient_id', owner: 'Patient' }, toPlanSubscription),
     paymentById: byIdLoader((id) => client.retrievePaymentIntent(id), toPayment, 'Payment', concurrency),
     subscriptionById: byIdLoader((id) => client.retrieveSubscription(id), toPlanSubscription, 'PlanSubscription', concurrency),
   };

@@ -3,9 +3,11 @@
  * sync service publishes when a vendor change reaches it: what an event names, turned into the
  * tags the loaders put on their entries, evicted through the store's tag index (no scan).
  *
- * - Stripe searches are kept per patient and per invoice, so `Patient:<id>` and `Invoice:<id>`
- *   evict them. A Stripe payment named alone (webhook ingress, before anything is re-read)
- *   evicts nothing: the worker names its patient and invoice once it has re-read it.
+ * - Stripe searches are kept per patient and per invoice, tagged with it and with every record
+ *   in them, so every entity an event names is a tag: `Patient:<id>` and `Invoice:<id>` evict a
+ *   patient's or an invoice's searches, `Payment:<pi id>` (what Stripe's webhook names, before
+ *   the worker has re-read it) the searches it appears in. A new payment is in none: the
+ *   worker's event, naming its patient and invoice, evicts theirs.
  * - GoCardless listings are kept whole, so any GoCardless change evicts them all: an event from
  *   GoCardless, or one naming a GoCardless payment or a mandate (only GoCardless has mandates).
  *   A Stripe change leaves them alone.
@@ -21,9 +23,9 @@ import type { VendorCache } from './vendor-cache';
 
 const isGoCardlessChange = (entity: EntityRef) => entity.type === 'Mandate' || (entity.type === 'Payment' && isGoCardlessPaymentId(entity.id));
 
-/** The cache tags an entity-changes event evicts. */
+/** The cache tags an entity-changes event evicts (a tag no entry carries evicts nothing). */
 export function evictionTags(change: { entities: readonly EntityRef[]; source: string | undefined }): string[] {
-  const tags = change.entities.filter((entity) => entity.type === 'Patient' || entity.type === 'Invoice').map((entity) => entityTag(entity.type, entity.id));
+  const tags = change.entities.map((entity) => entityTag(entity.type, entity.id));
   if (change.source === 'gocardless' || change.entities.some(isGoCardlessChange)) tags.push(GOCARDLESS_LISTINGS_TAG);
   return tags;
 }

@@ -25,6 +25,12 @@ export interface CacheSlot {
   tags: readonly string[];
 }
 
+/** Where each item's value is kept: its key, and the tags that evict it (which may name what the value holds). */
+export interface CacheSlots<Item, Value> {
+  keyOf(item: Item): string;
+  tagsOf(item: Item, value: Value): readonly string[];
+}
+
 export interface VendorCache {
   /**
    * One value or Error per item, in order: from the cache where it holds one, else from `load`,
@@ -32,11 +38,7 @@ export interface VendorCache {
    * values are stored before this resolves, so the next request finds them; Errors never are.
    * A `load` that throws stores nothing and rejects this.
    */
-  readThrough<Item, Value>(
-    items: readonly Item[],
-    slotOf: (item: Item) => CacheSlot,
-    load: (misses: Item[]) => Promise<Array<Value | Error>>,
-  ): Promise<Array<Value | Error>>;
+  readThrough<Item, Value>(items: readonly Item[], slots: CacheSlots<Item, Value>, load: (misses: Item[]) => Promise<Array<Value | Error>>): Promise<Array<Value | Error>>;
   /** One value, the same way; a `load` that throws stores nothing and rejects this. */
   readOne<Value>(slot: CacheSlot, load: () => Promise<Value>): Promise<Value>;
   /** Removes every entry tagged with one of `tags`; resolves with how many went. Never rejects. */
@@ -87,7 +89,7 @@ function createEvictionLog() {
 }
 
 const passThrough: VendorCache = {
-  readThrough: (items, _slotOf, load) => load([...items]),
+  readThrough: (items, _slots, load) => load([...items]),
   readOne: (_slot, load) => load(),
   evict: async () => 0,
   ready: async () => undefined,
@@ -115,13 +117,13 @@ export function createVendorCache(config: PaymentsConfig, logger: Logger): Vendo
 
   async function readThrough<Item, Value>(
     items: readonly Item[],
-    slotOf: (item: Item) => CacheSlot,
+    slots: CacheSlots<Item, Value>,
     load: (misses: Item[]) => Promise<Array<Value | Error>>,
   ): Promise<Array<Value | Error>> {
-    const slots = items.map(slotOf);
+    const keys = items.map((item) => slots.keyOf(item));
     const since = evictions.begin();
     try {
-      const results: Array<Value | Error | undefined> = await store.getMany<Value>(slots.map((slot) => slot.key));
+      const results: Array<Value | Error | undefined> = await store.getMany<Value>(keys);
       const missing = items.flatMap((_, index) => (results[index] === undefined ? [index] : []));
       if (missing.length === 0) return results as Array<Value | Error>;
       const loaded = await load(missing.map((index) => items[index]!));
@@ -129,8 +131,9 @@ export function createVendorCache(config: PaymentsConfig, logger: Logger): Vendo
       missing.forEach((itemIndex, index) => {
         const value = loaded[index];
         results[itemIndex] = value;
-        const { key, tags } = slots[itemIndex]!;
-        if (value !== undefined && !(value instanceof Error) && evictions.untouched(since, tags)) fresh.push({ key, value, ttlMs, tags });
+        if (value === undefined || value instanceof Error) return;
+        const tags = slots.tagsOf(items[itemIndex]!, value);
+        if (evictions.untouched(since, tags)) fresh.push({ key: keys[itemIndex]!, value, ttlMs, tags });
       });
       await store.setMany(fresh);
       return results as Array<Value | Error>;
@@ -143,7 +146,7 @@ export function createVendorCache(config: PaymentsConfig, logger: Logger): Vendo
     readThrough,
     async readOne<Value>(slot: CacheSlot, load: () => Promise<Value>) {
       // A load that threw has rejected this already: what is left is a value.
-      const [value] = await readThrough<CacheSlot, Value>([slot], (same) => same, async () => [await load()]);
+      const [value] = await readThrough<CacheSlot, Value>([slot], { keyOf: (same) => same.key, tagsOf: (same) => same.tags }, async () => [await load()]);
       return value as Value;
     },
     async evict(tags) {
