@@ -55,8 +55,12 @@ function expectedOf(issue: z.core.$ZodIssue): string {
       return `a value ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_format':
-      return issue.format === 'url' ? 'an http(s) URL' : `a ${issue.format}`;
+    case 'invalid_format': {
+      if (issue.format !== 'url') return `a ${issue.format}`;
+      // The scheme a `z.url({ protocol: /^xs?$/ })` wants: REDIS_URL is not an http(s) URL.
+      const scheme = /^\^([a-z]+)s\?\$$/.exec(issue.pattern ?? '')?.[1] ?? 'http';
+      return scheme === 'http' ? 'an http(s) URL' : `a ${scheme}(s) URL`;
+    }
     default:
       return issue.message;
   }
@@ -66,4 +70,13 @@ function expectedOf(issue: z.core.$ZodIssue): string {
 export function envInt(value: string | undefined): number | string | undefined {
   if (value === undefined || value === '') return undefined;
   return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+}
+
+/** "true"/"false" (also 1/0, yes/no, on/off); anything else is passed on for zod to reject by name. */
+export function envBool(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const text = value.trim();
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  return value;
 }

@@ -58,6 +58,13 @@ export interface SubgraphService {
   port: number;
   /** The emulators it reads from: it gets each one's base URL and token. */
   emulators: readonly EmulatorService[];
+  /**
+   * It keeps vendor responses in a vendor cache (VENDOR_CACHE_* variables) that `entity-changes`
+   * on the bus evicts: `npm start` gives it the sync service's bus over HTTP (BUS_URL, BUS_TOKEN),
+   * or with Redis REDIS_URL and a VENDOR_CACHE_KEY its instances share, and passes VENDOR_CACHE_*
+   * on; docker-compose gives it REDIS_URL; the test stack hands it its bus.
+   */
+  vendorCache?: boolean;
 }
 
 /** The subgraphs of the domain, each run in as many instances as asked for. */
@@ -104,6 +111,7 @@ export const SUBGRAPHS = [
     entrypoint: 'subgraphs/payments/src/main',
     schema: 'subgraphs/payments/schema.graphql',
     port: 4003,
+    vendorCache: true,
     emulators: [
       {
         name: 'stripe-emulator',
@@ -176,6 +184,9 @@ export type SubgraphName = (typeof ALL_SUBGRAPHS)[number]['name'];
 
 /** Every webhook secret of every emulator: variable → development value. */
 export const WEBHOOK_SECRETS: Readonly<Record<string, string>> = Object.fromEntries(EMULATORS.flatMap((emulator) => Object.entries(emulator.webhook.secrets)));
+
+/** The subgraph keeps a vendor cache that follows the bus (see SubgraphService.vendorCache). */
+export const hasVendorCache = (subgraph: SubgraphService) => subgraph.vendorCache === true;
 
 /** The routing URL the supergraph records for a subgraph (the gateway's default for it): its fixed port on localhost. */
 export const defaultRoutingUrl = (subgraph: SubgraphService) => `http://localhost:${subgraph.port}/graphql`;

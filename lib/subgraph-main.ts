@@ -10,7 +10,7 @@ import type { RunningSubgraph } from './subgraph';
 
 /** What a stack running several services in one process hands them instead of each making its own. */
 export interface SubgraphDeps {
-  /** The stack's event bus (the sync service publishes on it; the gateway follows it). */
+  /** The stack's event bus (the sync service publishes on it; the gateway and vendor caches follow it). */
   bus?: EventBus;
 }
 

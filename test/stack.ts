@@ -15,7 +15,7 @@ import type { EventBus } from '../lib/event-bus/types';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, loadEmulatorEntrypoint, loadSubgraphEntrypoint, vendorEnv } from '../lib/services';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, loadEmulatorEntrypoint, loadSubgraphEntrypoint, vendorEnv } from '../lib/services';
 import type { PatientGraphEmulator, SubgraphName, Vendor } from '../lib/services';
 import { freePort } from '../lib/stack/patient-graph';
 import type { SyncServer } from '../subgraphs/sync/src/server';
@@ -29,7 +29,7 @@ export interface PatientGraphStack {
   token: string;
   emulators: Record<Vendor, string>;
   subgraphs: Record<SubgraphName, string>;
-  /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway. */
+  /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway and the vendor caches. */
   sync: SyncServer;
   bus: EventBus;
   /** POST a query to the gateway with the token (or another one). */
@@ -69,7 +69,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
   const stop = async () => {
     for (const service of started.reverse()) await service.stop();
   };
-  // One in-memory bus shared by the sync service and the gateway, as one process would.
+  // One in-memory bus shared by the sync service, the vendor caches and the gateway, as one process would.
   const bus = createMemoryEventBus();
   started.push({ stop: () => bus.close() });
   try {
@@ -105,7 +105,9 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
     const tokenFor = ({ vendor }: PatientGraphEmulator) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
     const subgraphUrls = await Promise.all(
       SUBGRAPHS.map(async (subgraph) => {
-        const running = track(await loadSubgraphEntrypoint(subgraph).start({ PORT: '0', ...vendorEnv(subgraph.emulators, emulatorUrl, tokenFor) }));
+        // A vendor cache follows the stack's bus, as it follows the sync service's under npm start.
+        const deps = hasVendorCache(subgraph) ? { bus } : {};
+        const running = track(await loadSubgraphEntrypoint(subgraph).start({ PORT: '0', ...vendorEnv(subgraph.emulators, emulatorUrl, tokenFor) }, deps));
         return [subgraph.name, running.graphqlUrl] as const;
       }),
     );

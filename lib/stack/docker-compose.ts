@@ -1,7 +1,8 @@
 /**
  * docker-compose.yml, generated from the service registry (lib/services.ts): the vendor
- * emulators, two instances of every subgraph, the sync service with Redis (its bus and state),
- * and the gateway, all from the one image the Dockerfile builds. Services find each other by
+ * emulators, two instances of every subgraph (those with a vendor cache keep it in Redis and
+ * follow the bus there), the sync service with Redis (its bus and state), and the gateway, all
+ * from the one image the Dockerfile builds. Services find each other by
  * their compose names on the fixed and documented ports the registry gives them.
  * `npm run compose:docker` writes the file; docker-compose-drift.test.ts fails when the committed
  * one is not what this writes.
@@ -11,7 +12,7 @@ import { Document } from 'yaml';
 import type { Alias, Scalar, YAMLMap } from 'yaml';
 import { subgraphUrlEnv } from '../../gateway/src/config';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, vendorEnv } from '../services';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, vendorEnv } from '../services';
 import type { EmulatorService } from '../services';
 
 export const DOCKER_COMPOSE_PATH = 'docker-compose.yml';
@@ -80,7 +81,7 @@ export function dockerComposeYaml(): string {
 
   const services = map({});
   add(services, 'redis', map({ image: 'redis:7-alpine', command: list(['redis-server', '--save', '', '--appendonly', 'no']) }), {
-    comment: " The event bus (Redis Streams) and the sync service's state.",
+    comment: " The event bus (Redis Streams), the sync service's state and the vendor caches.",
   });
   EMULATORS.forEach((emulator, index) =>
     add(services, emulator.name, container(emulator.entrypoint, { PORT: String(emulator.defaultPort), [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}` }), {
@@ -90,9 +91,13 @@ export function dockerComposeYaml(): string {
   const instanceNames = (name: string) => INSTANCES.map((instance) => `${name}-${instance}`);
   SUBGRAPHS.forEach((subgraph, index) => {
     const [first, ...others] = instanceNames(subgraph.name);
-    const node = container(subgraph.entrypoint, { PORT: String(subgraph.port), ...vendorEnv(subgraph.emulators, emulatorUrl) }, {
-      dependsOn: subgraph.emulators.map((emulator) => emulator.name),
-    });
+    const vendorCache = hasVendorCache(subgraph);
+    const node = container(
+      subgraph.entrypoint,
+      // Unset, each instance seals with a key of its own and they do not share entries.
+      { PORT: String(subgraph.port), ...vendorEnv(subgraph.emulators, emulatorUrl), ...(vendorCache ? { REDIS_URL, VENDOR_CACHE_KEY: '${VENDOR_CACHE_KEY:-}' } : {}) },
+      { dependsOn: [...(vendorCache ? ['redis'] : []), ...subgraph.emulators.map((emulator) => emulator.name)] },
+    );
     add(services, first!, node, index === 0 ? { space: true, comment: ' Two instances of every subgraph: the gateway balances over them and fails over between them.' } : {});
     // The other instances are the first one again.
     const alias = doc.createAlias(node, subgraph.name);

@@ -1,8 +1,8 @@
 /**
  * The bundled patient graph as processes, from the service registry (lib/services.ts): the vendor
- * emulators, the subgraphs wired to the emulators they read from, the sync service (sync
- * subgraph, webhook ingress and worker), and the gateway wired to the subgraphs and to the sync
- * service's event bus. Internal services listen on free ports; only the gateway has a fixed one
+ * emulators, the subgraphs wired to the emulators they read from (and, for their vendor caches,
+ * to the event bus), the sync service (sync subgraph, webhook ingress and worker), and the gateway
+ * wired to the subgraphs and to the sync service's event bus. Internal services listen on free ports; only the gateway has a fixed one
  * (PORT, default 4000). The sync service's port is chosen up front, because the emulators must
  * know where to send their webhooks before it starts.
  */
@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { subgraphUrlEnv } from '../../gateway/src/config';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, scriptOf, vendorEnv } from '../services';
-import type { EmulatorService } from '../services';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, scriptOf, vendorEnv } from '../services';
+import type { EmulatorService, SubgraphService } from '../services';
 import type { ServiceSpec } from './launcher';
 
 export interface PatientGraphOptions {
@@ -87,8 +87,14 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   // Development values like the emulators' own defaults; set the variables to use others.
   const secrets = Object.fromEntries(Object.entries(WEBHOOK_SECRETS).map(([key, value]) => [key, options.env[key] ?? value]));
   const redisUrl = options.env.REDIS_URL || undefined;
-  // Without Redis the sync service owns the bus in memory and serves it to the gateway over HTTP.
+  // Without Redis the sync service owns the bus in memory and serves it to the gateway (and
+  // the vendor caches) over HTTP.
   const busToken = redisUrl ? undefined : crypto.randomBytes(24).toString('hex');
+  const followBus = redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin}/bus`, BUS_TOKEN: busToken };
+  // Caches in Redis seal their entries: a key for this run unless one is given.
+  const keyForRun = (variable: string) => (redisUrl && !options.env[variable] ? { [variable]: crypto.randomBytes(32).toString('hex') } : {});
+  // Made once: a subgraph's instances share their vendor cache's entries only with one key.
+  const vendorCacheKey = keyForRun('VENDOR_CACHE_KEY');
   const tokenOf = (emulator: EmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
   // Variables given to the launcher that reach a service as they are.
   const passOn = (wanted: (key: string) => boolean) => Object.fromEntries(Object.entries(options.env).filter(([key]) => wanted(key)));
@@ -108,11 +114,13 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   }));
   const replicas = options.replicas ?? 1;
   const instances = (subgraph: string) => Array.from({ length: replicas }, (_, index) => instanceName(subgraph, index));
+  const vendorCacheEnv = (subgraph: SubgraphService) =>
+    hasVendorCache(subgraph) ? { ...passOn((key) => key.startsWith('VENDOR_CACHE_')), ...followBus, ...vendorCacheKey } : {};
   const subgraphs: ServiceSpec[] = SUBGRAPHS.flatMap((subgraph) =>
     instances(subgraph.name).map((name) => ({
       name,
       script: scriptOf(subgraph),
-      env: (urls: Readonly<Record<string, string>>) => ({ ...shared, PORT: '0', ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf) }),
+      env: (urls: Readonly<Record<string, string>>) => ({ ...shared, PORT: '0', ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf), ...vendorCacheEnv(subgraph) }),
     })),
   );
   const sync: ServiceSpec = {
@@ -136,8 +144,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     env: (urls) => ({
       // Upstream policy and cache settings given to the launcher reach the gateway.
       ...passOn((key) => GATEWAY_SETTING.test(key)),
-      // The cache in Redis seals its entries: a key for this run unless one is given.
-      ...(redisUrl && !options.env.CACHE_ENCRYPTION_KEY ? { CACHE_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex') } : {}),
+      ...keyForRun('CACHE_ENCRYPTION_KEY'),
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
       PORT: String(options.gatewayPort),
       HOST: options.env.HOST ?? '127.0.0.1',
@@ -145,7 +152,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       AUTH_JWT_SECRET: options.jwtSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
-      ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin}/bus`, BUS_TOKEN: busToken }),
+      ...followBus,
       SANDBOX_TOKEN: options.sandboxToken,
       ...Object.fromEntries(SUBGRAPHS.map(({ name }) => [subgraphUrlEnv(name), instances(name).map((instance) => urls[instance]).join(',')])),
     }),

@@ -12,14 +12,15 @@
  *                                       metadata.semble_patient_id) and one mandates listing
  *                                       (grouped by links.customer)
  *
- * Cost per GraphQL request: ⌈payments / 500⌉ + ⌈customers / 500⌉ + ⌈mandates / 500⌉ requests
- * at most, whether it asks about one patient or 500 — bounded, never one per patient, but
- * proportional to the size of the GoCardless account, not to the question. For the 500-patient
- * seed that is 3 requests. A large account would want a cache shared across requests,
- * invalidated by GoCardless webhooks; that is not done here.
+ * Cost of a listing: ⌈records / 500⌉ requests, whether the request asks about one patient or
+ * 500 — bounded, never one per patient, but proportional to the size of the GoCardless account,
+ * not to the question (for the 500-patient seed, 3 requests for all three). Each listing is kept
+ * whole in the vendor cache (vendor-cache.ts) for its TTL, shared by the requests that follow,
+ * under one tag that every GoCardless change evicts (GOCARDLESS_LISTINGS_TAG): within the TTL a
+ * repeated question costs no request at all.
  *
  * Lookups by id (Payment and Mandate references) have no batch endpoint: they are deduplicated
- * and run with a bounded number in flight.
+ * and run with a bounded number in flight, uncached.
  */
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
@@ -28,6 +29,13 @@ import { VendorError } from '../../../lib/vendor-error';
 import type { GoCardlessClient, GoCardlessCustomer, GoCardlessMandate, GoCardlessPayment } from '../../../lib/vendors/gocardless';
 import { goCardlessToPayment, newestFirst, toMandate } from './models';
 import type { MandateModel, PaymentModel } from './models';
+import type { VendorCache } from './vendor-cache';
+
+/**
+ * The tag of every cached GoCardless listing. A change to any payment, mandate or customer may
+ * change a listing, and a listing is not split by patient, so one tag evicts them all.
+ */
+export const GOCARDLESS_LISTINGS_TAG = 'GoCardless:listings';
 
 export interface GoCardlessLoaders {
   paymentsByPatient: DataLoader<string, PaymentModel[]>;
@@ -50,6 +58,14 @@ function notFound(typeName: string, id: string): GraphQLError {
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let promise: Promise<T> | undefined;
   return () => (promise ??= load());
+}
+
+export interface GoCardlessLoaderOptions {
+  /** Retrievals by id in flight at once. @default 8 */
+  retrieveConcurrency?: number;
+  cache: VendorCache;
+  /** Which GoCardless the listings come from (its base URL): part of every cache key. */
+  source: string;
 }
 
 function groupBy<T>(records: readonly T[], keyOf: (record: T) => string | undefined): Map<string, T[]> {
@@ -86,11 +102,13 @@ function byIdLoader<W, M>(retrieve: (id: string) => Promise<W>, toModel: (record
   );
 }
 
-export function createGoCardlessLoaders(client: GoCardlessClient, options: { retrieveConcurrency?: number } = {}): GoCardlessLoaders {
+export function createGoCardlessLoaders(client: GoCardlessClient, options: GoCardlessLoaderOptions): GoCardlessLoaders {
   const concurrency = options.retrieveConcurrency ?? 8;
-  const payments = once(() => client.listPayments());
-  const customers = once(() => client.listCustomers());
-  const mandates = once(() => client.listMandates());
+  const listing = <T>(resource: string, list: () => Promise<T[]>) =>
+    once(() => options.cache.readOne({ key: JSON.stringify(['gocardless', options.source, resource]), tags: [GOCARDLESS_LISTINGS_TAG] }, list));
+  const payments = listing('payments', () => client.listPayments());
+  const customers = listing('customers', () => client.listCustomers());
+  const mandates = listing('mandates', () => client.listMandates());
 
   return {
     paymentsByPatient: paymentsByMetadata(payments, 'semble_patient_id'),

@@ -8,14 +8,22 @@
  * returns the other provider's payments and reports the failure (VENDOR_UNAVAILABLE etc.,
  * naming the vendor) as a field error at the same path, through reportFieldError. Only when
  * every provider fails does the field fail (null, propagated by the schema's non-null list).
+ *
+ * Vendor responses go through the vendor cache (vendor-cache.ts), one per server, which follows
+ * the bus's `entity-changes` to evict what changed (vendor-cache-invalidation.ts).
  */
 import fs from 'node:fs';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLError, GraphQLScalarType, Kind, parse } from 'graphql';
 import type { DocumentNode, GraphQLResolveInfo } from 'graphql';
+import { connectSharedEventBus } from '../../../lib/event-bus';
+import type { BusEvent, EventBus } from '../../../lib/event-bus';
+import { createLogger } from '../../../lib/logger';
+import type { Logger } from '../../../lib/logger';
 import { fromRoot } from '../../../lib/root';
 import { reportFieldError, startSubgraph } from '../../../lib/subgraph';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import type { SubgraphDeps } from '../../../lib/subgraph-main';
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
 import { createGoCardlessClient } from '../../../lib/vendors/gocardless';
 import { createStripeClient } from '../../../lib/vendors/stripe';
@@ -26,6 +34,8 @@ import { createLoaders } from './loaders';
 import type { PaymentsLoaders } from './loaders';
 import { newestFirst } from './models';
 import type { PaymentModel } from './models';
+import { createVendorCache } from './vendor-cache';
+import { followEntityChanges } from './vendor-cache-invalidation';
 
 export const name = 'payments';
 
@@ -139,26 +149,78 @@ export const resolvers: GraphQLResolverMap<PaymentsContext> = {
   },
 };
 
-export async function createServer(config: PaymentsConfig): Promise<RunningSubgraph> {
-  return startSubgraph<PaymentsContext>({
-    name,
-    typeDefs: loadTypeDefs(),
-    resolvers,
-    port: config.port,
-    host: config.host,
-    context: () => {
-      const client = createStripeClient({
-        baseUrl: config.stripeBaseUrl,
-        token: config.stripeSecretKey,
-        timeoutMs: config.timeoutMs,
-        maxSearchClauses: config.searchMaxClauses,
-      });
-      const goCardless = createGoCardlessClient({
-        baseUrl: config.goCardlessBaseUrl,
-        token: config.goCardlessAccessToken,
-        timeoutMs: config.goCardlessTimeoutMs,
-      });
-      return { loaders: createLoaders(client), goCardless: createGoCardlessLoaders(goCardless) };
-    },
+export interface PaymentsServerDeps extends SubgraphDeps {
+  /**
+   * The bus whose `entity-changes` evict the vendor cache: used as is and left open on stop().
+   * Without it, one is connected from the configuration (REDIS_URL, else BUS_URL) and closed on
+   * stop(); with neither, cache entries only expire.
+   */
+  bus?: EventBus;
+  logger?: Logger;
+  /** An entity-changes event was applied to the vendor cache (`evicted` entries went). */
+  onEntityChanges?: (event: BusEvent, evicted: number) => void;
+}
+
+/** The bus of the configuration: Redis Streams with REDIS_URL, else the sync service's over HTTP. */
+const connectBus = (config: PaymentsConfig) =>
+  connectSharedEventBus({
+    redisUrl: config.redisUrl,
+    keyPrefix: config.busKeyPrefix,
+    ...(config.busUrl && config.busToken ? { remote: { url: config.busUrl, token: config.busToken } } : {}),
   });
+
+export async function createServer(config: PaymentsConfig, deps: PaymentsServerDeps = {}): Promise<RunningSubgraph> {
+  const logger = deps.logger ?? createLogger(name);
+  const cache = createVendorCache(config, logger);
+  const cleanUps: Array<() => Promise<void>> = [() => cache.close()];
+  const cleanUp = async () => {
+    for (const step of cleanUps.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    await cache.ready();
+    if (config.vendorCacheEnabled) {
+      const bus = deps.bus ?? (await connectBus(config));
+      if (bus && !deps.bus) cleanUps.push(() => bus.close());
+      if (bus) {
+        const follower = await followEntityChanges(bus, cache, { logger, onApplied: deps.onEntityChanges });
+        cleanUps.push(() => follower.stop());
+      } else {
+        logger.warn({ ttlMs: config.vendorCacheTtlMs }, 'no event bus (REDIS_URL or BUS_URL): vendor cache entries are not evicted by changes, only expire');
+      }
+    }
+    const subgraph = await startSubgraph<PaymentsContext>({
+      name,
+      typeDefs: loadTypeDefs(),
+      resolvers,
+      port: config.port,
+      host: config.host,
+      context: () => {
+        const client = createStripeClient({
+          baseUrl: config.stripeBaseUrl,
+          token: config.stripeSecretKey,
+          timeoutMs: config.timeoutMs,
+          maxSearchClauses: config.searchMaxClauses,
+        });
+        const goCardless = createGoCardlessClient({
+          baseUrl: config.goCardlessBaseUrl,
+          token: config.goCardlessAccessToken,
+          timeoutMs: config.goCardlessTimeoutMs,
+        });
+        return {
+          loaders: createLoaders(client, { cache, source: config.stripeBaseUrl }),
+          goCardless: createGoCardlessLoaders(goCardless, { cache, source: config.goCardlessBaseUrl }),
+        };
+      },
+    });
+    return {
+      ...subgraph,
+      async stop() {
+        await subgraph.stop();
+        await cleanUp();
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
 }

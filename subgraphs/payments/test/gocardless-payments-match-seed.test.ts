@@ -3,7 +3,9 @@
  * payments (provider GOCARDLESS, normalised status, raw providerStatus) sit in Patient.payments
  * and Invoice.payments next to Stripe's, Patient.mandates lists their mandates, Payment and
  * Mandate references resolve by id — and a request costs GoCardless a bounded number of list
- * requests however many patients it asks about (the API has no metadata search).
+ * requests however many patients it asks about (the API has no metadata search). That cost is
+ * what a request pays that reaches GoCardless, so the vendor cache is off here
+ * (vendor-cache.test.ts is about what it saves).
  */
 import type { SeedGoCardlessMandate, SeedGoCardlessPayment } from '../../../lib/seed';
 import { normalisePaymentStatus } from '../src/payment-status';
@@ -13,7 +15,7 @@ import type { PaymentsStack } from './payments-stack';
 let stack: PaymentsStack;
 
 beforeAll(async () => {
-  stack = await startPaymentsStack({ patients: 60 });
+  stack = await startPaymentsStack({ patients: 60, env: { VENDOR_CACHE_ENABLED: 'false' } });
 });
 afterAll(async () => {
   await stack?.stop();

@@ -13,6 +13,12 @@ describe('loadPaymentsConfig', () => {
       goCardlessBaseUrl: 'http://127.0.0.1:4106',
       goCardlessAccessToken: 'gocardless-dev-token',
       goCardlessTimeoutMs: 10_000,
+      environment: 'development',
+      vendorCacheEnabled: true,
+      vendorCacheTtlMs: 30_000,
+      vendorCacheTimeoutMs: 100,
+      vendorCacheKeyPrefix: 'pg:cache:payments',
+      busKeyPrefix: 'pg:bus:',
     });
   });
 
@@ -37,5 +43,79 @@ describe('loadPaymentsConfig', () => {
       expect(message).toContain('PORT: expected a value <= 65535, found 70000');
       expect(message).toContain('STRIPE_BASE_URL: expected an http(s) URL');
     }
+  });
+
+  describe('the vendor cache and the bus', () => {
+    const HEX_KEY = 'ab'.repeat(32);
+    const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadPaymentsConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it('reads them', () => {
+      const base64Key = Buffer.alloc(32, 7).toString('base64');
+      expect(
+        loadPaymentsConfig({
+          VENDOR_CACHE_ENABLED: 'false',
+          VENDOR_CACHE_TTL_MS: '5000',
+          VENDOR_CACHE_TIMEOUT_MS: '250',
+          VENDOR_CACHE_KEY: base64Key,
+          VENDOR_CACHE_KEY_PREFIX: 'pg:cache:payments-eu',
+          REDIS_URL: 'rediss://cache.internal:6380',
+          BUS_KEY_PREFIX: 'eu:bus:',
+          NODE_ENV: 'production',
+        }),
+      ).toMatchObject({
+        vendorCacheEnabled: false,
+        vendorCacheTtlMs: 5000,
+        vendorCacheTimeoutMs: 250,
+        vendorCacheKey: base64Key,
+        vendorCacheKeyPrefix: 'pg:cache:payments-eu',
+        redisUrl: 'rediss://cache.internal:6380',
+        busKeyPrefix: 'eu:bus:',
+        environment: 'production',
+      });
+      expect(loadPaymentsConfig({ VENDOR_CACHE_ENABLED: '0', VENDOR_CACHE_KEY: HEX_KEY })).toMatchObject({ vendorCacheEnabled: false, vendorCacheKey: HEX_KEY });
+      expect(loadPaymentsConfig({ BUS_URL: 'http://127.0.0.1:4005/bus', BUS_TOKEN: 'a-bus-token-of-24-chars!' })).toMatchObject({
+        busUrl: 'http://127.0.0.1:4005/bus',
+        busToken: 'a-bus-token-of-24-chars!',
+      });
+    });
+
+    it('names each bad value, what was expected and what was found, never printing a key or token', () => {
+      expect(problemsOf({ VENDOR_CACHE_ENABLED: 'maybe', VENDOR_CACHE_TTL_MS: '0', VENDOR_CACHE_TIMEOUT_MS: 'soon', REDIS_URL: 'http://cache:6379', BUS_URL: 'redis://cache:6379' })).toEqual([
+        'VENDOR_CACHE_ENABLED: expected boolean, found "maybe"',
+        'VENDOR_CACHE_TTL_MS: expected a value >= 1, found 0',
+        'VENDOR_CACHE_TIMEOUT_MS: expected number, found "soon"',
+        'REDIS_URL: expected a redis(s) URL, found "http://cache:6379"',
+        'BUS_URL: expected an http(s) URL, found "redis://cache:6379"',
+      ]);
+      const shortKey = 'ab'.repeat(16);
+      const problems = problemsOf({ VENDOR_CACHE_KEY: shortKey, BUS_TOKEN: 'short-token' });
+      expect(problems).toEqual([
+        'VENDOR_CACHE_KEY: expected a key of 32+ bytes: 64 hex characters or base64, found a string (hidden)',
+        'BUS_TOKEN: expected at least 16 characters, found a string (hidden)',
+      ]);
+      expect(problems.join('\n')).not.toContain(shortKey);
+    });
+
+    it('wants BUS_TOKEN with BUS_URL', () => {
+      expect(problemsOf({ BUS_URL: 'http://127.0.0.1:4005/bus' })).toEqual(['BUS_TOKEN: expected a token of 16+ characters with BUS_URL, found nothing (unset)']);
+    });
+
+    it('wants VENDOR_CACHE_KEY with a cache in Redis in production, where instances must share it', () => {
+      expect(problemsOf({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379' })).toEqual([
+        'VENDOR_CACHE_KEY: expected a key with the vendor cache in Redis in production (64 hex characters or base64 of 32+ bytes), or VENDOR_CACHE_ENABLED=false, found nothing (unset)',
+      ]);
+      // Not in development, nor in production with memory or with the cache off.
+      expect(loadPaymentsConfig({ REDIS_URL: 'redis://cache:6379' }).vendorCacheKey).toBeUndefined();
+      expect(loadPaymentsConfig({ NODE_ENV: 'production' }).redisUrl).toBeUndefined();
+      expect(loadPaymentsConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379', VENDOR_CACHE_ENABLED: 'false' }).vendorCacheEnabled).toBe(false);
+    });
   });
 });

@@ -12,6 +12,7 @@ import { startStripeEmulator } from '../emulator/server';
 import type { StripeEmulator } from '../emulator/server';
 import { loadPaymentsConfig } from '../src/config';
 import { createServer } from '../src/server';
+import type { PaymentsServerDeps } from '../src/server';
 
 export const TEST_KEY = 'sk_test_payments_suite';
 export const GOCARDLESS_TEST_TOKEN = 'gocardless_payments_suite';
@@ -38,7 +39,16 @@ export interface GraphQLResponse<T> {
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
-export async function startPaymentsStack(options: { patients: number; subgraphKey?: string; goCardlessToken?: string }): Promise<PaymentsStack> {
+export interface PaymentsStackOptions {
+  patients: number;
+  subgraphKey?: string;
+  goCardlessToken?: string;
+  /** More of the subgraph's configuration (e.g. VENDOR_CACHE_*), as environment variables. */
+  env?: NodeJS.ProcessEnv;
+  deps?: PaymentsServerDeps;
+}
+
+export async function startPaymentsStack(options: PaymentsStackOptions): Promise<PaymentsStack> {
   const world = createSeedWorld({ patients: options.patients, seed: 42 });
   const emulator = await startStripeEmulator({ world, token: TEST_KEY });
   const goCardless = await startGoCardlessEmulator({ world, token: GOCARDLESS_TEST_TOKEN });
@@ -49,7 +59,9 @@ export async function startPaymentsStack(options: { patients: number; subgraphKe
       STRIPE_SECRET_KEY: options.subgraphKey ?? TEST_KEY,
       GOCARDLESS_BASE_URL: goCardless.url,
       GOCARDLESS_ACCESS_TOKEN: options.goCardlessToken ?? GOCARDLESS_TEST_TOKEN,
+      ...options.env,
     }),
+    options.deps,
   );
   const counts = async (url: string) => (await (await fetch(`${url}/__admin/requests`)).json()) as Counts;
   return {

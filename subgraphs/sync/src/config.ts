@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { envInt, parseConfig } from '../../../lib/config';
+import { envBool, envInt, parseConfig } from '../../../lib/config';
 import { SEED_CALENDAR_ID } from '../../../lib/seed';
 
 const httpUrl = () => z.url({ protocol: /^https?$/ });
@@ -102,15 +102,6 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   adminToken: 'SYNC_ADMIN_TOKEN',
 };
 
-/** "true"/"false" (also 1/0, yes/no); anything else is passed on for zod to reject by name. */
-function envBoolean(value: string | undefined): boolean | string | undefined {
-  if (value === undefined || value === '') return undefined;
-  const text = value.trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(text)) return true;
-  if (['false', '0', 'no'].includes(text)) return false;
-  return value;
-}
-
 export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
   // An empty variable means "unset", so the default applies.
   const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
@@ -136,7 +127,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       busMaxEventsPerTopic: envInt(env.BUS_MAX_EVENTS_PER_TOPIC),
       syncKeyPrefix: text(env.SYNC_KEY_PREFIX),
       pollIntervalMs: envInt(env.SYNC_POLL_INTERVAL_MS),
-      worker: envBoolean(env.SYNC_WORKER),
+      worker: envBool(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),
       workerMaxDeliveries: envInt(env.SYNC_MAX_DELIVERIES),

@@ -1,28 +1,18 @@
 /**
- * `entity-changes`: which records of the patient graph changed, in the graph's own terms
- * (`{ type: 'Patient', id }`), for whoever keeps copies of them: the gateway's entity cache and
- * the subgraphs' vendor caches evict what an event names. Published by webhook ingress as soon
- * as a vendor's notification is accepted (what the notification names), and by the worker once
- * it has learned what else a change touches (the patient behind a contact or a payment, the
- * invoice a payment is for). Ids only: never a value.
+ * Publishing `entity-changes` (lib/entity-changes.ts): which records of the patient graph changed,
+ * in the graph's own terms (`{ type: 'Patient', id }`), for whoever keeps copies of them: the
+ * gateway's entity cache and the subgraphs' vendor caches evict what an event names. Published
+ * by webhook ingress as soon as a vendor's notification is accepted (what the notification
+ * names), and by the worker once it has learned what else a change touches (the patient behind
+ * a contact or a payment, the invoice a payment is for). Ids only: never a value.
  */
+import { ENTITY_CHANGES_TOPIC } from '../../../lib/entity-changes';
+import type { EntityChangesPayload as Payload, EntityRef } from '../../../lib/entity-changes';
 import type { EventBus } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
 import type { InboxItem } from './inbox';
 
-export const ENTITY_CHANGES_TOPIC = 'entity-changes';
-
-export interface EntityRef {
-  /** The type's name in the supergraph. */
-  type: string;
-  id: string;
-}
-
-export interface EntityChangesPayload {
-  entities: EntityRef[];
-  /** Which vendor's change it was. */
-  source: InboxItem['vendor'];
-}
+export type EntityChangesPayload = Payload<InboxItem['vendor']>;
 
 /** The graph entities a vendor notification names by itself (before anything is re-read). */
 export function entitiesNamedBy(item: InboxItem): EntityRef[] {
