@@ -138,6 +138,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           UPSTREAM_TRY_TIMEOUT_MS: '30000',
           REQUEST_TIMEOUT_MS: '60000',
           AUTH_JWT_SECRET: STACK_JWT_SECRET,
+          AUTH_CLINICS: 'test',
           ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [subgraphUrlEnv(name), url])),
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
           ...options.gatewayEnv,

@@ -4,7 +4,8 @@
  * later restarted on its port. Runs the compiled services: `npm test` builds first.
  */
 import crypto from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
 import { launch } from '../lib/stack/launcher';
 import type { RunningStack } from '../lib/stack/launcher';
 import { SUBGRAPHS } from '../lib/services';
@@ -19,7 +20,8 @@ describe('the patient graph with two instances of every subgraph', () => {
 
   beforeAll(async () => {
     const secret = crypto.randomBytes(32).toString('hex');
-    token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'failover-test' });
+    // The launcher's gateway runs in jwt mode, serving the development clinic.
+    token = signToken(secret, { subject: 'failover-test', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: DEV_CLINIC });
     stack = await launch(
       patientGraphServices({
         gatewayPort: 0,

@@ -1,11 +1,20 @@
 /**
- * Authentication: every GraphQL request carries `Authorization: Bearer <JWT>` (HS256), verified
- * before anything else runs. The verified identity (subject, roles, clinic) becomes the request's
- * auth context, which field-level authorisation and cache scoping will key on.
+ * Authentication: every GraphQL request carries `Authorization: Bearer <JWT>`, verified before
+ * anything else runs. In production the token comes from an OIDC identity provider and is
+ * verified with the keys it publishes (auth/oidc-keys.ts); in development it may be HS256 with a
+ * shared secret. Either way it must expire, and its claims become the request's AuthIdentity
+ * (auth/claims.ts: roles through the role map, a clinic this deployment serves), which
+ * field-level authorisation and cache scoping key on.
  */
 import { createSecretKey } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import jwt from 'jsonwebtoken';
-import type { GatewayConfig } from './config';
+import type { Logger } from '../../lib/logger';
+import { identityFromClaims } from './auth/claims';
+import type { ClaimMapping } from './auth/claims';
+import type { AuthConfig } from './auth/config';
+import { createOidcKeys, KeysUnavailableError } from './auth/oidc-keys';
 
 export interface AuthIdentity {
   subject: string;
@@ -18,46 +27,79 @@ export interface AuthIdentity {
 
 export type AuthResult = { ok: true; identity: AuthIdentity } | { ok: false; reason: string };
 
+/** Verifies an Authorization header. Never rejects for a bad token: a refusal is `ok: false` with a reason free of token contents. */
+export type Authenticate = (authorization: string | undefined) => Promise<AuthResult>;
+
 const ANONYMOUS: AuthIdentity = { subject: 'anonymous', roles: [] };
 
-export function createAuthenticator(auth: GatewayConfig['auth']): (authorization: string | undefined) => AuthResult {
+export function createAuthenticator(auth: AuthConfig, options: { logger?: Logger } = {}): Authenticate {
   switch (auth.mode) {
     case 'none':
-      return () => ({ ok: true, identity: ANONYMOUS });
+      return async () => ({ ok: true, identity: ANONYMOUS });
     case 'jwt': {
-      // A KeyObject, made once: given the secret as a string, jsonwebtoken first tries (and
-      // fails) to read it as a public key on every verification, about a millisecond each.
+      // A KeyObject, made once: verification then never parses the secret again.
       const key = createSecretKey(Buffer.from(auth.secret, 'utf8'));
-      return (authorization) => {
-        if (!authorization) return { ok: false, reason: 'missing Authorization header: expected "Bearer <token>"' };
-        const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-        if (!match) return { ok: false, reason: 'malformed Authorization header: expected "Bearer <token>"' };
-        try {
-          const claims = jwt.verify(match[1]!, key, {
-            algorithms: ['HS256'],
-            issuer: auth.issuer,
-            audience: auth.audience,
-          }) as jwt.JwtPayload;
-          const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
-          return {
-            ok: true,
-            identity: {
-              subject: String(claims.sub ?? 'unknown'),
-              roles,
-              clinic: typeof claims.clinic === 'string' ? claims.clinic : undefined,
-              expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
-            },
-          };
-        } catch (error) {
-          // jsonwebtoken's messages ("jwt expired", "invalid signature") name no secret and no claim values.
-          return { ok: false, reason: `invalid token: ${(error as Error).message}` };
-        }
-      };
+      return tokenAuthenticator(auth, async () => key, { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience });
+    }
+    case 'oidc': {
+      // One line per failure to get keys; jose retries a failed fetch on the next request that needs it.
+      const keys = createOidcKeys(auth, (error) => options.logger?.warn({ err: error.message }, 'the identity provider’s signing keys are unavailable'));
+      return tokenAuthenticator(auth, keys, { algorithms: auth.algorithms, issuer: auth.issuer, audience: auth.audience });
     }
   }
 }
 
-/** Mint a token: used by the launcher for its development token, and by tests. */
+function tokenAuthenticator(
+  mapping: ClaimMapping & { clockToleranceSeconds: number },
+  keys: JWTVerifyGetKey,
+  checks: { algorithms: string[]; issuer?: string; audience?: string },
+): Authenticate {
+  const options: JWTVerifyOptions = {
+    algorithms: checks.algorithms,
+    clockTolerance: mapping.clockToleranceSeconds,
+    // A token without an expiry would be good forever once it leaked.
+    requiredClaims: ['exp'],
+    ...(checks.issuer ? { issuer: checks.issuer } : {}),
+    ...(checks.audience ? { audience: checks.audience } : {}),
+  };
+  return async (authorization) => {
+    if (!authorization) return { ok: false, reason: 'missing Authorization header: expected "Bearer <token>"' };
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) return { ok: false, reason: 'malformed Authorization header: expected "Bearer <token>"' };
+    const token = match[1]!;
+    let verified: JWTPayload;
+    try {
+      // jose refuses `none` as an algorithm not allowed; an unsigned token deserves its own reason.
+      if (decodeProtectedHeader(token).alg === 'none') return { ok: false, reason: 'invalid token: jwt signature is required' };
+      verified = (await jwtVerify(token, keys, options)).payload;
+    } catch (error) {
+      return { ok: false, reason: `invalid token: ${reasonOf(error)}` };
+    }
+    return identityFromClaims(verified, mapping);
+  };
+}
+
+/** Why a token was refused, in words that quote nothing from it. Anything else is a bug, rethrown. */
+function reasonOf(error: unknown): string {
+  if (error instanceof KeysUnavailableError) return "the identity provider's signing keys are unavailable";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `jwt has no ${error.claim} claim`;
+    if (error.claim === 'iss') return 'jwt issuer invalid';
+    if (error.claim === 'aud') return 'jwt audience invalid';
+    if (error.claim === 'nbf') return 'jwt not active yet';
+    return `jwt ${error.claim} claim invalid`;
+  }
+  if (error instanceof errors.JWTExpired) return 'jwt expired';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'invalid signature';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'jwt algorithm not allowed';
+  if (error instanceof errors.JWKSNoMatchingKey) return "no key of the identity provider's key set matches the token";
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'several keys match a token that names none (no kid)';
+  // jose throws a TypeError for a token it cannot even take apart (not three base64url parts of JSON).
+  if (error instanceof errors.JOSEError || error instanceof TypeError) return 'jwt malformed';
+  throw error;
+}
+
+/** Mint an HS256 token (jwt mode): the launcher's development token, and tests. It always expires. */
 export function signToken(
   secret: string,
   identity: { subject: string; roles: string[]; clinic?: string },

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
+import { authConfigSchema, productionAuthProblems } from './auth/config';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
@@ -34,21 +35,8 @@ export const gatewayConfigSchema = z
     environment: z.enum(['development', 'production', 'test']).default('development'),
     /** Largest request body accepted. @default "1mb" */
     bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
-    auth: z
-      .discriminatedUnion('mode', [
-        z.object({
-          /** Verify `Authorization: Bearer <JWT>` (HS256) on every GraphQL request. */
-          mode: z.literal('jwt'),
-          /** HMAC secret, at least 32 characters. */
-          secret: z.string().min(32),
-          issuer: z.string().optional(),
-          audience: z.string().optional(),
-        }),
-        z.object({
-          /** No authentication. Only for local experiments: refused when environment is production. */
-          mode: z.literal('none'),
-        }),
-      ], { error: 'one of "jwt", "none"' }),
+    /** Authentication (auth/config.ts): OIDC in production, HS256 for development, or none. */
+    auth: authConfigSchema,
     /**
      * Subscriptions over graphql-ws on /graphql. Each root Subscription field the supergraph
      * declares maps to a bus topic; every event is resolved through the query planner with a
@@ -98,9 +86,9 @@ export const gatewayConfigSchema = z
     /** Field-level authorisation: the role → scope table (authorization/scopes.ts); config file only. */
     authorization: authorizationConfigSchema.prefault({}),
   })
-  .refine((config) => !(config.environment === 'production' && config.auth.mode === 'none'), {
-    message: 'authentication in production (AUTH_MODE=jwt)',
-    path: ['auth', 'mode'],
+  .superRefine((config, ctx) => {
+    if (config.environment !== 'production') return;
+    for (const { path, message } of productionAuthProblems(config.auth)) ctx.addIssue({ code: 'custom', message, path: ['auth', ...path] });
   })
   .refine((config) => !config.busUrl || config.busToken, { message: 'a token of 16+ characters with BUS_URL', path: ['busToken'] })
   .refine((config) => !(config.environment === 'production' && config.cache.enabled && config.cache.redisUrl && !config.cache.secret), {
@@ -124,8 +112,17 @@ const ENV_KEYS: Record<string, string> = {
   requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
   'auth.mode': 'AUTH_MODE',
   'auth.secret': 'AUTH_JWT_SECRET',
-  'auth.issuer': 'AUTH_JWT_ISSUER',
-  'auth.audience': 'AUTH_JWT_AUDIENCE',
+  'auth.issuer': 'AUTH_ISSUER',
+  'auth.jwksUrl': 'AUTH_JWKS_URL',
+  'auth.audience': 'AUTH_AUDIENCE',
+  'auth.algorithms': 'AUTH_ALGORITHMS',
+  'auth.clockToleranceSeconds': 'AUTH_CLOCK_TOLERANCE_SECONDS',
+  'auth.jwksCooldownMs': 'AUTH_JWKS_COOLDOWN_MS',
+  'auth.jwksMaxAgeMs': 'AUTH_JWKS_MAX_AGE_MS',
+  'auth.rolesClaim': 'AUTH_ROLES_CLAIM',
+  'auth.roleMap': 'AUTH_ROLE_MAP',
+  'auth.clinicClaim': 'AUTH_CLINIC_CLAIM',
+  'auth.clinics': 'AUTH_CLINICS',
   sandboxToken: 'SANDBOX_TOKEN',
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
@@ -179,6 +176,11 @@ function keyOf(path: PropertyKey[]): string {
   if (parts[0] === 'subscriptions' && parts[1] === 'fields') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'cache' && (parts[1] === 'subgraphs' || parts[1] === 'invalidation')) return `config file: ${parts.join('.')}`;
   if (parts[0] === 'authorization') return `config file: ${parts.join('.')}`;
+  if (parts[0] === 'auth') {
+    // A list's entries are reported under the list's variable; a role map's under its IdP value.
+    if (parts[1] === 'roleMap' && parts[2] !== undefined) return `AUTH_ROLE_MAP[${JSON.stringify(parts[2])}]`;
+    return ENV_KEYS[parts.slice(0, 2).join('.')] ?? parts.join('.');
+  }
   if (parts[0] === 'upstream') {
     const rest = parts.slice(1).join('.');
     const variable = Object.entries(UPSTREAM_ENV).find(([, at]) => at.join('.') === rest)?.[0];
@@ -231,10 +233,58 @@ const definedOnly = (values: Record<string, unknown>) => Object.fromEntries(Obje
 
 const splitUrls = (value: string) => value.split(',').map((url) => url.trim()).filter(Boolean);
 
+const commaList = (value: string | undefined) => (value ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined);
+
+/** AUTH_ROLE_MAP is JSON; one role may be given as a string, which the schema takes as a list of one. */
+function roleMapFromEnv(value: string | undefined): unknown {
+  if (!value) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    // JSON.parse's message quotes the text; the message says where to look instead.
+    throw new ConfigError(['AUTH_ROLE_MAP: expected JSON {"<identity provider value>": "<role>" | ["<role>", …]}, found text that is not JSON']);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return parsed;
+  return Object.fromEntries(Object.entries(parsed).map(([value, roles]) => [value, typeof roles === 'string' ? [roles] : roles]));
+}
+
 /**
- * Build the configuration from the environment. `AUTH_MODE` defaults to `jwt`, so a gateway
- * started without a secret fails fast instead of serving patient data to anyone.
+ * The `auth` settings from the environment. AUTH_MODE defaults to `oidc` in production and to
+ * `jwt` elsewhere, so a gateway started without settings fails fast, naming what it needs,
+ * instead of serving patient data to anyone.
  */
+function authFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const mode = env.AUTH_MODE || (env.NODE_ENV === 'production' ? 'oidc' : 'jwt');
+  const shared = definedOnly({
+    issuer: env.AUTH_ISSUER || undefined,
+    audience: env.AUTH_AUDIENCE || undefined,
+    clinics: commaList(env.AUTH_CLINICS),
+    rolesClaim: env.AUTH_ROLES_CLAIM || undefined,
+    roleMap: roleMapFromEnv(env.AUTH_ROLE_MAP),
+    clinicClaim: env.AUTH_CLINIC_CLAIM || undefined,
+    clockToleranceSeconds: envInt(env.AUTH_CLOCK_TOLERANCE_SECONDS),
+  });
+  switch (mode) {
+    case 'oidc':
+      return {
+        mode,
+        ...shared,
+        ...definedOnly({
+          jwksUrl: env.AUTH_JWKS_URL || undefined,
+          algorithms: commaList(env.AUTH_ALGORITHMS),
+          jwksCooldownMs: envInt(env.AUTH_JWKS_COOLDOWN_MS),
+          jwksMaxAgeMs: envInt(env.AUTH_JWKS_MAX_AGE_MS),
+        }),
+      };
+    case 'jwt':
+      return { mode, secret: env.AUTH_JWT_SECRET, ...shared };
+    default:
+      return { mode };
+  }
+}
+
+/** Build the configuration from the environment. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = {}): GatewayConfig {
   const configPath = flags.configPath ?? (env.GATEWAY_CONFIG || undefined);
   const file = configPath ? readConfigFile(configPath) : {};
@@ -255,7 +305,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     if (value === undefined || value === '') continue;
     setPath(upstream, path, variable === 'HEALTH_CHECK_PATH' ? value : variable === 'UPSTREAM_DEDUPE' ? envBool(value) : Number.isNaN(Number(value)) ? value : Number(value));
   }
-  const mode = env.AUTH_MODE ?? 'jwt';
   const input = {
     port: flags.port ?? envInt(env.PORT),
     host: env.HOST || undefined,
@@ -266,10 +315,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     environment: env.NODE_ENV || undefined,
     bodyLimit: env.BODY_LIMIT || undefined,
     requestTimeoutMs: envInt(env.REQUEST_TIMEOUT_MS),
-    auth:
-      mode === 'jwt'
-        ? { mode, secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER || undefined, audience: env.AUTH_JWT_AUDIENCE || undefined }
-        : { mode },
+    auth: authFromEnv(env),
     sandboxToken: env.SANDBOX_TOKEN || undefined,
     subscriptions: {
       ...(file.subscriptions as Record<string, unknown> | undefined),

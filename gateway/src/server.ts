@@ -156,7 +156,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   await server.start();
 
-  const authenticate = createAuthenticator(config.auth);
+  const authenticate = createAuthenticator(config.auth, { logger });
 
   let subscriptions: SubscriptionServer | undefined;
   // The gateway closes a bus it created; one handed in belongs to the caller.
@@ -231,11 +231,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     });
   });
 
-  const requireAuth = (req: Request, res: Response, next: NextFunction) => {
+  // Express 5 passes a rejected promise to its error handler; authenticate rejects only on a bug.
+  const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
     // The Sandbox landing page is static HTML; every operation is authenticated.
     const wantsLandingPage = req.method === 'GET' && req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
     if (wantsLandingPage && development) return next();
-    const result = authenticate(req.headers.authorization);
+    const result = await authenticate(req.headers.authorization);
     if (!result.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       res.status(httpStatusFor(ErrorCode.Unauthenticated)).json(errorBody(ErrorCode.Unauthenticated, `Not authenticated: ${result.reason}`));

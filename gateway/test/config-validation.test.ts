@@ -5,6 +5,13 @@ import { ConfigError } from '../../lib/config';
 import { loadGatewayConfig } from '../src/config';
 
 const SECRET = 'x'.repeat(32);
+/** What production needs for authentication (jwt and none are refused there). */
+const OIDC_IN_PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTH_ISSUER: 'https://login.example.org/',
+  AUTH_AUDIENCE: 'patient-graph',
+  AUTH_CLINICS: 'north',
+};
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -48,7 +55,7 @@ describe('gateway configuration is validated at start-up', () => {
   });
 
   it('refuses a cache in Redis without a sealing key in production, and never prints a key it rejects', () => {
-    const production = { AUTH_JWT_SECRET: SECRET, NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379' };
+    const production = { ...OIDC_IN_PRODUCTION, REDIS_URL: 'redis://cache:6379' };
     expect(problemsOf(production)).toEqual([
       'CACHE_ENCRYPTION_KEY: expected a key with a cache in Redis in production (64 hex characters or base64 of 32+ bytes), or CACHE_ENABLED=false, found nothing (unset)',
     ]);
@@ -100,7 +107,7 @@ describe('gateway configuration is validated at start-up', () => {
 
   it('refuses to run without authentication in production', () => {
     expect(problemsOf({ AUTH_MODE: 'none', NODE_ENV: 'production' })).toEqual([
-      'AUTH_MODE: expected authentication in production (AUTH_MODE=jwt), found "none"',
+      'AUTH_MODE: expected "oidc" in production (jwt and none are for development), found "none"',
     ]);
     expect(loadGatewayConfig({ AUTH_MODE: 'none' }).auth).toEqual({ mode: 'none' });
   });

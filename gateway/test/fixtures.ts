@@ -16,7 +16,9 @@ import { gatewayConfigSchema } from '../src/config';
 import type { GatewayConfig } from '../src/config';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
-export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles });
+/** The clinics a test gateway serves: testToken's, and the two the entity cache's tests keep apart. */
+export const TEST_CLINICS = ['test', 'north', 'south'];
+export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles, clinic: 'test' });
 
 export const productsSdl = (extraField = '') => `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -74,7 +76,7 @@ export function baseConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
     supergraphPath: 'schema/supergraph.graphql',
     watchSupergraph: false,
     environment: 'test',
-    auth: { mode: 'jwt', secret: TEST_SECRET },
+    auth: { mode: 'jwt', secret: TEST_SECRET, clinics: TEST_CLINICS },
     ...overrides,
   });
 }

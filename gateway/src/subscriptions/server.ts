@@ -16,7 +16,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/logger';
 import { parseCursor } from '../../../lib/event-bus/cursor';
 import type { BusEvent, EventBus } from '../../../lib/event-bus/types';
-import type { AuthIdentity, AuthResult } from '../auth';
+import type { AuthIdentity, Authenticate } from '../auth';
 import type { GatewayConfig } from '../config';
 import { ErrorCode } from '../errors';
 import { scopeOf } from '../pipeline/scope';
@@ -32,7 +32,7 @@ export interface SubscriptionServerOptions {
   config: GatewayConfig['subscriptions'];
   /** The supergraph's API schema, current at the time of the call (it can be reloaded). */
   schema: () => GraphQLSchema | undefined;
-  authenticate: (authorization: string | undefined) => AuthResult;
+  authenticate: Authenticate;
   /** Errors when `auth` may not subscribe to this operation's field at all. */
   authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity) => GraphQLError[];
   /** Run a query through the gateway (query planner, upstream pools) as `auth`. */
@@ -91,10 +91,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       connectionInitWaitTimeout: config.initTimeoutMs,
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const fromParams = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const authorization = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
-        const result = options.authenticate(authorization);
+        const result = await options.authenticate(authorization);
         if (!result.ok) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = result.identity;
         return true;
