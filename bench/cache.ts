@@ -20,7 +20,8 @@
  */
 import crypto from 'node:crypto';
 import autocannon from 'autocannon';
-import jwt from 'jsonwebtoken';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
 import { launch } from '../lib/stack/launcher';
 import type { RunningStack, ServiceSpec } from '../lib/stack/launcher';
 import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
@@ -48,13 +49,17 @@ async function main() {
   const changes = Number(process.env.BENCH_CHANGES ?? 40);
   const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
   const secret = crypto.randomBytes(32).toString('hex');
-  const tokenFor = (roles: string[]) => jwt.sign({ roles, clinic: 'bench' }, secret, { algorithm: 'HS256', subject: 'bench', expiresIn: '1h' });
-  // Every steward role, so the whole overview may be seen. A cold run adds a role no table knows:
-  // it grants nothing, but it is a scope the cache has never served.
+  const tokenFor = (roles: string[], clinic = DEV_CLINIC) => signToken(secret, { subject: 'bench', roles, clinic }, { expiresIn: '1h' });
+  // Every steward role, so the whole overview may be seen. A cold run is for a clinic of its own,
+  // which the gateway serves: a scope the cache has never served (a role no table knows would be
+  // dropped from the token, so it can no longer make one).
   const ROLES = ['clinician', 'admin', 'marketing', 'finance'];
+  const coldClinics = Array.from({ length: runs }, (_, index) => `bench-cold-${index}`);
   // HubSpot's real limit (100 requests / 10 s) would make this a benchmark of the emulator's 429s.
   const env = { LOG_LEVEL: 'error', HUBSPOT_RATE_LIMIT_MAX: '100000000', VENDOR_CACHE_ENABLED: 'false' };
-  const groups = patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env });
+  const groups = patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env }).map((group) =>
+    group.map((spec) => (spec.name === 'gateway' ? { ...spec, env: (urls: Readonly<Record<string, string>>) => ({ ...spec.env(urls), AUTH_CLINICS: [DEV_CLINIC, ...coldClinics].join(',') }) } : spec)),
+  );
   const stacks: RunningStack[] = [];
   try {
     const stack = await launch(groups, { log: () => undefined });
@@ -94,7 +99,7 @@ async function main() {
     const warmToken = tokenFor(ROLES);
     await time(uncached, OVERVIEW, warmToken); // JIT and connection pools everywhere; the cached gateway stays cold
     const cold: number[] = [];
-    for (let i = 0; i < runs; i++) cold.push(await time(cached, OVERVIEW, tokenFor([...ROLES, `bench-cold-${i}`])));
+    for (let i = 0; i < runs; i++) cold.push(await time(cached, OVERVIEW, tokenFor(ROLES, coldClinics[i])));
     await time(cached, OVERVIEW, warmToken);
     const warm: number[] = [];
     for (let i = 0; i < runs; i++) warm.push(await time(cached, OVERVIEW, warmToken));

@@ -9,7 +9,8 @@
  */
 import crypto from 'node:crypto';
 import autocannon from 'autocannon';
-import jwt from 'jsonwebtoken';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
 import { SUBGRAPHS } from '../lib/services';
 import { launch } from '../lib/stack/launcher';
 import { freePort, instanceName, patientGraphServices } from '../lib/stack/patient-graph';
@@ -35,7 +36,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(replicas: number, phaseSeconds: number, connections: number, seedPatients: number) {
   const secret = crypto.randomBytes(32).toString('hex');
-  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench' });
+  const token = signToken(secret, { subject: 'bench', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: DEV_CLINIC });
   const stack = await launch(
     patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, replicas, env: BENCH_ENV }),
     { log: () => undefined },

@@ -8,7 +8,8 @@
  * Options (env): BENCH_RUNS (default 7), SEED_PATIENTS (default 500).
  */
 import crypto from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
 import { launch } from '../lib/stack/launcher';
 import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
 import { OVERVIEW } from './queries';
@@ -25,7 +26,7 @@ async function main() {
   const runs = Number(process.env.BENCH_RUNS ?? 7);
   const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
   const secret = crypto.randomBytes(32).toString('hex');
-  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench' });
+  const token = signToken(secret, { subject: 'bench', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: DEV_CLINIC });
   const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn', CACHE_ENABLED: 'false', VENDOR_CACHE_ENABLED: 'false' } }));
   try {
     const url = stack.urls.gateway!;

@@ -14,10 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import jwt from 'jsonwebtoken';
 import pino from 'pino';
 import { createMemoryEventBus } from '../lib/event-bus/memory';
 import { startSubgraph } from '../lib/subgraph';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
 import { gatewayConfigSchema } from '../gateway/src/config';
 import { createGateway } from '../gateway/src/server';
 
@@ -56,13 +57,15 @@ async function main() {
       port: 0,
       supergraphPath: file,
       watchSupergraph: false,
-      environment: 'production',
+      // Not production, which takes OIDC tokens only; without the cache's per-response trace, as there.
+      environment: 'test',
       auth: { mode: 'jwt', secret },
+      cache: { trace: false },
       subscriptions: { fields: { itemEvents: { topic: 'items', lookup: 'itemEvent' } }, maxQueuedEvents: 10_000 },
     }),
     { bus, logger: pino({ level: 'warn' }) },
   );
-  const token = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'] }, secret, { algorithm: 'HS256', subject: 'bench', expiresIn: '1h' });
+  const token = signToken(secret, { subject: 'bench', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: DEV_CLINIC }, { expiresIn: '1h' });
 
   global.gc?.();
   const idle = process.memoryUsage();
