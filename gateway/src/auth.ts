@@ -31,6 +31,7 @@ export type AuthResult = { ok: true; identity: AuthIdentity } | { ok: false; rea
 export type Authenticate = (authorization: string | undefined) => Promise<AuthResult>;
 
 const ANONYMOUS: AuthIdentity = { subject: 'anonymous', roles: [] };
+const UNAVAILABLE_WARNING_INTERVAL_MS = 10_000;
 
 export function createAuthenticator(auth: AuthConfig, options: { logger?: Logger } = {}): Authenticate {
   switch (auth.mode) {
@@ -42,8 +43,13 @@ export function createAuthenticator(auth: AuthConfig, options: { logger?: Logger
       return tokenAuthenticator(auth, async () => key, { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience });
     }
     case 'oidc': {
-      // One line per failure to get keys; jose retries a failed fetch on the next request that needs it.
-      const keys = createOidcKeys(auth, (error) => options.logger?.warn({ err: error.message }, 'the identity provider’s signing keys are unavailable'));
+      // jose fetches again for every request while the provider is down: one warning per interval, not per request.
+      let warnedAt = Number.NEGATIVE_INFINITY;
+      const keys = createOidcKeys(auth, (error) => {
+        if (Date.now() - warnedAt < UNAVAILABLE_WARNING_INTERVAL_MS) return;
+        warnedAt = Date.now();
+        options.logger?.warn({ err: error.message }, "the identity provider's signing keys are unavailable");
+      });
       return tokenAuthenticator(auth, keys, { algorithms: auth.algorithms, issuer: auth.issuer, audience: auth.audience });
     }
   }
