@@ -3,21 +3,11 @@
  * map, and what production insists on (OIDC with an issuer and an audience over https; never
  * jwt or none). Messages name the variable, what was expected and what was found.
  */
-import { ConfigError } from '../../lib/config';
 import { loadGatewayConfig } from '../src/config';
+import { problemsOf } from './config-problems';
 
 const OIDC = { AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://login.example.org/tenant/v2.0', AUTH_AUDIENCE: 'api://patient-graph', AUTH_CLINICS: 'north' };
 const PRODUCTION = { ...OIDC, NODE_ENV: 'production' };
-
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadGatewayConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
 
 describe('authentication settings', () => {
   it('take OIDC with safe defaults: RS256 and ES256, 30 s of clock tolerance, a key set refetched at most every 30 s', () => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../../lib/config';
 import { loadGatewayConfig } from '../src/config';
+import { problemsOf } from './config-problems';
 
 const SECRET = 'x'.repeat(32);
 /** What production needs for authentication (jwt and none are refused there). */
@@ -12,16 +12,6 @@ const OIDC_IN_PRODUCTION = {
   AUTH_AUDIENCE: 'patient-graph',
   AUTH_CLINICS: 'north',
 };
-
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadGatewayConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
 
 describe('gateway configuration is validated at start-up', () => {
   it('starts on embedded defaults when only the JWT secret is given', () => {

@@ -124,6 +124,13 @@ describe('single sign-on: tokens from an OpenID Connect provider', () => {
     expect(await ask(gateway, await issuer.sign({ clinic: undefined }))).toEqual(refusedBecause('the token has no "clinic" claim: every token is for one clinic'));
   });
 
+  it('starts while the provider is unreachable, and refuses the tokens it cannot check', async () => {
+    // Nothing listens on port 1: discovery fails at once.
+    const unreachable = 'http://127.0.0.1:1/oauth2/default';
+    const lonely = await startGateway({ issuer: unreachable });
+    expect(await ask(lonely, await issuer.sign({}, { issuer: unreachable }))).toEqual(refusedBecause("invalid token: the identity provider's signing keys are unavailable"));
+  });
+
   it('closes a WebSocket with 4403 for a refused token and acknowledges an accepted one', async () => {
     const wsUrl = gateway.graphqlUrl.replace('http://', 'ws://');
     expect(await connectWith(wsUrl, await issuer.sign())).toBe('acknowledged');
