@@ -33,24 +33,29 @@ export type Authenticate = (authorization: string | undefined) => Promise<AuthRe
 const ANONYMOUS: AuthIdentity = { subject: 'anonymous', roles: [] };
 const UNAVAILABLE_WARNING_INTERVAL_MS = 10_000;
 
-export function createAuthenticator(auth: AuthConfig, options: { logger?: Logger } = {}): Authenticate {
-  switch (auth.mode) {
-    case 'none':
-      return async () => ({ ok: true, identity: ANONYMOUS });
+/**
+ * `roles`: our role names, those of the authorisation table (`authorization.roles`); with the role
+ * map's roles, a token's value that is none of them is dropped. Without either, values are kept.
+ */
+export function createAuthenticator(auth: AuthConfig, options: { logger?: Logger; roles?: readonly string[] } = {}): Authenticate {
+  if (auth.mode === 'none') return async () => ({ ok: true, identity: ANONYMOUS });
+  const known = new Set([...(options.roles ?? []), ...Object.values(auth.roleMap).flat()]);
+  const mapping = { ...auth, knownRoles: known.size > 0 ? known : undefined };
+  switch (mapping.mode) {
     case 'jwt': {
       // A KeyObject, made once: verification then never parses the secret again.
-      const key = createSecretKey(Buffer.from(auth.secret, 'utf8'));
-      return tokenAuthenticator(auth, async () => key, { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience });
+      const key = createSecretKey(Buffer.from(mapping.secret, 'utf8'));
+      return tokenAuthenticator(mapping, async () => key, { algorithms: ['HS256'], issuer: mapping.issuer, audience: mapping.audience });
     }
     case 'oidc': {
       // jose fetches again for every request while the provider is down: one warning per interval, not per request.
       let warnedAt = Number.NEGATIVE_INFINITY;
-      const keys = createOidcKeys(auth, (error) => {
+      const keys = createOidcKeys(mapping, (error) => {
         if (Date.now() - warnedAt < UNAVAILABLE_WARNING_INTERVAL_MS) return;
         warnedAt = Date.now();
         options.logger?.warn({ err: error.message }, "the identity provider's signing keys are unavailable");
       });
-      return tokenAuthenticator(auth, keys, { algorithms: auth.algorithms, issuer: auth.issuer, audience: auth.audience });
+      return tokenAuthenticator(mapping, keys, { algorithms: mapping.algorithms, issuer: mapping.issuer, audience: mapping.audience });
     }
   }
 }

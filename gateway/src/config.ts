@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
-import { authConfigSchema, productionAuthProblems } from './auth/config';
+import { authConfigSchema, productionAuthProblems, unknownMappedRoles } from './auth/config';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
@@ -87,8 +87,11 @@ export const gatewayConfigSchema = z
     authorization: authorizationConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
-    if (config.environment !== 'production') return;
-    for (const { path, message } of productionAuthProblems(config.auth)) ctx.addIssue({ code: 'custom', message, path: ['auth', ...path] });
+    const problems = [
+      ...unknownMappedRoles(config.auth, Object.keys(config.authorization.roles)),
+      ...(config.environment === 'production' ? productionAuthProblems(config.auth) : []),
+    ];
+    for (const { path, message } of problems) ctx.addIssue({ code: 'custom', message, path: ['auth', ...path] });
   })
   .refine((config) => !config.busUrl || config.busToken, { message: 'a token of 16+ characters with BUS_URL', path: ['busToken'] })
   .refine((config) => !(config.environment === 'production' && config.cache.enabled && config.cache.redisUrl && !config.cache.secret), {

@@ -156,7 +156,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   await server.start();
 
-  const authenticate = createAuthenticator(config.auth, { logger });
+  const authenticate = createAuthenticator(config.auth, { logger, roles: Object.keys(config.authorization.roles) });
 
   let subscriptions: SubscriptionServer | undefined;
   // The gateway closes a bus it created; one handed in belongs to the caller.

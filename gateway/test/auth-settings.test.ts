@@ -3,6 +3,7 @@
  * map, and what production insists on (OIDC with an issuer and an audience over https; never
  * jwt or none). Messages name the variable, what was expected and what was found.
  */
+import { fromRoot } from '../../lib/root';
 import { loadGatewayConfig } from '../src/config';
 import { problemsOf } from './config-problems';
 
@@ -75,14 +76,17 @@ describe('authentication settings', () => {
     expect(loadGatewayConfig({ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_CLINICS: 'test' }).auth).toMatchObject({ clinics: ['test'] });
   });
 
-  it('check the role map: JSON, an object, and only our roles, naming the entry at fault', () => {
+  it('check the role map: JSON, an object, and only roles of the authorisation table, naming the entry at fault', () => {
     expect(problemsOf({ ...OIDC, AUTH_ROLE_MAP: '{"Clinicians": clinician}' })).toEqual([
       'AUTH_ROLE_MAP: expected JSON {"<identity provider value>": "<role>" | ["<role>", …]}, found text that is not JSON',
     ]);
     expect(problemsOf({ ...OIDC, AUTH_ROLE_MAP: '["clinician"]' })).toEqual(['AUTH_ROLE_MAP: expected record, found ["clinician"]']);
-    expect(problemsOf({ ...OIDC, AUTH_ROLE_MAP: '{"Doctors": "clinician", "IT": ["admin", "superuser"]}' })).toEqual([
-      'AUTH_ROLE_MAP["IT"]: expected one of "clinician", "admin", "marketing", "finance", "analyst", "integration", found "superuser"',
+    const roleMap = '{"Doctors": "clinician", "IT": ["admin", "superuser"]}';
+    expect(problemsOf({ ...OIDC, AUTH_ROLE_MAP: roleMap, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') })).toEqual([
+      'AUTH_ROLE_MAP["IT"]: expected a role of the config file\'s authorization.roles (clinician, admin, marketing, finance, analyst, integration), found "superuser"',
     ]);
+    // Without a table there is nothing to check the roles against: they name the roles.
+    expect(loadGatewayConfig({ ...OIDC, AUTH_ROLE_MAP: roleMap }).auth).toMatchObject({ roleMap: { Doctors: ['clinician'], IT: ['admin', 'superuser'] } });
   });
 
   it('name a bad number', () => {

@@ -10,7 +10,7 @@ import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { TEST_SECRET, baseConfig, composeToFile, graphql, tempDir } from './fixtures';
+import { TEST_CLINIC, TEST_SECRET, baseConfig, composeToFile, graphql, tempDir } from './fixtures';
 
 const peopleSdl = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@requiresScopes"])
@@ -39,7 +39,7 @@ const ROLES = {
   accountant: ['finance'],
   admin: ['demographics', 'identifiers', 'finance', 'admin', 'people:write'],
 };
-const as = (role: string) => signToken(TEST_SECRET, { subject: `${role}-1`, roles: [role] });
+const as = (role: string) => signToken(TEST_SECRET, { subject: `${role}-1`, roles: [role], clinic: TEST_CLINIC });
 const UNAUTHORIZED = (path: Array<string | number>) => expect.objectContaining({ path, extensions: expect.objectContaining({ code: 'UNAUTHORIZED_FIELD_OR_TYPE' }) });
 
 describe('field-level authorisation', () => {
@@ -145,7 +145,7 @@ describe('field-level authorisation', () => {
     const { body } = await ask('reader', '{ secrets }');
     expect(body.data).toBeNull();
     expect(body.errors).toEqual([UNAUTHORIZED(['secrets'])]);
-    const nobody = await graphql(gateway.graphqlUrl, '{ people { id name } }', { token: signToken(TEST_SECRET, { subject: 'x', roles: [] }) });
+    const nobody = await graphql(gateway.graphqlUrl, '{ people { id name } }', { token: signToken(TEST_SECRET, { subject: 'x', roles: [], clinic: TEST_CLINIC }) });
     expect(nobody.body.data.people).toEqual([{ id: '1', name: null }, { id: '2', name: null }]);
     expect(resolved).toEqual([]);
   });

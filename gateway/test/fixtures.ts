@@ -16,9 +16,11 @@ import { gatewayConfigSchema } from '../src/config';
 import type { GatewayConfig } from '../src/config';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
-/** The clinics a test gateway serves: testToken's, and the two the entity cache's tests keep apart. */
-export const TEST_CLINICS = ['test', 'north', 'south'];
-export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles, clinic: 'test' });
+/** The clinic test tokens are for. */
+export const TEST_CLINIC = 'test';
+/** The clinics a test gateway serves: the tests' own, and the two the entity cache's tests keep apart. */
+export const TEST_CLINICS = [TEST_CLINIC, 'north', 'south'];
+export const testToken = (roles: string[] = ['admin']) => signToken(TEST_SECRET, { subject: 'test-user', roles, clinic: TEST_CLINIC });
 
 export const productsSdl = (extraField = '') => `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])

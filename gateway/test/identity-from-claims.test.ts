@@ -9,6 +9,7 @@ import { claimAt, identityFromClaims, rolesOf } from '../src/auth/claims';
 import type { ClaimMapping } from '../src/auth/claims';
 import { DEV_CLINIC } from '../src/auth/config';
 import { loadGatewayConfig } from '../src/config';
+import { fromRoot } from '../../lib/root';
 
 const NAMESPACED = 'https://patient-graph.example/roles';
 
@@ -38,7 +39,9 @@ describe('a claim path', () => {
 });
 
 describe('roles', () => {
-  const mapping = (roleMap: ClaimMapping['roleMap'] = {}, rolesClaim = 'groups') => ({ rolesClaim, roleMap });
+  /** The patient graph's roles, as its authorisation table lists them. */
+  const knownRoles = new Set(['clinician', 'admin', 'marketing', 'finance', 'analyst', 'integration']);
+  const mapping = (roleMap: ClaimMapping['roleMap'] = {}, rolesClaim = 'groups') => ({ rolesClaim, roleMap, knownRoles });
 
   it('keep only our role names, from a list or a string separated by spaces or commas', () => {
     expect(rolesOf({ groups: ['clinician', 'superuser', 42, 'finance'] }, mapping())).toEqual(['clinician', 'finance']);
@@ -49,9 +52,13 @@ describe('roles', () => {
 
   it("map the provider's values to ours, drop what the map does not know, and let the map override our own names", () => {
     const groups = ['6f1c-clinicians', 'b2d4-front-desk', 'b2d4-front-desk', 'unmapped-group', 'admin', 'marketing'];
-    const roleMap = { '6f1c-clinicians': ['clinician' as const], 'b2d4-front-desk': ['admin' as const, 'analyst' as const], admin: [] };
+    const roleMap = { '6f1c-clinicians': ['clinician'], 'b2d4-front-desk': ['admin', 'analyst'], admin: [] };
     expect(rolesOf({ groups }, mapping(roleMap))).toEqual(['clinician', 'admin', 'analyst', 'marketing']);
     expect(rolesOf({ groups: ['admin'] }, mapping(roleMap))).toEqual([]);
+  });
+
+  it('are kept as they are when the gateway knows no role names (no authorisation table, no role map)', () => {
+    expect(rolesOf({ groups: ['reader', 'clerk'] }, { rolesClaim: 'groups', roleMap: {} })).toEqual(['reader', 'clerk']);
   });
 
   it('never reach into the prototype of the role map', () => {
@@ -80,7 +87,9 @@ describe('the clinic', () => {
 
 describe('jwt mode (development)', () => {
   const SECRET = 'development-secret-0123456789abcdef';
-  const authenticate = createAuthenticator(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET }).auth);
+  // As npm start runs it: the patient graph's config file, whose authorisation table names our roles.
+  const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
+  const authenticate = createAuthenticator(config.auth, { roles: Object.keys(config.authorization.roles) });
 
   it("serves npm start's clinic by default and refuses tokens for others", async () => {
     const result = await authenticate(`Bearer ${signToken(SECRET, { subject: 'dev-user', roles: ['clinician', 'root'], clinic: DEV_CLINIC })}`);

@@ -10,10 +10,9 @@ import { exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import WebSocket from 'ws';
 import { createMemoryEventBus } from '../../lib/event-bus/memory';
 import type { EventBus } from '../../lib/event-bus/types';
+import { startSubgraph } from '../../lib/subgraph';
 import type { RunningSubgraph } from '../../lib/subgraph';
-import { createAuthenticator } from '../src/auth';
 import { authConfigSchema } from '../src/auth/config';
-import { loadGatewayConfig } from '../src/config';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
 import { baseConfig, composeToFile, eventually, graphql, productsSdl, startProducts, tempDir } from './fixtures';
@@ -185,29 +184,59 @@ describe('key rotation', () => {
   });
 });
 
-describe("roles and clinic from the provider's claims", () => {
-  it('reads roles at a nested claim path through AUTH_ROLE_MAP, and the clinic from a namespaced claim', async () => {
-    const authenticate = createAuthenticator(
-      loadGatewayConfig({
-        AUTH_MODE: 'oidc',
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: AUDIENCE,
-        AUTH_CLINICS: 'north, south',
-        AUTH_ROLES_CLAIM: 'realm_access.roles',
-        AUTH_ROLE_MAP: JSON.stringify({ doctors: 'clinician', 'front-desk': ['admin', 'analyst'], admin: [] }),
-        AUTH_CLINIC_CLAIM: 'https://patient-graph.example/clinic',
-      }).auth,
-    );
-    const token = await issuer.sign({
-      sub: 'dr-who',
-      clinic: 'north',
-      'https://patient-graph.example/clinic': 'south',
-      realm_access: { roles: ['doctors', 'front-desk', 'finance', 'superuser', 'admin'] },
-      roles: ['marketing'],
+describe("roles and clinic from the provider's claims, as field-level authorisation sees them", () => {
+  const chartsSdl = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@requiresScopes"])
+    type Query { chart: Chart }
+    type Chart { id: ID! notes: String @requiresScopes(scopes: [["clinical"]]) total: Int @requiresScopes(scopes: [["financial"]]) }
+  `;
+  const NAMESPACED_CLINIC = 'https://patient-graph.example/clinic';
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    const charts = await startSubgraph({
+      name: 'charts',
+      typeDefs: parse(chartsSdl),
+      resolvers: { Query: { chart: () => ({ id: 'c1', notes: 'stable', total: 120 }) } },
+      context: () => ({}),
     });
-    const result = await authenticate(`Bearer ${token}`);
-    // finance is already our role name; superuser is nobody's; admin is mapped away (it is front-desk's to give).
-    expect(result).toEqual({ ok: true, identity: { subject: 'dr-who', roles: ['clinician', 'admin', 'analyst', 'finance'], clinic: 'south', expiresAt: expect.any(Number) } });
+    running.push(charts);
+    const file = path.join(tempDir(), 'supergraph.graphql');
+    composeToFile(file, [{ name: 'charts', url: charts.graphqlUrl, typeDefs: parse(chartsSdl) }]);
+    gateway = await createGateway(
+      baseConfig({
+        supergraphPath: file,
+        authorization: { roles: { clinician: ['clinical'], finance: ['financial'] } },
+        auth: authConfigSchema.parse({
+          mode: 'oidc',
+          issuer: issuer.issuer,
+          audience: AUDIENCE,
+          clinics: ['north', 'south'],
+          rolesClaim: 'realm_access.roles',
+          roleMap: { doctors: ['clinician'] },
+          clinicClaim: NAMESPACED_CLINIC,
+        }),
+      }),
+    );
+    running.push(gateway);
+  });
+
+  /** The chart as a token with `claims` sees it, and the paths of the fields withheld. */
+  async function chartAs(claims: Record<string, unknown>) {
+    const { status, body } = await graphql(gateway.graphqlUrl, '{ chart { notes total } }', { token: await issuer.sign(claims) });
+    return { status, chart: body.data?.chart, withheld: body.errors?.map((error: { path?: string[] }) => error.path?.join('.')) };
+  }
+
+  it('reads roles at a nested claim path through AUTH_ROLE_MAP, and the clinic from a namespaced claim', async () => {
+    const south = { [NAMESPACED_CLINIC]: 'south' };
+    // "doctors" is the provider's name for our clinicians.
+    expect(await chartAs({ ...south, realm_access: { roles: ['doctors'] } })).toEqual({ status: 200, chart: { notes: 'stable', total: null }, withheld: ['chart.total'] });
+    // "finance" already is our role's name; "superuser" is nobody's.
+    expect(await chartAs({ ...south, realm_access: { roles: ['finance', 'superuser'] } })).toEqual({ status: 200, chart: { notes: null, total: 120 }, withheld: ['chart.notes'] });
+    // Roles anywhere but at AUTH_ROLES_CLAIM grant nothing (a chart with no field to show is withheld whole).
+    expect(await chartAs({ ...south, roles: ['clinician', 'finance'] })).toEqual({ status: 200, chart: null, withheld: ['chart'] });
+    // The clinic is read where AUTH_CLINIC_CLAIM says, not from a claim named clinic.
+    expect((await chartAs({ clinic: 'north', realm_access: { roles: ['doctors'] } })).status).toBe(401);
   });
 });
 

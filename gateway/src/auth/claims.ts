@@ -1,15 +1,19 @@
 /**
  * From a verified token's claims to the gateway's AuthIdentity: the roles (wherever the identity
- * provider puts them, through the role map), the clinic (which must be one this deployment
- * serves), the subject and the expiry. Refusal reasons name claims, never their values.
+ * provider puts them, through the role map, only roles the gateway knows), the clinic (which must
+ * be one this deployment serves), the subject and the expiry. Refusal reasons name claims, never
+ * their values.
  */
 import type { AuthResult } from '../auth';
-import { ROLES } from './config';
-import type { JwtAuthConfig, OidcAuthConfig, Role } from './config';
+import type { JwtAuthConfig, OidcAuthConfig } from './config';
 
-export type ClaimMapping = Pick<OidcAuthConfig | JwtAuthConfig, 'rolesClaim' | 'roleMap' | 'clinicClaim' | 'clinics'>;
-
-const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
+export type ClaimMapping = Pick<OidcAuthConfig | JwtAuthConfig, 'rolesClaim' | 'roleMap' | 'clinicClaim' | 'clinics'> & {
+  /**
+   * Our role names: a provider's value that is one maps to itself. Undefined when the gateway
+   * knows none (no authorisation table, no role map): every value is then kept as it is.
+   */
+  knownRoles?: ReadonlySet<string>;
+};
 
 /**
  * The value at a dot-separated claim path. At each level the longest claim name that matches
@@ -40,11 +44,12 @@ function valuesOf(claim: unknown): string[] {
 }
 
 /** Our roles for the provider's values, in the order they appear, each once. */
-export function rolesOf(claims: unknown, mapping: Pick<ClaimMapping, 'rolesClaim' | 'roleMap'>): Role[] {
-  const roles = new Set<Role>();
+export function rolesOf(claims: unknown, mapping: Pick<ClaimMapping, 'rolesClaim' | 'roleMap' | 'knownRoles'>): string[] {
+  const roles = new Set<string>();
+  const isOurs = (value: string) => mapping.knownRoles?.has(value) ?? true;
   for (const value of valuesOf(claimAt(claims, mapping.rolesClaim))) {
     // An own-property check: a provider value such as "constructor" must not reach Object.prototype.
-    const mapped = Object.hasOwn(mapping.roleMap, value) ? mapping.roleMap[value]! : isRole(value) ? [value] : [];
+    const mapped = Object.hasOwn(mapping.roleMap, value) ? mapping.roleMap[value]! : isOurs(value) ? [value] : [];
     for (const role of mapped) roles.add(role);
   }
   return [...roles];

@@ -2,16 +2,10 @@
  * The gateway's authentication settings (`auth` in the gateway configuration): which tokens are
  * accepted (OIDC with the identity provider's published keys, or HS256 with a shared secret for
  * local development), how the provider's claims become our roles and clinic, and the rules that
- * depend on the environment (production takes OIDC only, with an issuer and an audience).
+ * depend on the rest of the configuration (production takes OIDC only, with an issuer and an
+ * audience; the role map names roles of the authorisation table).
  */
 import { z } from 'zod';
-
-/**
- * The roles the gateway knows (the patient graph's data stewards, shared/domain.md). A value a
- * token carries that is not one of these, directly or through the role map, grants nothing.
- */
-export const ROLES = ['clinician', 'admin', 'marketing', 'finance', 'analyst', 'integration'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** The clinic `npm start` mints its development token for: what jwt mode serves unless told otherwise. */
 export const DEV_CLINIC = 'dev-clinic';
@@ -34,11 +28,12 @@ const claimMapping = {
    */
   rolesClaim: z.string().min(1).default('roles'),
   /**
-   * The identity provider's values (group ids, app role names) → our roles. Unmapped values are
-   * dropped; a value that is already one of our role names maps to itself unless listed here
-   * (map it to `[]` to drop it). @default {}
+   * The identity provider's values (group ids, app role names) → our roles, the roles of the
+   * authorisation table (`authorization.roles` in the config file). Unmapped values are dropped; a
+   * value that is already one of our role names maps to itself unless listed here (map it to `[]`
+   * to drop it). @default {}
    */
-  roleMap: z.record(z.string().min(1), z.array(z.enum(ROLES))).default({}),
+  roleMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   /** The claim path of the clinic (tenant) id, a string; same syntax as rolesClaim. @default "clinic" */
   clinicClaim: z.string().min(1).default('clinic'),
   /** Leeway for `exp` and `nbf` against clocks that disagree a little. @default 30 */
@@ -116,6 +111,15 @@ export const authConfigSchema = z.discriminatedUnion(
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type OidcAuthConfig = Extract<AuthConfig, { mode: 'oidc' }>;
 export type JwtAuthConfig = Extract<AuthConfig, { mode: 'jwt' }>;
+
+/** Roles the map gives that the authorisation table does not list (they would grant nothing): paths relative to `auth`. */
+export function unknownMappedRoles(auth: AuthConfig, tableRoles: string[]): Array<{ path: Array<string | number>; message: string }> {
+  if (auth.mode === 'none' || tableRoles.length === 0) return [];
+  const message = `a role of the config file's authorization.roles (${tableRoles.join(', ')})`;
+  return Object.entries(auth.roleMap).flatMap(([value, roles]) =>
+    roles.flatMap((role, index) => (tableRoles.includes(role) ? [] : [{ path: ['roleMap', value, index], message }])),
+  );
+}
 
 /**
  * What production asks of `auth` beyond its schema: OIDC only, an issuer and an audience to
