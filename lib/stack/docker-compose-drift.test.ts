@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parse } from 'yaml';
+import { loadGatewayConfig } from '../../gateway/src/config';
 import { fromRoot } from '../root';
 import { EMULATORS, SUBGRAPHS } from '../services';
 import { DOCKER_COMPOSE_PATH, dockerComposeYaml } from './docker-compose';
@@ -24,5 +25,24 @@ describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, 
 
   it('makes the second instance of a subgraph the first one again', () => {
     for (const { name } of SUBGRAPHS) expect(services[`${name}-b`]).toEqual(services[`${name}-a`]);
+  });
+
+  it("gives the gateway a configuration it starts with in production, once the operator's values are set", () => {
+    // What an operator sets (compose refuses to start without them); defaults stay as written.
+    const operator: Record<string, string> = {
+      AUTH_ISSUER: 'https://login.example.org/',
+      AUTH_AUDIENCE: 'api://patient-graph',
+      AUTH_CLINICS: 'clinic-1',
+      CACHE_ENCRYPTION_KEY: 'ab'.repeat(32),
+    };
+    const interpolate = (value: string) =>
+      value.replace(/\$\{([A-Z_]+)(?::([?-])((?:[^{}]|\{\})*))?\}/g, (_match, name: string, kind?: string, rest?: string) => {
+        if (operator[name] !== undefined) return operator[name]!;
+        if (kind === '-') return rest ?? '';
+        throw new Error(`compose would refuse to start without ${name}: ${rest}`);
+      });
+    const environment = Object.fromEntries(Object.entries(services.gateway!.environment!).map(([key, value]) => [key, interpolate(String(value))]));
+    const config = loadGatewayConfig({ ...environment, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
+    expect(config).toMatchObject({ environment: 'production', auth: { mode: 'oidc' }, cache: { redisUrl: 'redis://redis:6379' } });
   });
 });

@@ -23,7 +23,9 @@ const HEADER = [
   '',
   ' The patient graph as containers: the vendor emulators, two instances of each subgraph, the',
   ' sync service, the gateway and Redis.',
-  ' Set AUTH_JWT_SECRET (32+ characters) before `docker compose up`; mint tokens with it (README).',
+  ' The gateway runs as in production: set AUTH_ISSUER, AUTH_AUDIENCE and AUTH_CLINICS (your identity',
+  ' provider, README: Single sign-on) and CACHE_ENCRYPTION_KEY (openssl rand -hex 32) before',
+  ' `docker compose up`; AUTH_ROLES_CLAIM and AUTH_ROLE_MAP as your provider needs.',
 ].join('\n');
 
 /** Two instances of every subgraph, so the gateway's balancing and failover work as in production. */
@@ -121,9 +123,14 @@ export function dockerComposeYaml(): string {
     PORT: String(GATEWAY_PORT),
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
-    AUTH_MODE: 'jwt',
-    // Compose refuses to start without it, with this message.
-    AUTH_JWT_SECRET: '${AUTH_JWT_SECRET:?set AUTH_JWT_SECRET to a secret of 32+ characters}',
+    // Production takes single sign-on only; compose refuses to start without these, with these messages.
+    AUTH_MODE: 'oidc',
+    AUTH_ISSUER: "${AUTH_ISSUER:?set AUTH_ISSUER to your identity provider's issuer URL (README, Single sign-on)}",
+    AUTH_AUDIENCE: '${AUTH_AUDIENCE:?set AUTH_AUDIENCE to this API at your identity provider}',
+    AUTH_CLINICS: '${AUTH_CLINICS:?set AUTH_CLINICS to the clinic id(s) this deployment serves}',
+    AUTH_ROLES_CLAIM: '${AUTH_ROLES_CLAIM:-roles}',
+    AUTH_ROLE_MAP: '${AUTH_ROLE_MAP:-{}}',
+    CACHE_ENCRYPTION_KEY: '${CACHE_ENCRYPTION_KEY:?set CACHE_ENCRYPTION_KEY to 64 hex characters (openssl rand -hex 32)}',
     ...Object.fromEntries(
       SUBGRAPHS.map((subgraph) => [subgraphUrlEnv(subgraph.name), instanceNames(subgraph.name).map((name) => `http://${name}:${subgraph.port}/graphql`).join(',')]),
     ),

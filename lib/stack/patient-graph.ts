@@ -79,7 +79,7 @@ export async function freePort(): Promise<number> {
 export const instanceName = (subgraph: string, index: number) => (index === 0 ? subgraph : `${subgraph}#${index + 1}`);
 
 /** The gateway's own settings that `npm start` passes on: upstream policy and the entity cache. */
-const GATEWAY_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_)/;
+const GATEWAY_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   const shared = { LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn', HOST: '127.0.0.1' };
@@ -142,7 +142,8 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     name: 'gateway',
     script: fromRoot('dist', 'gateway', 'src', 'main.js'),
     env: (urls) => ({
-      // Upstream policy and cache settings given to the launcher reach the gateway.
+      // Upstream policy, cache and authentication settings given to the launcher reach the gateway
+      // (AUTH_MODE=oidc with AUTH_ISSUER etc. runs npm start against a real identity provider).
       ...passOn((key) => GATEWAY_SETTING.test(key)),
       ...keyForRun('CACHE_ENCRYPTION_KEY'),
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
