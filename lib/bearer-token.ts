@@ -17,14 +17,22 @@ function bearer(req: Request): string | undefined {
   return match?.[1];
 }
 
-/** Middleware that lets through only requests carrying `token`; others get 401 UNAUTHORIZED. */
-export function requireBearerToken(token: string): RequestHandler {
+/** A check that `req` carries `token` as its bearer token, compared in constant time. */
+export function bearerTokenCheck(token: string): (req: Request) => boolean {
   if (typeof token !== 'string' || token === '') throw new TypeError('token: expected a non-empty string');
   // Comparing digests keeps the comparison constant-time whatever length a caller sends.
   const expectedDigest = sha256(token);
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req) => {
     const received = bearer(req);
-    if (received === undefined || !timingSafeEqual(sha256(received), expectedDigest)) {
+    return received !== undefined && timingSafeEqual(sha256(received), expectedDigest);
+  };
+}
+
+/** Middleware that lets through only requests carrying `token`; others get 401 UNAUTHORIZED. */
+export function requireBearerToken(token: string): RequestHandler {
+  const carries = bearerTokenCheck(token);
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!carries(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
       return;

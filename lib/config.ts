@@ -5,6 +5,7 @@
  * thrown as a ConfigError so entrypoints can print it and exit without a stack trace.
  */
 import type { z } from 'zod';
+import { withoutCredentials } from './redact-url';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -17,7 +18,8 @@ export class ConfigError extends Error {
 function describeFound(value: unknown, secret: boolean): string {
   if (value === undefined) return 'nothing (unset)';
   if (secret) return `a ${typeof value} (hidden)`;
-  return JSON.stringify(value);
+  // A URL may carry a password (redis://:secret@host): shown without it.
+  return JSON.stringify(typeof value === 'string' ? withoutCredentials(value) : value);
 }
 
 /**

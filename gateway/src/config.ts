@@ -79,8 +79,20 @@ export const gatewayConfigSchema = z
      */
     busUrl: z.url({ protocol: /^https?$/ }).optional(),
     busToken: z.string().min(16).optional(),
-    /** A token the Sandbox pre-fills in development (the launcher's dev token). */
-    sandboxToken: z.string().optional(),
+    /**
+     * Bearer token for the operational details: /metrics and /readyz's per-subgraph report (which
+     * names upstream URLs). Unset: open in development, closed in production. /healthz stays open.
+     */
+    adminToken: z.string().min(16).optional(),
+    /** A client that has not sent its request headers by then is disconnected (slow headers). @default 10000 */
+    httpHeadersTimeoutMs: z.number().int().positive().default(10_000),
+    /** A client that has not sent its whole request by then is disconnected (slow bodies). @default 30000 */
+    httpRequestTimeoutMs: z.number().int().positive().default(30_000),
+    /**
+     * Browser origins allowed to use the gateway (WebSocket `Origin` now; CORS too). A same-origin
+     * page is always allowed, and in development any http(s)://localhost or 127.0.0.1 origin.
+     */
+    allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
     /** The entity cache (cache/config.ts). */
     cache: cacheConfigSchema.prefault({}),
     /** Field-level authorisation: the role → scope table (authorization/scopes.ts); config file only. */
@@ -97,6 +109,10 @@ export const gatewayConfigSchema = z
   .refine((config) => !(config.environment === 'production' && config.cache.enabled && config.cache.redisUrl && !config.cache.secret), {
     message: 'a key with a cache in Redis in production (64 hex characters or base64 of 32+ bytes), or CACHE_ENABLED=false',
     path: ['cache', 'secret'],
+  })
+  .refine((config) => config.httpHeadersTimeoutMs <= config.httpRequestTimeoutMs, {
+    message: 'a value no lower than HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)',
+    path: ['httpRequestTimeoutMs'],
   })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
@@ -126,7 +142,10 @@ const ENV_KEYS: Record<string, string> = {
   'auth.roleMap': 'AUTH_ROLE_MAP',
   'auth.clinicClaim': 'AUTH_CLINIC_CLAIM',
   'auth.clinics': 'AUTH_CLINICS',
-  sandboxToken: 'SANDBOX_TOKEN',
+  adminToken: 'ADMIN_TOKEN',
+  httpHeadersTimeoutMs: 'HTTP_HEADERS_TIMEOUT_MS',
+  httpRequestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
+  allowedOrigins: 'CORS_ORIGINS',
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
   busUrl: 'BUS_URL',
@@ -171,6 +190,7 @@ export const subgraphUrlEnv = (name: string) => `SUBGRAPH_${envNameOfSubgraph(na
 
 function keyOf(path: PropertyKey[]): string {
   const parts = path.map(String);
+  if (parts[0] === 'allowedOrigins') return 'CORS_ORIGINS';
   if (parts[0] === 'subgraphs' && parts[1] !== undefined) {
     if (parts[2] === 'urls') return subgraphUrlEnv(parts[1]);
     if (parts[2] === 'replicaUrls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_REPLICA_URLS`;
@@ -319,7 +339,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     bodyLimit: env.BODY_LIMIT || undefined,
     requestTimeoutMs: envInt(env.REQUEST_TIMEOUT_MS),
     auth: authFromEnv(env),
-    sandboxToken: env.SANDBOX_TOKEN || undefined,
+    adminToken: env.ADMIN_TOKEN || undefined,
+    httpHeadersTimeoutMs: envInt(env.HTTP_HEADERS_TIMEOUT_MS),
+    httpRequestTimeoutMs: envInt(env.HTTP_REQUEST_TIMEOUT_MS),
+    allowedOrigins: env.CORS_ORIGINS ? splitUrls(env.CORS_ORIGINS) : undefined,
     subscriptions: {
       ...(file.subscriptions as Record<string, unknown> | undefined),
       ...definedOnly({
@@ -351,5 +374,5 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };
-  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'SANDBOX_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
+  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
 }

@@ -102,19 +102,19 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
   const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served over WebSocket', registers: [registry] });
 
   const onEndpointEvent = (endpoint: Endpoint, event: EndpointEvent) => {
-    const labels = { subgraph: endpoint.subgraph, url: endpoint.url };
+    const labels = { subgraph: endpoint.subgraph, url: endpoint.shownUrl };
     transitions.inc({ ...labels, kind: event.kind, state: event.state });
     if (event.kind === 'health') healthy.set({ ...labels, role: endpoint.role }, event.state === 'healthy' ? 1 : 0);
     else breaker.set(labels, BREAKER_VALUE[event.state]);
     const level = event.state === 'healthy' || event.state === 'closed' ? 'info' : 'warn';
-    logger[level]({ subgraph: endpoint.subgraph, url: endpoint.url, role: endpoint.role, [event.kind]: event.state, reason: 'reason' in event ? event.reason : undefined }, `upstream endpoint ${event.kind} → ${event.state}`);
+    logger[level]({ subgraph: endpoint.subgraph, url: endpoint.shownUrl, role: endpoint.role, [event.kind]: event.state, reason: 'reason' in event ? event.reason : undefined }, `upstream endpoint ${event.kind} → ${event.state}`);
   };
 
   return {
     registry,
     upstreamObserver: {
       onEndpointEvent,
-      onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.url, outcome }, seconds),
+      onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.shownUrl, outcome }, seconds),
       onRetry: (subgraph) => retries.inc({ subgraph }),
     },
     countDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
@@ -134,8 +134,8 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
       },
     },
     trackEndpoint(endpoint) {
-      healthy.set({ subgraph: endpoint.subgraph, url: endpoint.url, role: endpoint.role }, endpoint.health.phase === 'healthy' ? 1 : 0);
-      breaker.set({ subgraph: endpoint.subgraph, url: endpoint.url }, BREAKER_VALUE[endpoint.breaker.state()]);
+      healthy.set({ subgraph: endpoint.subgraph, url: endpoint.shownUrl, role: endpoint.role }, endpoint.health.phase === 'healthy' ? 1 : 0);
+      breaker.set({ subgraph: endpoint.subgraph, url: endpoint.shownUrl }, BREAKER_VALUE[endpoint.breaker.state()]);
     },
     observeRequest: (labels, seconds) => requests.observe(labels, seconds),
     setSubscribers: (count) => subscribers.set(count),

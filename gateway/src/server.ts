@@ -18,10 +18,12 @@ import { GraphQLError } from 'graphql';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { createEventBus, createRemoteEventBus } from '../../lib/event-bus';
 import type { EventBus } from '../../lib/event-bus/types';
+import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuthenticator } from './auth';
+import { createOriginPolicy } from './origins';
 import { createAuthorization } from './authorization/authorizing-gateway';
 import { UNAUTHORIZED_CODE } from './authorization/mask';
 import { callerOf } from './authorization/scopes';
@@ -59,6 +61,12 @@ export interface GatewayDeps {
   logger?: Logger;
   /** The event bus subscriptions follow; required when subscription fields are configured. */
   bus?: EventBus;
+}
+
+/** A request addressed to this machine itself (the development Sandbox is for local use only). */
+function isLoopbackHost(host: string | undefined): boolean {
+  const name = (host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 /** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
@@ -131,24 +139,29 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = http.createServer(app);
+  const httpServer = http.createServer(
+    {
+      // Slow clients (headers or bodies trickling in) are disconnected instead of holding sockets.
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.max(250, Math.min(config.httpHeadersTimeoutMs, 30_000) / 2),
+    },
+    app,
+  );
   const development = config.environment !== 'production';
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
-  plugins.push(
-    development
-      ? ApolloServerPluginLandingPageLocalDefault({
-          embed: config.sandboxToken ? { initialState: { sharedHeaders: { Authorization: `Bearer ${config.sandboxToken}` } } } : true,
-          footer: false,
-        })
-      : ApolloServerPluginLandingPageDisabled(),
-  );
+  // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
+  // only to a loopback Host.
+  plugins.push(development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }) : ApolloServerPluginLandingPageDisabled());
 
   const server = new ApolloServer<GatewayContext>({
     gateway: authorization.gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
+    // Production does not help a caller explore the schema ("Did you mean …?").
+    hideSchemaDetailsFromClientErrors: !development,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
     formatError: formatErrorFor(config.environment),
@@ -180,6 +193,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       beforeEvent: async (topic, event) => cache?.invalidation()?.apply(topic, event),
       schema: () => apiSchema,
       authenticate,
+      isAllowedOrigin: createOriginPolicy({ allowed: config.allowedOrigins, development }),
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
       authorize: (document, operationName, auth) => {
         const masked = authorization.mask(document, operationName, auth);
@@ -210,19 +224,36 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/metrics', async (_req, res) => {
+  /**
+   * The operational details name upstream URLs and internals: behind ADMIN_TOKEN when it is set,
+   * open in development without it, closed in production without it.
+   */
+  const carriesAdminToken = config.adminToken ? bearerTokenCheck(config.adminToken) : undefined;
+  const mayReadDetails = (req: Request) => (carriesAdminToken ? carriesAdminToken(req) : development);
+  app.get('/metrics', async (req, res) => {
+    if (!mayReadDetails(req)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.status(401).json(errorBody(ErrorCode.Unauthenticated, config.adminToken ? 'Metrics need the admin token' : 'Metrics are off in production without ADMIN_TOKEN'));
+      return;
+    }
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
     const state = supergraph.state();
+    const busState = bus && subscriptions ? { reachable: await bus.ping().catch(() => false) } : undefined;
+    const ready = state.phase === 'loaded' && (busState?.reachable ?? true);
+    res.status(ready ? 200 : 503);
+    // A load balancer needs only the status; the details are the admin's.
+    if (!mayReadDetails(req)) {
+      res.json({ status: ready ? 'ready' : 'not_ready' });
+      return;
+    }
     const subgraphs = Object.fromEntries(
       [...currentPools].map(([name, pool]) => [name, { available: pool.endpoints.some((e) => e.isAvailable()), endpoints: pool.describe() }]),
     );
-    const busState = bus && subscriptions ? { reachable: await bus.ping().catch(() => false) } : undefined;
-    const ready = state.phase === 'loaded' && (busState?.reachable ?? true);
     // The cache is reported, never a reason to be unready: without it every fetch is a miss.
-    res.status(ready ? 200 : 503).json({
+    res.json({
       status: ready ? 'ready' : 'not_ready',
       supergraph: state,
       subgraphs,
@@ -231,14 +262,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     });
   });
 
-  // Express 5 passes a rejected promise to its error handler; authenticate rejects only on a bug.
   const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
     // The Sandbox landing page is static HTML; every operation is authenticated.
     const wantsLandingPage = req.method === 'GET' && req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
-    if (wantsLandingPage && development) return next();
+    if (wantsLandingPage && development && isLoopbackHost(req.headers.host)) return next();
     const result = await authenticate(req.headers.authorization);
     if (!result.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer');
+      // A client that fails authentication does not keep the connection.
+      res.setHeader('Connection', 'close');
       res.status(httpStatusFor(ErrorCode.Unauthenticated)).json(errorBody(ErrorCode.Unauthenticated, `Not authenticated: ${result.reason}`));
       return;
     }
@@ -278,7 +310,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const listening = await listen(httpServer, config.port, config.host);
   logger.info(
-    { url: `${listening.url}/graphql`, subgraphs: Object.fromEntries([...currentPools].map(([name, pool]) => [name, pool.endpoints.map((e) => e.url)])) },
+    { url: `${listening.url}/graphql`, subgraphs: Object.fromEntries([...currentPools].map(([name, pool]) => [name, pool.endpoints.map((e) => e.shownUrl)])) },
     'gateway ready',
   );
 

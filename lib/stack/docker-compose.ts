@@ -131,6 +131,8 @@ export function dockerComposeYaml(): string {
     AUTH_ROLES_CLAIM: '${AUTH_ROLES_CLAIM:-roles}',
     AUTH_ROLE_MAP: '${AUTH_ROLE_MAP:-{}}',
     CACHE_ENCRYPTION_KEY: '${CACHE_ENCRYPTION_KEY:?set CACHE_ENCRYPTION_KEY to 64 hex characters (openssl rand -hex 32)}',
+    // /metrics and /readyz's details are closed in production without it.
+    ADMIN_TOKEN: '${ADMIN_TOKEN:-}',
     ...Object.fromEntries(
       SUBGRAPHS.map((subgraph) => [subgraphUrlEnv(subgraph.name), instanceNames(subgraph.name).map((name) => `http://${name}:${subgraph.port}/graphql`).join(',')]),
     ),

@@ -79,14 +79,15 @@ async function main() {
   // runs its pages there, through the admin route, found with this file (removed on the way out).
   const syncAdminToken = env.REDIS_URL ? undefined : crypto.randomBytes(24).toString('hex');
   const stack = await launch(
-    patientGraphServices({ gatewayPort: port, jwtSecret, sandboxToken: devToken, seedPatients, replicas, syncPort, syncAdminToken, emulatorPorts, env }),
+    patientGraphServices({ gatewayPort: port, jwtSecret, seedPatients, replicas, syncPort, syncAdminToken, emulatorPorts, env }),
   );
   const serviceFile = syncAdminToken ? writeServiceFile(env, { url: new URL(stack.urls.sync!).origin, token: syncAdminToken }) : undefined;
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`
 The patient graph is running at ${url}${replicas > 1 ? `\n  (${replicas} instances of each subgraph behind the gateway's upstream pools)` : ''}
-  (Apollo Sandbox: open it in a browser; the development token is pre-filled)
+  (Apollo Sandbox: open it in a browser on this machine, and add the header
+   Authorization: Bearer <the token below>; the page itself carries no token)
 
 Development token (valid 12 h; every request needs it):
   ${devToken}

@@ -19,8 +19,6 @@ export interface PatientGraphOptions {
   gatewayPort: number;
   /** HS256 secret shared by the gateway and the launcher's development token. */
   jwtSecret: string;
-  /** Pre-filled in the Sandbox. */
-  sandboxToken?: string;
   seedPatients: number;
   /** Instances of each subgraph; the gateway gets all their URLs and balances over them. @default 1 */
   replicas?: number;
@@ -154,7 +152,6 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
       ...followBus,
-      SANDBOX_TOKEN: options.sandboxToken,
       ...Object.fromEntries(SUBGRAPHS.map(({ name }) => [subgraphUrlEnv(name), instances(name).map((instance) => urls[instance]).join(',')])),
     }),
   };

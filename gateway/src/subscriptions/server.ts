@@ -11,6 +11,7 @@
 import type http from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/logger';
@@ -33,6 +34,8 @@ export interface SubscriptionServerOptions {
   /** The supergraph's API schema, current at the time of the call (it can be reloaded). */
   schema: () => GraphQLSchema | undefined;
   authenticate: Authenticate;
+  /** Whether a browser page from `origin` may open a socket (requests without Origin are not from pages). */
+  isAllowedOrigin: (origin: string, host: string | undefined) => boolean;
   /** Errors when `auth` may not subscribe to this operation's field at all. */
   authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity) => GraphQLError[];
   /** Run a query through the gateway (query planner, upstream pools) as `auth`. */
@@ -81,7 +84,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const { config, logger } = options;
   const feeds = new TopicFeeds(options.bus, (topic, error) => logger.error({ topic, err: error.message }, 'event bus subscription failed'));
   const shared = new SharedResolutions(options.execute);
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: config.maxMessageBytes });
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: config.maxMessageBytes,
+    // A browser page of another site must not open a socket with the user's token (CSWSH).
+    verifyClient: ({ origin, req }: { origin?: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
+      !origin || options.isAllowedOrigin(origin, req.headers.host) ? done(true) : done(false, 403, 'Origin not allowed'),
+  });
   let count = 0;
   const changed = (delta: number) => {
     count += delta;
@@ -97,6 +107,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const result = await options.authenticate(authorization);
         if (!result.ok) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = result.identity;
+        const { expiresAt } = result.identity;
+        if (expiresAt !== undefined) {
+          // The socket ends when its token does, not only at the next event of each subscription.
+          const socket = ctx.extra.socket;
+          const timer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1));
+          timer.unref();
+          socket.once('close', () => clearTimeout(timer));
+        }
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {

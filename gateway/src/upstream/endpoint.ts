@@ -3,6 +3,7 @@
  * active checks and passive ejection), its circuit breaker and any Retry-After it asked for.
  * Every change of health or breaker state is reported once to the listener.
  */
+import { withoutCredentials } from '../../../lib/redact-url';
 import { createEndpointBreaker } from './breaker';
 import type { BreakerState, EndpointBreaker } from './breaker';
 import type { UpstreamPolicy } from './policy';
@@ -47,6 +48,8 @@ export class Endpoint {
   readonly breaker: EndpointBreaker;
   /** Not before this instant (epoch ms): the endpoint sent 429 with Retry-After. */
   throttledUntil = 0;
+  /** The URL as it may be printed (logs, metrics, /readyz): without a password it may carry. */
+  readonly shownUrl: string;
 
   constructor(
     readonly subgraph: string,
@@ -55,6 +58,7 @@ export class Endpoint {
     private readonly policy: UpstreamPolicy,
     private readonly emit: (endpoint: Endpoint, event: EndpointEvent) => void,
   ) {
+    this.shownUrl = withoutCredentials(url);
     this.breaker = createEndpointBreaker(policy.breaker, (error) => error instanceof UpstreamAttemptError && error.options.breakerFailure);
     this.breaker.onChange((state) => this.emit(this, { kind: 'breaker', state }));
   }
@@ -109,7 +113,7 @@ export class Endpoint {
 
   describe() {
     return {
-      url: this.url,
+      url: this.shownUrl,
       role: this.role,
       health: this.health.phase,
       breaker: this.breaker.state(),

@@ -200,10 +200,10 @@ export class SubgraphPool {
     } catch (error) {
       const timedOut = tryController.signal.aborted;
       const detail = timedOut
-        ? `no response from ${endpoint.url} within ${this.policy.tryTimeoutMs} ms`
+        ? `no response from ${endpoint.shownUrl} within ${this.policy.tryTimeoutMs} ms`
         : deadlineSignal.aborted
           ? 'request deadline exceeded'
-          : `${endpoint.url} could not be reached (${causeOf(error)})`;
+          : `${endpoint.shownUrl} could not be reached (${causeOf(error)})`;
       throw new UpstreamAttemptError(detail, { retryable: !deadlineSignal.aborted, breakerFailure: !deadlineSignal.aborted || timedOut });
     } finally {
       // Headers arrived (or the try ended): the body is read under the request's deadline only.
@@ -213,7 +213,7 @@ export class SubgraphPool {
     if (RETRYABLE_STATUSES.has(response.status)) {
       await response.body?.cancel();
       const retryAfterMs = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-      throw new UpstreamAttemptError(`${endpoint.url} answered ${response.status}`, {
+      throw new UpstreamAttemptError(`${endpoint.shownUrl} answered ${response.status}`, {
         retryable: true,
         breakerFailure: response.status !== 429,
         retryAfterMs,
@@ -224,11 +224,11 @@ export class SubgraphPool {
       body = await response.text();
     } catch (error) {
       // Bytes had arrived: the subgraph may have acted on it, so this is not retried.
-      throw new UpstreamAttemptError(`${endpoint.url} broke off its response (${causeOf(error)})`, { retryable: false, breakerFailure: true });
+      throw new UpstreamAttemptError(`${endpoint.shownUrl} broke off its response (${causeOf(error)})`, { retryable: false, breakerFailure: true });
     }
     const shared: SharedResponse = { status: response.status, headers: [...response.headers], body };
     if (response.status >= 500) {
-      throw new UpstreamAttemptError(`${endpoint.url} answered ${response.status}`, { retryable: false, breakerFailure: true, response: shared });
+      throw new UpstreamAttemptError(`${endpoint.shownUrl} answered ${response.status}`, { retryable: false, breakerFailure: true, response: shared });
     }
     return shared;
   }
