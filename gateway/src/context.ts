@@ -22,4 +22,6 @@ export interface GatewayContext {
   deadline: number;
   /** Filled by the entity cache stage when the response is to say what the cache served. */
   cacheTrace?: CacheTraceEntry[];
+  /** Tags (`Patient:123`) of the entities the request's subgraph fetches returned (for the audit trail). */
+  seen?: Set<string>;
 }

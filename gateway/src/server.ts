@@ -29,8 +29,8 @@ import { UNAUTHORIZED_CODE } from './authorization/mask';
 import { callerOf } from './authorization/scopes';
 import type { AuthIdentity } from './auth';
 import { createEntityCache } from './cache/entity-cache';
-import { readSupergraphEntities } from './cache/supergraph-entities';
-import type { SupergraphEntities } from './cache/supergraph-entities';
+import { readSupergraphEntities } from './entities/supergraph-entities';
+import type { SupergraphEntities } from './entities/supergraph-entities';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
@@ -104,9 +104,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const currentPools = new Map<string, SubgraphPool>();
 
   let entities: SupergraphEntities | undefined;
-  const cache = createEntityCache(config.cache, { logger, entities: () => entities, metrics: metrics.cache });
+  const cache = createEntityCache(config.cache, { logger, metrics: metrics.cache });
   const stages = subgraphStages({
     ...(cache ? { cache: cache.stage } : {}),
+    entities: () => entities,
     dedupe: (name) => policyFor(config.upstream, config.subgraphs[name]).dedupe,
     onDeduplicated: (name) => metrics.countDeduplicated(name),
   });

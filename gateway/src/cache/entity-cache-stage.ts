@@ -12,10 +12,12 @@
  * - Never stored: errors (an entity with an error, or everything when an error has no path),
  *   null entities, anything that arrived after the request's deadline. Fetches of a mutation
  *   operation are never served from the cache, and every entity they return is evicted.
- * - Entries are tagged with every entity in them (fetch-shape.ts), for invalidation.ts.
+ * - Entries are tagged with every entity in them (the tags the entity-marks stage, after this one,
+ *   attaches to each answer), for invalidation.ts; a fetch without tags is not stored.
  * - A cache that fails is a miss (lib/cache/store.ts): this stage never fails a call.
  */
 import crypto from 'node:crypto';
+import { Kind } from 'graphql';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { CacheEntry, CacheStore } from '../../../lib/cache/store';
 import { stableStringify } from '../../../lib/stable-json';
@@ -28,9 +30,6 @@ import { UNCACHEABLE, parseCacheControl } from './cache-policy';
 import type { CachePolicy } from './cache-policy';
 import { ttlCapOf } from './config';
 import type { CacheConfig } from './config';
-import { analyseFetch, stripMarks } from './fetch-shape';
-import type { FetchShape } from './fetch-shape';
-import type { SupergraphEntities } from './supergraph-entities';
 
 /** How long a fetch the subgraph called uncacheable goes straight through before it is tried again. */
 const UNCACHEABLE_RECHECK_MS = 60_000;
@@ -45,14 +44,14 @@ export interface CacheObserver {
 export interface EntityCacheStageOptions {
   store: CacheStore;
   config: CacheConfig;
-  /** The supergraph being served (undefined until it is loaded). */
-  entities: () => SupergraphEntities | undefined;
   observer?: CacheObserver;
   logger: Logger;
 }
 
-interface CachedRoot {
-  data: Record<string, unknown>;
+/** What an entry holds: the answer (or entity), and the tags of the entities in it (for `seen`). */
+interface Cached<V> {
+  v: V;
+  t: string[];
 }
 
 /** What the subgraph last said of one fetch document (in an answer without errors). */
@@ -85,16 +84,21 @@ function errorsByMember(errors: readonly GraphQLFormattedError[] | undefined): {
 
 export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStage {
   const { store, config, observer } = options;
-  const shapes = new WeakMap<DocumentNode, { entities: SupergraphEntities; shape: FetchShape }>();
   const learned = new Map<string, Learned>();
-
-  const shapeOf = (call: SubgraphCall, entities: SupergraphEntities): FetchShape => {
-    const known = shapes.get(call.document);
-    // A reloaded supergraph may change keys and types: analyse again.
-    if (known?.entities === entities) return known.shape;
-    const shape = analyseFetch(call.document, call.subgraph, entities);
-    shapes.set(call.document, { entities, shape });
-    return shape;
+  /** Whether a fetch document is an `_entities` fetch, remembered per document (one per query plan). */
+  const entityFetches = new WeakMap<DocumentNode, boolean>();
+  const isEntitiesFetch = (document: DocumentNode): boolean => {
+    let known = entityFetches.get(document);
+    if (known === undefined) {
+      const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+      const [first, ...rest] = operation?.selectionSet.selections ?? [];
+      known = rest.length === 0 && first?.kind === Kind.FIELD && first.name.value === '_entities';
+      entityFetches.set(document, known);
+    }
+    return known;
+  };
+  const see = (call: SubgraphCall, tags: readonly string[]) => {
+    for (const tag of tags) call.seen?.add(tag);
   };
 
   const trace = (call: SubgraphCall, type: string, hits: number, misses: number) => {
@@ -120,59 +124,50 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     return learned.get(key)?.policy ?? UNCACHEABLE;
   };
 
-  /** The marked document goes upstream; the answer comes back without the marks, and its tags. */
-  const fetchMarked = async (call: SubgraphCall, shape: FetchShape, next: Next, variables = call.variables) => {
-    const result = await next({ ...call, document: shape.document, query: shape.query, variables });
-    return result;
-  };
-
   /** A fetch of a mutation operation: never from the cache, and what it returns is evicted. */
-  async function evicting(call: SubgraphCall, shape: FetchShape, next: Next): Promise<SubgraphResult> {
-    if (!shape.markable) return next(call);
-    const result = await fetchMarked(call, shape, next);
-    const tags = new Set<string>();
-    stripMarks(result.body.data, tags);
-    if (tags.size > 0) await store.invalidate([...tags]);
+  async function evicting(call: SubgraphCall, next: Next): Promise<SubgraphResult> {
+    const result = await next(call);
+    if (result.entityTags && result.entityTags.all.length > 0) await store.invalidate(result.entityTags.all);
     return result;
   }
 
-  async function root(call: SubgraphCall, shape: FetchShape, next: Next, policyKey: string, known: Learned | undefined): Promise<SubgraphResult> {
+  async function root(call: SubgraphCall, next: Next, policyKey: string, known: Learned | undefined): Promise<SubgraphResult> {
     const cap = ttlCapOf(config, call.subgraph, ROOT);
     if (cap === undefined || cap === 0) return next(call);
     const entry = (isPrivate: boolean) =>
-      JSON.stringify(['root', call.subgraph, digest(shape.query, stableStringify(call.variables)), scopeOf(call.auth), isPrivate ? call.auth.subject : null]);
-    const [hit] = await store.getMany<CachedRoot>([entry(known?.policy.scope === 'PRIVATE')]);
+      JSON.stringify(['root', call.subgraph, digest(call.query, stableStringify(call.variables)), scopeOf(call.auth), isPrivate ? call.auth.subject : null]);
+    const [hit] = await store.getMany<Cached<Record<string, unknown>>>([entry(known?.policy.scope === 'PRIVATE')]);
     if (hit) {
       trace(call, ROOT, 1, 0);
-      return fromCache({ data: hit.data });
+      see(call, hit.t);
+      return fromCache({ data: hit.v });
     }
-    const result = await fetchMarked(call, shape, next);
-    const tags = new Set<string>();
-    stripMarks(result.body.data, tags);
+    const result = await next(call);
+    const tags = result.entityTags?.all;
     trace(call, ROOT, 0, 1);
     const policy = policyOf(policyKey, result);
     const ttlSeconds = Math.min(policy.maxAgeSeconds, cap);
     const data = result.body.data;
-    if (ttlSeconds > 0 && data && !result.body.errors?.length && Date.now() < call.deadline) {
-      await store.setMany<CachedRoot>([
-        { key: entry(policy.scope === 'PRIVATE'), value: { data }, ttlMs: ttlSeconds * 1000, tags: [...tags], label: `${call.subgraph}/${ROOT}` },
+    if (tags && ttlSeconds > 0 && data && !result.body.errors?.length && Date.now() < call.deadline) {
+      await store.setMany<Cached<Record<string, unknown>>>([
+        { key: entry(policy.scope === 'PRIVATE'), value: { v: data, t: tags }, ttlMs: ttlSeconds * 1000, tags, label: `${call.subgraph}/${ROOT}` },
       ]);
     }
     return result;
   }
 
-  async function entities(call: SubgraphCall, shape: FetchShape, next: Next, policyKey: string, known: Learned | undefined): Promise<SubgraphResult> {
+  async function entities(call: SubgraphCall, next: Next, policyKey: string, known: Learned | undefined): Promise<SubgraphResult> {
     const { representations, ...rest } = call.variables as { representations?: unknown };
     if (!Array.isArray(representations)) return next(call);
     const reps = representations as Array<Record<string, unknown>>;
     const typeOf = (index: number) => String(reps[index]!.__typename);
-    const fetchKey = digest(call.subgraph, shape.query, stableStringify(rest));
+    const fetchKey = digest(call.subgraph, call.query, stableStringify(rest));
     const scope = scopeOf(call.auth);
     const entryKey = (index: number, isPrivate: boolean) =>
       JSON.stringify(['entity', fetchKey, stableStringify(reps[index]), scope, isPrivate ? call.auth.subject : null]);
     const caps = reps.map((_, index) => ttlCapOf(config, call.subgraph, typeOf(index)));
     const lookups = reps.map((_, index) => index).filter((index) => caps[index] !== undefined && caps[index]! > 0);
-    const found = await store.getMany<Record<string, unknown>>(lookups.map((index) => entryKey(index, known?.policy.scope === 'PRIVATE')));
+    const found = await store.getMany<Cached<Record<string, unknown>>>(lookups.map((index) => entryKey(index, known?.policy.scope === 'PRIVATE')));
 
     const merged: unknown[] = reps.map(() => null);
     const hitsByType = new Map<string, number>();
@@ -182,7 +177,8 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     lookups.forEach((index, position) => {
       const value = found[position];
       if (value === undefined) return;
-      merged[index] = value;
+      merged[index] = value.v;
+      see(call, value.t);
       hit.add(index);
       count(hitsByType, index);
     });
@@ -193,7 +189,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
 
     let result: SubgraphResult;
     try {
-      result = await fetchMarked(call, shape, next, { ...rest, representations: missing.map((index) => reps[index]) });
+      result = await next({ ...call, variables: { ...rest, representations: missing.map((index) => reps[index]) } });
     } catch (error) {
       // The subgraph is away: what the cache had is still served, the rest is null with the error.
       if (hit.size === 0) throw error;
@@ -210,26 +206,24 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     });
     if (!Array.isArray(received) || received.length !== missing.length) {
       // Not an answer to put together (the subgraph failed as a whole): pass it on as it is.
-      const tags = new Set<string>();
-      stripMarks(body.data, tags);
       return hit.size === 0 ? result : { ...result, body: { ...body, data: { _entities: merged }, ...(errors ? { errors } : {}) } };
     }
     const policy = policyOf(policyKey, result);
     const failed = errorsByMember(body.errors);
-    const storable = !failed.whole && Date.now() < call.deadline;
-    const entries: Array<CacheEntry<Record<string, unknown>>> = [];
+    const memberTags = result.entityTags?.members;
+    const storable = memberTags !== undefined && !failed.whole && Date.now() < call.deadline;
+    const entries: Array<CacheEntry<Cached<Record<string, unknown>>>> = [];
     received.forEach((entity, position) => {
       const index = missing[position]!;
-      const tags = new Set<string>();
-      stripMarks(entity, tags);
+      const tags = memberTags?.[position] ?? [];
       merged[index] = entity;
       const ttlSeconds = Math.min(policy.maxAgeSeconds, caps[index] ?? 0);
       if (storable && ttlSeconds > 0 && entity !== null && typeof entity === 'object' && !failed.members.has(position)) {
         entries.push({
           key: entryKey(index, policy.scope === 'PRIVATE'),
-          value: entity as Record<string, unknown>,
+          value: { v: entity as Record<string, unknown>, t: tags },
           ttlMs: ttlSeconds * 1000,
-          tags: [...tags],
+          tags,
           label: `${call.subgraph}/${typeOf(index)}`,
         });
       }
@@ -240,14 +234,10 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
 
   return async (call, next) => {
     if (!config.enabled) return next(call);
-    const supergraph = options.entities();
-    if (!supergraph) return next(call);
-    const shape = shapeOf(call, supergraph);
-    if (call.kind === 'mutation' || call.operation === 'mutation') return evicting(call, shape, next);
-    if (!shape.markable) return next(call);
-    const policyKey = `${call.subgraph}\u0000${shape.query}`;
+    if (call.kind === 'mutation' || call.operation === 'mutation') return evicting(call, next);
+    const policyKey = `${call.subgraph}\u0000${call.query}`;
     const known = learned.get(policyKey);
     if (known && !known.cacheable && Date.now() < known.recheckAt) return next(call);
-    return shape.entities ? entities(call, shape, next, policyKey, known) : root(call, shape, next, policyKey, known);
+    return isEntitiesFetch(call.document) ? entities(call, next, policyKey, known) : root(call, next, policyKey, known);
   };
 }

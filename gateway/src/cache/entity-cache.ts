@@ -14,7 +14,6 @@ import type { CacheConfig } from './config';
 import { entityCacheStage } from './entity-cache-stage';
 import { startCacheInvalidation } from './invalidation';
 import type { CacheInvalidation } from './invalidation';
-import type { SupergraphEntities } from './supergraph-entities';
 
 export interface EntityCache {
   stage: SubgraphStage;
@@ -29,7 +28,6 @@ export interface EntityCache {
 
 export interface EntityCacheDeps {
   logger: Logger;
-  entities: () => SupergraphEntities | undefined;
   metrics: {
     lookup(subgraph: string, type: string, outcome: 'hit' | 'miss', count: number): void;
     /** An event was applied; `byLabel` counts the entries it evicted by `subgraph/type`. */
@@ -60,7 +58,7 @@ export function createEntityCache(config: CacheConfig, deps: EntityCacheDeps): E
     },
     onBreakerChange: (state) => metrics.breaker(state),
   });
-  const stage = entityCacheStage({ store, config, entities: deps.entities, observer: { onLookup: metrics.lookup }, logger });
+  const stage = entityCacheStage({ store, config, observer: { onLookup: metrics.lookup }, logger });
   let invalidation: CacheInvalidation | undefined;
   return {
     stage,

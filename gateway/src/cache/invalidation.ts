@@ -13,7 +13,7 @@ import type { CacheStore, Evicted } from '../../../lib/cache/store';
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus/types';
 import type { Logger } from '../../../lib/logger';
 import type { CacheConfig } from './config';
-import { entityTag } from './fetch-shape';
+import { entityTag } from '../entities/fetch-marks';
 
 export interface CacheInvalidation {
   /** Evicts what `event` (of `topic`) names; the same event is applied once. */

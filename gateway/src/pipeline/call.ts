@@ -1,7 +1,7 @@
 /**
  * The subgraph-call pipeline: every fetch the query planner makes becomes one typed
- * SubgraphCall, passed through an ordered list of stages (entity cache → in-flight dedupe →
- * …) to a terminal that sends it (the upstream pool). A stage sees the call, may answer it
+ * SubgraphCall, passed through an ordered list of stages (entity cache → entity marks →
+ * in-flight dedupe → …) to a terminal that sends it (the upstream pool). A stage sees the call, may answer it
  * itself, change what it passes on, or look at what comes back; it knows nothing of the other
  * stages. Stages are chosen and ordered in one place (stages.ts).
  */
@@ -28,6 +28,8 @@ export interface SubgraphCall {
   deadline: number;
   /** Where stages note what the response may report about them (the request's own list). */
   cacheTrace?: CacheTraceEntry[];
+  /** Tags (`Patient:123`) of the entities this request's fetches returned (the request's own set). */
+  seen?: Set<string>;
 }
 
 /** A GraphQL answer as a subgraph sends it. */
@@ -44,6 +46,11 @@ export interface SubgraphResult {
   headers: Headers;
   /** Each caller gets a body of its own: stages may change it in place. */
   body: SubgraphBody;
+  /**
+   * The entities the answer holds, as tags (entity-marks-stage.ts): all of them, and for an
+   * `_entities` fetch each member's. Absent when the fetch could not be marked.
+   */
+  entityTags?: { all: string[]; members?: string[][] };
 }
 
 export type Next = (call: SubgraphCall) => Promise<SubgraphResult>;

@@ -48,6 +48,7 @@ export class PipelineDataSource implements GraphQLDataSource<GatewayContext> {
       auth: context.auth,
       deadline: context.deadline ?? Date.now() + this.options.defaultTimeoutMs,
       cacheTrace: context.cacheTrace,
+      seen: context.seen,
     };
     try {
       const result = await this.options.run(call);

@@ -1,14 +1,13 @@
 /**
- * How the entity cache sees one fetch of a query plan, worked out once per fetch document:
+ * Which entities a fetch of a query plan returns, worked out once per fetch document:
  *
- * - whether it is an `_entities` fetch (one entity per representation, cached one by one) or
- *   a root fetch (cached whole);
+ * - whether it is an `_entities` fetch (one entity per representation) or a root fetch;
  * - a marked copy of the document, which asks every object it touches for its `__typename` and,
- *   where the type is an entity of that subgraph, its key fields, under aliases of the cache's
+ *   where the type is an entity of that subgraph, its key fields, under aliases of the gateway's
  *   own (`_pgc…`). From the answer, stripMarks() takes those aliases out again and returns the
- *   tags (`Patient:123`) of every entity in it, so that an event about an entity can evict every
- *   entry that shows it, however deep: a patient cached with its appointments goes when one of
- *   the appointments changes.
+ *   tags (`Patient:123`) of every entity in it, however deep: the entity cache tags its entries
+ *   with them (a patient cached with its appointments goes when one of the appointments
+ *   changes), and the audit trail names the patients an operation returned.
  */
 import { Kind, getNamedType, isAbstractType, isCompositeType, isObjectType, print } from 'graphql';
 import type {
