@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
 import { authConfigSchema, productionAuthProblems, unknownMappedRoles } from './auth/config';
+import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
@@ -97,6 +98,8 @@ export const gatewayConfigSchema = z
     cache: cacheConfigSchema.prefault({}),
     /** Field-level authorisation: the role → scope table (authorization/scopes.ts); config file only. */
     authorization: authorizationConfigSchema.prefault({}),
+    /** The audit trail (audit/audit-trail.ts): its bus topic and data-subject types; config file only. */
+    audit: auditConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -198,7 +201,7 @@ function keyOf(path: PropertyKey[]): string {
   }
   if (parts[0] === 'subscriptions' && parts[1] === 'fields') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'cache' && (parts[1] === 'subgraphs' || parts[1] === 'invalidation')) return `config file: ${parts.join('.')}`;
-  if (parts[0] === 'authorization') return `config file: ${parts.join('.')}`;
+  if (parts[0] === 'authorization' || parts[0] === 'audit') return `config file: ${parts.join('.')}`;
   if (parts[0] === 'auth') {
     // A list's entries are reported under the list's variable; a role map's under its IdP value.
     if (parts[1] === 'roleMap' && parts[2] !== undefined) return `AUTH_ROLE_MAP[${JSON.stringify(parts[2])}]`;
@@ -223,7 +226,7 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
-  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization? }`. */
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit? }`. */
   configPath?: string;
 }
 
@@ -240,7 +243,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
   }
-  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization? } in ${file}`]);
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit? } in ${file}`]);
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -371,6 +374,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     },
     busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
     authorization: file.authorization,
+    audit: file.audit,
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };

@@ -24,4 +24,8 @@ export interface GatewayContext {
   cacheTrace?: CacheTraceEntry[];
   /** Tags (`Patient:123`) of the entities the request's subgraph fetches returned (for the audit trail). */
   seen?: Set<string>;
+  /** The scopes the operation's fields were shown under (set by authorisation, for the audit trail). */
+  categories?: ReadonlySet<string>;
+  /** How the operation arrived: over HTTP, or as a subscription event's resolution. @default 'HTTP' */
+  transport?: 'HTTP' | 'SUBSCRIPTION_EVENT';
 }

@@ -3,6 +3,7 @@
  * supergraph file, behind express with /healthz, /readyz and /graphql. Generic: nothing here
  * knows which supergraph it serves.
  */
+import crypto from 'node:crypto';
 import path from 'node:path';
 import http from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
@@ -22,6 +23,7 @@ import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
+import { createAuditTrail } from './audit/audit-trail';
 import { createAuthenticator } from './auth';
 import { createOriginPolicy } from './origins';
 import { createAuthorization } from './authorization/authorizing-gateway';
@@ -151,7 +153,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   );
   const development = config.environment !== 'production';
 
+  // The gateway closes a bus it created; one handed in belongs to the caller.
+  let ownBus: EventBus | undefined;
+  let bus = deps.bus;
+  const servesSubscriptions = Object.keys(config.subscriptions.fields).length > 0;
+  const followsInvalidations = cache !== undefined && config.cache.invalidation.length > 0;
+  const keepsAuditTrail = config.audit.topic !== undefined;
+  if ((servesSubscriptions || followsInvalidations || keepsAuditTrail) && !bus) {
+    bus = ownBus = config.busUrl
+      ? createRemoteEventBus({ url: config.busUrl, token: config.busToken! })
+      : await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
+  }
+  const audit = keepsAuditTrail ? createAuditTrail(config.audit, { bus: bus!, logger }) : undefined;
+
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  if (audit) plugins.push(audit.plugin());
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
   // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
   // only to a loopback Host.
@@ -173,16 +189,6 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const authenticate = createAuthenticator(config.auth, { logger, roles: Object.keys(config.authorization.roles) });
 
   let subscriptions: SubscriptionServer | undefined;
-  // The gateway closes a bus it created; one handed in belongs to the caller.
-  let ownBus: EventBus | undefined;
-  let bus = deps.bus;
-  const servesSubscriptions = Object.keys(config.subscriptions.fields).length > 0;
-  const followsInvalidations = cache !== undefined && config.cache.invalidation.length > 0;
-  if ((servesSubscriptions || followsInvalidations) && !bus) {
-    bus = ownBus = config.busUrl
-      ? createRemoteEventBus({ url: config.busUrl, token: config.busToken! })
-      : await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix });
-  }
   if (followsInvalidations) await cache!.follow(bus!);
   if (servesSubscriptions) {
     subscriptions = startSubscriptionServer({
@@ -196,14 +202,22 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       authenticate,
       isAllowedOrigin: createOriginPolicy({ allowed: config.allowedOrigins, development }),
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
-      authorize: (document, operationName, auth) => {
+      authorize: (document, operationName, auth, source) => {
         const masked = authorization.mask(document, operationName, auth);
-        return masked.empty ? [new GraphQLError('Unauthorized field or type', { extensions: { code: UNAUTHORIZED_CODE } })] : [];
+        if (masked.empty) return [new GraphQLError('Unauthorized field or type', { extensions: { code: UNAUTHORIZED_CODE } })];
+        audit?.subscribed({
+          auth,
+          operationName: operationName ?? null,
+          // As Apollo hashes an HTTP operation: sha256 of its text.
+          operationHash: crypto.createHash('sha256').update(source).digest('hex'),
+          categories: masked.categories,
+        });
+        return [];
       },
       execute: async (query, variables, auth): Promise<ExecutionResult> => {
         const response = await server.executeOperation<Record<string, unknown>>(
           { query, variables },
-          { contextValue: { auth, deadline: Date.now() + config.requestTimeoutMs } },
+          { contextValue: { auth, deadline: Date.now() + config.requestTimeoutMs, transport: 'SUBSCRIPTION_EVENT' } },
         );
         if (response.body.kind !== 'single') throw new Error('incremental delivery is not used for subscription events');
         const { data, errors } = response.body.singleResult;

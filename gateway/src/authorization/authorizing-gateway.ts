@@ -41,6 +41,7 @@ export function createAuthorization(inner: ApolloGateway, callerOf: (auth: AuthI
   const authorized = (executor: GatewayExecutor): GatewayExecutor => async (requestContext) => {
     const context = requestContext.context as unknown as GatewayContext;
     const masked = mask(requestContext.document, requestContext.operationName ?? requestContext.request.operationName, context.auth);
+    context.categories = masked.categories;
     if (masked.unchanged) return executor(requestContext);
     let result: Awaited<ReturnType<GatewayExecutor>> = { data: undefined };
     if (!masked.empty) {

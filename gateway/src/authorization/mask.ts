@@ -21,7 +21,7 @@ import type {
   SelectionSetNode,
 } from 'graphql';
 import { meets } from './rules';
-import type { AuthorizationRules, Caller } from './rules';
+import type { AuthorizationRules, Caller, Requirement } from './rules';
 
 export const UNAUTHORIZED_CODE = 'UNAUTHORIZED_FIELD_OR_TYPE';
 
@@ -38,6 +38,8 @@ interface Branch {
 export interface MaskedOperation {
   /** Nothing was removed: run the operation as it came. */
   unchanged: boolean;
+  /** The scopes the fields it keeps were shown under (the audit trail's field categories). */
+  categories: ReadonlySet<string>;
   document: DocumentNode;
   /** The operation kept no root field at all: there is nothing to run. */
   empty: boolean;
@@ -55,8 +57,14 @@ export function maskOperation(
   const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((each) => each.name?.value === operationName) : operations[0];
   const rootType = operation && (operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType());
-  const nothing = (): MaskedOperation => ({ unchanged: true, document, empty: false, fill: (data) => ({ data: data ?? null, errors: [] }) });
+  const categories = new Set<string>();
+  const nothing = (): MaskedOperation => ({ unchanged: true, categories, document, empty: false, fill: (data) => ({ data: data ?? null, errors: [] }) });
   if (rules.empty || !operation || !rootType) return nothing();
+  /** Notes the scope list under which `caller` meets `requirement`. */
+  const note = (requirement: Requirement | undefined) => {
+    const met = requirement?.scopes?.find((all) => all.every((scope) => caller.scopes.has(scope)));
+    for (const scope of met ?? []) categories.add(scope);
+  };
 
   const fragments = new Map(
     document.definitions.filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION).map((definition) => [definition.name.value, definition]),
@@ -111,7 +119,12 @@ export function maskOperation(
         record({ type: definition.type, removed: true, ...(onType ? { onType } : {}) });
         continue;
       }
+      const noteKept = () => {
+        note(rules.field(type.name, name));
+        note(rules.type(getNamedType(definition.type).name));
+      };
       if (!selection.selectionSet) {
+        noteKept();
         kept.push(selection);
         continue;
       }
@@ -123,6 +136,7 @@ export function maskOperation(
         continue;
       }
       if (children.size > 0) record({ type: definition.type, removed: false, children, ...(onType ? { onType } : {}) });
+      noteKept();
       kept.push({ ...selection, selectionSet: { ...selection.selectionSet, selections: inner } } as FieldNode);
     }
     return kept;
@@ -136,7 +150,7 @@ export function maskOperation(
     definitions: [{ ...operation, selectionSet: { ...operation.selectionSet, selections } }],
   };
   const empty = selections.length === 0;
-  return { unchanged: false, document: masked, empty, fill: (data) => (data || empty ? fill(data ?? {}, root) : { data: null, errors: [] }) };
+  return { unchanged: false, categories, document: masked, empty, fill: (data) => (data || empty ? fill(data ?? {}, root) : { data: null, errors: [] }) };
 }
 
 /**

@@ -37,7 +37,7 @@ export interface SubscriptionServerOptions {
   /** Whether a browser page from `origin` may open a socket (requests without Origin are not from pages). */
   isAllowedOrigin: (origin: string, host: string | undefined) => boolean;
   /** Errors when `auth` may not subscribe to this operation's field at all. */
-  authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity) => GraphQLError[];
+  authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity, source: string) => GraphQLError[];
   /** Run a query through the gateway (query planner, upstream pools) as `auth`. */
   execute: (query: string, variables: Record<string, unknown>, auth: AuthIdentity) => Promise<ExecutionResult>;
   logger: Logger;
@@ -131,7 +131,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const prepared = prepareSubscription(schema, payload, config.fields);
         if (Array.isArray(prepared)) return prepared;
         const auth = ctx.extra.auth!;
-        const refused = options.authorize(prepared.document, prepared.operationName, auth);
+        const refused = options.authorize(prepared.document, prepared.operationName, auth, payload.query);
         if (refused.length > 0) return refused;
         const variables = (payload.variables ?? {}) as Record<string, unknown>;
         // graphql-ws runs `subscribe` with these args; everything it needs rides in contextValue.

@@ -35,6 +35,8 @@ import { createMemoryWebhookDedupe, createRedisWebhookDedupe, createWebhookRoute
 import type { VendorSecrets } from './webhooks';
 import { startSyncWorker } from './worker';
 import type { SyncWorker } from './worker';
+import { listAuditRecords } from './audit-records';
+import type { AuditFilter } from './audit-records';
 
 export const name = 'sync';
 
@@ -161,6 +163,9 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
         if (error instanceof SyncStoreError && error.code === 'INVALID_PAGE_CURSOR') throw syncError(SyncErrorCode.BadUserInput, error.message, { argumentName: 'after' });
         throw error;
       }
+    },
+    auditRecords(_: unknown, args: AuditFilter, { bus }: SyncContext) {
+      return listAuditRecords(bus, args);
     },
     async conflict(_: unknown, args: { id: string }, { store }: SyncContext) {
       const conflict = await store.getConflict(args.id);
