@@ -10,6 +10,7 @@ import { authConfigSchema, productionAuthProblems, unknownMappedRoles } from './
 import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
+import { limitsConfigSchema } from './limits/limits';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
@@ -100,6 +101,8 @@ export const gatewayConfigSchema = z
     authorization: authorizationConfigSchema.prefault({}),
     /** The audit trail (audit/audit-trail.ts): its bus topic and data-subject types; config file only. */
     audit: auditConfigSchema.prefault({}),
+    /** Operation limits (limits/limits.ts), for HTTP and WebSocket alike. */
+    limits: limitsConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -166,6 +169,16 @@ const ENV_KEYS: Record<string, string> = {
   'cache.memory.maxBytes': 'CACHE_MEMORY_MAX_BYTES',
   'cache.trace': 'CACHE_TRACE',
   'cache.redeleteAfterMs': 'CACHE_REDELETE_AFTER_MS',
+  'limits.maxTokens': 'LIMIT_MAX_TOKENS',
+  'limits.maxDepth': 'LIMIT_MAX_DEPTH',
+  'limits.maxAliases': 'LIMIT_MAX_ALIASES',
+  'limits.maxDirectives': 'LIMIT_MAX_DIRECTIVES',
+  'limits.maxRootFields': 'LIMIT_MAX_ROOT_FIELDS',
+  'limits.maxFragmentSpreads': 'LIMIT_MAX_FRAGMENT_SPREADS',
+  'limits.maxCost': 'LIMIT_MAX_COST',
+  'limits.defaultListSize': 'LIMIT_DEFAULT_LIST_SIZE',
+  'limits.maxVariables': 'LIMIT_MAX_VARIABLES',
+  'limits.maxVariableStringLength': 'LIMIT_MAX_VARIABLE_STRING_LENGTH',
 };
 
 /** Upstream defaults settable from the environment: variable → path under `upstream`. */
@@ -226,7 +239,7 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
-  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit? }`. */
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits? }`. */
   configPath?: string;
 }
 
@@ -243,7 +256,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
   }
-  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit? } in ${file}`]);
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits? } in ${file}`]);
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -375,6 +388,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
     authorization: file.authorization,
     audit: file.audit,
+    limits: {
+      ...(file.limits as Record<string, unknown> | undefined),
+      ...definedOnly(
+        Object.fromEntries(
+          Object.entries(ENV_KEYS)
+            .filter(([path]) => path.startsWith('limits.'))
+            .map(([path, variable]) => [path.slice('limits.'.length), envInt(env[variable])]),
+        ),
+      ),
+    },
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };

@@ -37,7 +37,9 @@ import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { ErrorCode, errorBody, httpStatusFor } from './errors';
 import { createGatewayMetrics } from './metrics';
+import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from './limits/limits';
 import { cacheTracePlugin } from './plugins/cache-trace';
+import { operationLimitsPlugin } from './plugins/operation-limits';
 import { requestMetricsPlugin } from './plugins/request-metrics';
 import { composeStages } from './pipeline/call';
 import { PipelineDataSource } from './pipeline/data-source';
@@ -72,8 +74,12 @@ function isLoopbackHost(host: string | undefined): boolean {
 }
 
 /** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
-function formatErrorFor(environment: GatewayConfig['environment']) {
+function formatErrorFor(environment: GatewayConfig['environment'], limits: GatewayConfig['limits']) {
   return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+    // A limit is reported as such, not as the parse or validation failure it surfaces through.
+    if (formatted.extensions?.limit !== undefined) return { ...formatted, extensions: { ...formatted.extensions, code: LIMIT_CODE } };
+    const tokens = limitErrorOfParse(formatted.message, limits);
+    if (tokens) return { message: tokens.message, extensions: tokens.extensions };
     const code = formatted.extensions?.code;
     if (environment === 'production' && (code === undefined || code === ErrorCode.Internal)) {
       return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.Internal } };
@@ -168,6 +174,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
   if (audit) plugins.push(audit.plugin());
+  plugins.push(operationLimitsPlugin(config.limits, () => apiSchema));
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
   // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
   // only to a loopback Host.
@@ -181,7 +188,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     hideSchemaDetailsFromClientErrors: !development,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
-    formatError: formatErrorFor(config.environment),
+    formatError: formatErrorFor(config.environment, config.limits),
+    // Limits before any planning: tokens while parsing, the shape while validating, variables and
+    // cost once the operation is known (operationLimitsPlugin).
+    parseOptions: parseOptionsOf(config.limits),
+    validationRules: limitRules(config.limits),
     plugins,
   });
   await server.start();
@@ -201,6 +212,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       schema: () => apiSchema,
       authenticate,
       isAllowedOrigin: createOriginPolicy({ allowed: config.allowedOrigins, development }),
+      limits: config.limits,
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
       authorize: (document, operationName, auth, source) => {
         const masked = authorization.mask(document, operationName, auth);
@@ -309,11 +321,27 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     next(error);
   };
 
+  /** The request's variables, within their limits, before anything parses the document. */
+  const variableLimits = (req: Request, res: Response, next: NextFunction) => {
+    let variables: unknown = (req.body as { variables?: unknown } | undefined)?.variables;
+    if (req.method === 'GET' && typeof req.query.variables === 'string') {
+      try {
+        variables = JSON.parse(req.query.variables);
+      } catch {
+        return next(); // Apollo says what is wrong with it
+      }
+    }
+    const error = checkVariables(config.limits, variables);
+    if (!error) return next();
+    res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+  };
+
   app.use(
     '/graphql',
     requireAuth,
     express.json({ limit: config.bodyLimit }),
     bodyErrors,
+    variableLimits,
     expressMiddleware(server, {
       context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity, deadline: Date.now() + config.requestTimeoutMs }),
     }),

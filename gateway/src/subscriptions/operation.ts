@@ -18,6 +18,8 @@ import {
 import type { ASTNode, DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { ErrorCode } from '../errors';
+import { checkCost, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from '../limits/limits';
+import type { LimitsConfig } from '../limits/limits';
 
 export interface SubscriptionFieldMapping {
   topic: string;
@@ -43,17 +45,25 @@ export function prepareSubscription(
   schema: GraphQLSchema,
   source: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   mappings: Record<string, SubscriptionFieldMapping>,
+  limits: LimitsConfig,
 ): PreparedSubscription | GraphQLError[] {
+  const variablesOverLimit = checkVariables(limits, source.variables);
+  if (variablesOverLimit) return [variablesOverLimit];
   let document: DocumentNode;
   try {
-    document = parse(source.query);
+    document = parse(source.query, parseOptionsOf(limits));
   } catch (error) {
-    return [new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.ParseFailed } })];
+    return [limitErrorOfParse((error as Error).message, limits) ?? new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.ParseFailed } })];
   }
-  const problems = validate(schema, document, specifiedRules);
+  // The same limits as over HTTP, before anything else looks at the document.
+  const problems = validate(schema, document, [...specifiedRules, ...limitRules(limits)]);
   if (problems.length > 0) {
-    return problems.map((problem) => new GraphQLError(problem.message, { nodes: problem.nodes, extensions: { code: ErrorCode.ValidationFailed } }));
+    return problems.map((problem) =>
+      problem.extensions?.limit !== undefined ? problem : new GraphQLError(problem.message, { nodes: problem.nodes, extensions: { code: ErrorCode.ValidationFailed } }),
+    );
   }
+  const overLimit = checkCost(limits, schema, document, source.operationName ?? undefined, source.variables ?? undefined);
+  if (overLimit) return [overLimit];
   const operation = getOperationAST(document, source.operationName ?? undefined);
   if (!operation) {
     return [new GraphQLError('Could not determine which operation to run: give operationName', { extensions: { code: ErrorCode.BadRequest } })];

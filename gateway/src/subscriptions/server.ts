@@ -20,6 +20,7 @@ import type { BusEvent, EventBus } from '../../../lib/event-bus/types';
 import type { AuthIdentity, Authenticate } from '../auth';
 import type { GatewayConfig } from '../config';
 import { ErrorCode } from '../errors';
+import type { LimitsConfig } from '../limits/limits';
 import { scopeOf } from '../pipeline/scope';
 import { TopicFeeds } from './feed';
 import type { EventStream } from './feed';
@@ -36,6 +37,8 @@ export interface SubscriptionServerOptions {
   authenticate: Authenticate;
   /** Whether a browser page from `origin` may open a socket (requests without Origin are not from pages). */
   isAllowedOrigin: (origin: string, host: string | undefined) => boolean;
+  /** The operation limits (the same as over HTTP). */
+  limits: LimitsConfig;
   /** Errors when `auth` may not subscribe to this operation's field at all. */
   authorize: (document: DocumentNode, operationName: string | undefined, auth: AuthIdentity, source: string) => GraphQLError[];
   /** Run a query through the gateway (query planner, upstream pools) as `auth`. */
@@ -128,7 +131,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         }
         const schema = options.schema();
         if (!schema) return [new GraphQLError('The supergraph is not loaded yet', { extensions: { code: ErrorCode.NotReady } })];
-        const prepared = prepareSubscription(schema, payload, config.fields);
+        const prepared = prepareSubscription(schema, payload, config.fields, options.limits);
         if (Array.isArray(prepared)) return prepared;
         const auth = ctx.extra.auth!;
         const refused = options.authorize(prepared.document, prepared.operationName, auth, payload.query);
