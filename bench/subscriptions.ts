@@ -41,11 +41,14 @@ async function main() {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const bus = createMemoryEventBus();
   const published = new Map<string, string>();
+  // The lookup subgraph answers this gateway only, as every subgraph does.
+  const internalTokenSecret = crypto.randomBytes(32).toString('hex');
   const feed = await startSubgraph({
     name: 'feed',
     typeDefs: parse(FEED_SDL),
     resolvers: { Query: { itemEvent: (_: unknown, args: { id: string }) => (published.has(args.id) ? { id: args.id, publishedAt: published.get(args.id) } : null) } },
     context: () => ({}),
+    internalTokenSecret,
   });
   const composed = composeServices([{ name: 'feed', url: feed.graphqlUrl, typeDefs: parse(FEED_SDL) }]);
   if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
@@ -60,6 +63,7 @@ async function main() {
       // Not production, which takes OIDC tokens only; without the cache's per-response trace, as there.
       environment: 'test',
       auth: { mode: 'jwt', secret },
+      internalTokenSecret,
       cache: { trace: false },
       subscriptions: { fields: { itemEvents: { topic: 'items', lookup: 'itemEvent' } }, maxQueuedEvents: 10_000 },
     }),

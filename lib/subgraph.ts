@@ -1,9 +1,12 @@
 /**
  * The HTTP shell every subgraph runs in: Apollo Server 5 with a Federation 2 subgraph schema
- * behind express, plus /healthz. The subgraph brings its typeDefs, resolvers and a per-request
- * context factory (where its DataLoaders are created); this module owns nothing else, apart
- * from `reportFieldError`: partial results, where a field returns what it has and an error says
- * what is missing (graphql-js lets a resolver return a value or throw, not both).
+ * behind express, plus /healthz. /graphql answers only the gateway: a call without a valid
+ * internal identity token for this subgraph (lib/internal-identity.ts) is refused with 401 before
+ * Apollo runs, and the verified identity is in every request's context. The subgraph brings its
+ * typeDefs, resolvers and a per-request context factory (where its DataLoaders are created); this
+ * module owns nothing else, apart from `reportFieldError`: partial results, where a field returns
+ * what it has and an error says what is missing (graphql-js lets a resolver return a value or
+ * throw, not both).
  */
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -12,21 +15,36 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express from 'express';
-import type { Express, Request } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import { responsePathAsArray } from 'graphql';
 import type { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLResolveInfo } from 'graphql';
+import { createInternalTokenVerifier, INTERNAL_IDENTITY_HEADER } from './internal-identity';
+import type { InternalIdentity, InternalTokenVerifier } from './internal-identity';
 import { listen } from './listen';
 import type { Listening } from './listen';
 
+/** What every request's context holds besides the subgraph's own: the caller, as the gateway vouched for it. */
+export interface VerifiedCaller {
+  identity: InternalIdentity;
+}
+
 export interface SubgraphOptions<Context extends object> {
+  /** The subgraph's name in the supergraph: the audience its internal identity tokens must be for. */
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<Context>;
+  resolvers: GraphQLResolverMap<Context & VerifiedCaller>;
   /**
    * Builds the context of one request: create DataLoaders here so batches never span requests.
-   * `req` is the HTTP request (headers such as a forwarded identity).
+   * `req` is the HTTP request, `identity` the caller the gateway vouched for, which is also
+   * added to what this returns.
    */
-  context: (request: { req: Request }) => Context | Promise<Context>;
+  context: (request: { req: Request; identity: InternalIdentity }) => Context | Promise<Context>;
+  /**
+   * INTERNAL_TOKEN_SECRET, shared with the gateway: a /graphql call whose token it did not sign,
+   * or that is for another subgraph, expired or missing, is refused (401 UNAUTHENTICATED).
+   * Throws at start-up when shorter than 32 characters.
+   */
+  internalTokenSecret: string;
   port?: number;
   host?: string;
   /**
@@ -75,8 +93,26 @@ const reportedErrorsPlugin: ApolloServerPlugin<object> = {
   },
 };
 
+/**
+ * Lets through only calls carrying a valid internal identity token, kept in `res.locals.identity`.
+ * A refusal is a GraphQL-shaped 401 and reads no body: nothing of the call reaches Apollo.
+ */
+function requireInternalIdentity(verify: InternalTokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const result = await verify(req.headers[INTERNAL_IDENTITY_HEADER]);
+    if (!result.ok) {
+      res.status(401).json({ errors: [{ message: `Not authenticated: ${result.reason}`, extensions: { code: 'UNAUTHENTICATED' } }] });
+      return;
+    }
+    res.locals.identity = result.identity;
+    next();
+  };
+}
+
 export async function startSubgraph<Context extends object>(options: SubgraphOptions<Context>): Promise<RunningSubgraph> {
-  const server = new ApolloServer<Context>({
+  // Made before anything starts: a bad secret stops start-up, not the first request.
+  const verify = createInternalTokenVerifier(options.internalTokenSecret, options.name);
+  const server = new ApolloServer<Context & VerifiedCaller>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     introspection: true,
     // Subgraphs sit behind the gateway; errors carry codes, never stack traces.
@@ -84,7 +120,7 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
     // Inline traces are for Apollo's hosted reporting, which this project does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), reportedErrorsPlugin as ApolloServerPlugin<Context>],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), reportedErrorsPlugin as ApolloServerPlugin<Context & VerifiedCaller>],
   });
   await server.start();
   const app = express();
@@ -98,7 +134,17 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     await server.stop();
     throw error;
   }
-  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(server, { context: async ({ req }) => options.context({ req }) }));
+  app.use(
+    '/graphql',
+    requireInternalIdentity(verify),
+    express.json({ limit: '2mb' }),
+    expressMiddleware(server, {
+      context: async ({ req, res }) => {
+        const identity = res.locals.identity as InternalIdentity;
+        return { ...(await options.context({ req, identity })), identity };
+      },
+    }),
+  );
   const listening = await listen(app, options.port ?? 0, options.host);
   return {
     ...listening,

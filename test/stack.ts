@@ -2,8 +2,8 @@
  * The one helper that starts the whole patient graph in this process, on free ports: every
  * service of the registry (lib/services.ts) through its own entrypoint and configuration loader
  * (the vendor emulators over one seed world, the subgraphs wired to the emulators they read
- * from, the sync service), and the gateway over the committed supergraph. Returns the URLs, a
- * token, the world the emulators serve, and stop().
+ * from, the sync service), and the gateway over the committed supergraph, sharing one
+ * INTERNAL_TOKEN_SECRET. Returns the URLs, a token, the world the emulators serve, and stop().
  */
 import { signToken } from '../gateway/src/auth';
 import { loadGatewayConfig, subgraphUrlEnv } from '../gateway/src/config';
@@ -11,6 +11,7 @@ import { createGateway } from '../gateway/src/server';
 import type { RunningGateway } from '../gateway/src/server';
 import { startEmulator } from '../lib/emulator-main';
 import { createMemoryEventBus } from '../lib/event-bus/memory';
+import { INTERNAL_TOKEN_SECRET_ENV } from '../lib/internal-identity';
 import type { EventBus } from '../lib/event-bus/types';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
@@ -45,6 +46,9 @@ export interface PatientGraphStack {
 }
 
 export const STACK_JWT_SECRET = 'stack-test-secret-0123456789abcdef0123';
+/** What the gateway signs subgraph calls with and every subgraph verifies them with; tests sign their own direct calls with it. */
+export const STACK_INTERNAL_TOKEN_SECRET = 'stack-internal-secret-0123456789abcdef';
+const internalTokenSecret = { [INTERNAL_TOKEN_SECRET_ENV]: STACK_INTERNAL_TOKEN_SECRET };
 
 /**
  * The stack's own vendor tokens and webhook secrets, unlike the development defaults: a value
@@ -107,7 +111,9 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       SUBGRAPHS.map(async (subgraph) => {
         // A vendor cache follows the stack's bus, as it follows the sync service's under npm start.
         const deps = hasVendorCache(subgraph) ? { bus } : {};
-        const running = track(await loadSubgraphEntrypoint(subgraph).start({ PORT: '0', ...vendorEnv(subgraph.emulators, emulatorUrl, tokenFor) }, deps));
+        const running = track(
+          await loadSubgraphEntrypoint(subgraph).start({ PORT: '0', ...vendorEnv(subgraph.emulators, emulatorUrl, tokenFor), ...internalTokenSecret }, deps),
+        );
         return [subgraph.name, running.graphqlUrl] as const;
       }),
     );
@@ -121,6 +127,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl, ({ vendor }) => VENDOR_TOKENS[vendor]),
           ...STACK_WEBHOOK_SECRETS,
           SYNC_WORKER_CLAIM_AFTER_MS: '500',
+          ...internalTokenSecret,
         },
         { bus },
       )) as SyncServer,
@@ -139,6 +146,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           REQUEST_TIMEOUT_MS: '60000',
           AUTH_JWT_SECRET: STACK_JWT_SECRET,
           AUTH_CLINICS: 'test',
+          ...internalTokenSecret,
           ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [subgraphUrlEnv(name), url])),
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
           ...options.gatewayEnv,

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envInt, parseConfig } from '../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../lib/internal-identity';
 import { authConfigSchema, productionAuthProblems, unknownMappedRoles } from './auth/config';
 import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
@@ -39,6 +40,12 @@ export const gatewayConfigSchema = z
     bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
     /** Authentication (auth/config.ts): OIDC in production, HS256 for development, or none. */
     auth: authConfigSchema,
+    /**
+     * The secret every subgraph call's internal identity token is signed with (HS256, 32+
+     * characters), shared with the subgraphs, which refuse a call without a valid token
+     * (lib/internal-identity.ts). Required, whatever AUTH_MODE says: subgraphs answer the gateway only.
+     */
+    internalTokenSecret: internalTokenSecretSchema,
     /**
      * Subscriptions over graphql-ws on /graphql. Each root Subscription field the supergraph
      * declares maps to a bus topic; every event is resolved through the query planner with a
@@ -152,6 +159,7 @@ const ENV_KEYS: Record<string, string> = {
   httpHeadersTimeoutMs: 'HTTP_HEADERS_TIMEOUT_MS',
   httpRequestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
   allowedOrigins: 'CORS_ORIGINS',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
   busUrl: 'BUS_URL',
@@ -359,6 +367,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     httpHeadersTimeoutMs: envInt(env.HTTP_HEADERS_TIMEOUT_MS),
     httpRequestTimeoutMs: envInt(env.HTTP_REQUEST_TIMEOUT_MS),
     allowedOrigins: env.CORS_ORIGINS ? splitUrls(env.CORS_ORIGINS) : undefined,
+    internalTokenSecret: env[INTERNAL_TOKEN_SECRET_ENV] || undefined,
     subscriptions: {
       ...(file.subscriptions as Record<string, unknown> | undefined),
       ...definedOnly({
@@ -401,5 +410,5 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
   };
-  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
+  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', INTERNAL_TOKEN_SECRET_ENV, 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
 }

@@ -1,6 +1,6 @@
 /**
- * The one shape of a GraphQL request's context in the gateway: who is asking, by when the
- * answer is due, and what the request's subgraph calls noted for the response. HTTP requests,
+ * The one shape of a GraphQL request's context in the gateway: who is asking, which request
+ * this is, by when the answer is due, and what the request's subgraph calls noted for the response. HTTP requests,
  * subscription events and every stage of the subgraph-call pipeline read this type and no other.
  */
 import type { AuthIdentity } from './auth';
@@ -18,6 +18,8 @@ export interface CacheTraceEntry {
 
 export interface GatewayContext {
   auth: AuthIdentity;
+  /** Made where the context is: one per client request (or subscription event), on every subgraph call it makes (the internal token's `rid`). */
+  requestId: string;
   /** Epoch ms by which every subgraph fetch of this request must be done. */
   deadline: number;
   /** Filled by the entity cache stage when the response is to say what the cache served. */

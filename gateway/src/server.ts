@@ -18,6 +18,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { createEventBus, createRemoteEventBus } from '../../lib/event-bus';
+import { createInternalTokenSigner } from '../../lib/internal-identity';
 import type { EventBus } from '../../lib/event-bus/types';
 import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
@@ -93,6 +94,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const supergraphFile = path.resolve(config.supergraphPath);
   const supergraph = createFileSupergraph({ file: supergraphFile, watch: config.watchSupergraph, logger });
   const metrics = createGatewayMetrics(logger);
+  const signer = createInternalTokenSigner(config.internalTokenSecret);
   // One pool per subgraph and set of URLs, kept across supergraph reloads (which rebuild data sources).
   const pools = new Map<string, SubgraphPool>();
   const poolFor = (name: string, routingUrl: string | undefined): SubgraphPool => {
@@ -103,7 +105,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     const key = JSON.stringify([name, primaries, replicas]);
     let pool = pools.get(key);
     if (!pool) {
-      pool = new SubgraphPool(name, { primaries, replicas }, policyFor(config.upstream, overrides), metrics.upstreamObserver);
+      pool = new SubgraphPool(name, { primaries, replicas }, policyFor(config.upstream, overrides), signer, metrics.upstreamObserver);
       for (const endpoint of pool.endpoints) metrics.trackEndpoint(endpoint);
       pools.set(key, pool);
     }
@@ -128,7 +130,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     buildService: ({ name, url }) => {
       const pool = poolFor(name, url);
       currentPools.set(name, pool);
-      return new PipelineDataSource({ subgraph: name, run: composeStages(stages, poolTerminal(pool)), defaultTimeoutMs: config.requestTimeoutMs, logger });
+      return new PipelineDataSource({ subgraph: name, run: composeStages(stages, poolTerminal(pool, signer)), defaultTimeoutMs: config.requestTimeoutMs, logger });
     },
     logger: {
       debug: (message) => logger.debug(message),
@@ -229,7 +231,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       execute: async (query, variables, auth): Promise<ExecutionResult> => {
         const response = await server.executeOperation<Record<string, unknown>>(
           { query, variables },
-          { contextValue: { auth, deadline: Date.now() + config.requestTimeoutMs, transport: 'SUBSCRIPTION_EVENT' } },
+          { contextValue: { auth, requestId: crypto.randomUUID(), deadline: Date.now() + config.requestTimeoutMs, transport: 'SUBSCRIPTION_EVENT' } },
         );
         if (response.body.kind !== 'single') throw new Error('incremental delivery is not used for subscription events');
         const { data, errors } = response.body.singleResult;
@@ -343,7 +345,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     bodyErrors,
     variableLimits,
     expressMiddleware(server, {
-      context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity, deadline: Date.now() + config.requestTimeoutMs }),
+      context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity, requestId: crypto.randomUUID(), deadline: Date.now() + config.requestTimeoutMs }),
     }),
   );
 

@@ -5,9 +5,9 @@
  */
 import { fromRoot } from '../../lib/root';
 import { loadGatewayConfig } from '../src/config';
-import { problemsOf } from './config-problems';
+import { INTERNAL_TOKEN_ENV, problemsOf } from './config-problems';
 
-const OIDC = { AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://login.example.org/tenant/v2.0', AUTH_AUDIENCE: 'api://patient-graph', AUTH_CLINICS: 'north' };
+const OIDC = { ...INTERNAL_TOKEN_ENV, AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://login.example.org/tenant/v2.0', AUTH_AUDIENCE: 'api://patient-graph', AUTH_CLINICS: 'north' };
 const PRODUCTION = { ...OIDC, NODE_ENV: 'production' };
 
 describe('authentication settings', () => {
@@ -56,7 +56,7 @@ describe('authentication settings', () => {
   });
 
   it('need where the keys are and which clinics are served', () => {
-    expect(problemsOf({ AUTH_MODE: 'oidc' })).toEqual([
+    expect(problemsOf({ ...INTERNAL_TOKEN_ENV, AUTH_MODE: 'oidc' })).toEqual([
       'AUTH_ISSUER: expected an issuer URL (OIDC discovery), or AUTH_JWKS_URL for keys alone (outside production), found nothing (unset)',
       'AUTH_CLINICS: expected the clinic id(s) this deployment serves, comma-separated, found nothing (unset)',
     ]);
@@ -72,8 +72,8 @@ describe('authentication settings', () => {
   });
 
   it('serve the clinic of the development token in jwt mode unless AUTH_CLINICS says otherwise', () => {
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: 'x'.repeat(32) }).auth).toMatchObject({ mode: 'jwt', clinics: ['dev-clinic'] });
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_CLINICS: 'test' }).auth).toMatchObject({ clinics: ['test'] });
+    expect(loadGatewayConfig({ ...INTERNAL_TOKEN_ENV, AUTH_JWT_SECRET: 'x'.repeat(32) }).auth).toMatchObject({ mode: 'jwt', clinics: ['dev-clinic'] });
+    expect(loadGatewayConfig({ ...INTERNAL_TOKEN_ENV, AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_CLINICS: 'test' }).auth).toMatchObject({ clinics: ['test'] });
   });
 
   it('check the role map: JSON, an object, and only roles of the authorisation table, naming the entry at fault', () => {
@@ -101,7 +101,7 @@ describe('authentication in production', () => {
   it('is OIDC with an issuer, an audience and the clinics served', () => {
     expect(loadGatewayConfig(PRODUCTION).auth.mode).toBe('oidc');
     // Without AUTH_MODE production asks for what OIDC needs, not for a development secret.
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ ...INTERNAL_TOKEN_ENV, NODE_ENV: 'production' })).toEqual([
       'AUTH_ISSUER: expected an issuer URL (OIDC discovery), or AUTH_JWKS_URL for keys alone (outside production), found nothing (unset)',
       'AUTH_CLINICS: expected the clinic id(s) this deployment serves, comma-separated, found nothing (unset)',
       "AUTH_AUDIENCE: expected this API's audience in production (every token's aud is checked), found nothing (unset)",

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { GraphQLError, parse } from 'graphql';
 import { startSubgraph } from '../../lib/subgraph';
-import type { RunningSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
+import type { RunningSubgraph, VerifiedCaller } from '../../lib/subgraph';
 import { composeToFile, tempDir } from './fixtures';
 
 const CACHE_CONTROL = `
@@ -77,7 +78,7 @@ export async function startCacheGraph(): Promise<CacheGraph> {
         person: (_: unknown, { id }: { id: string }) => (seen.people.push(id), person(id)),
         everyone: () => [...names.keys()].map((id) => (seen.people.push(id), person(id))),
         headcount: () => (seen.people.push('headcount'), names.size),
-        me: (_: unknown, __: unknown, context: { subject: string }) => (seen.people.push(`me:${context.subject}`), { id: '1', name: `Me (${context.subject})` }),
+        me: (_: unknown, __: unknown, { identity }: VerifiedCaller) => (seen.people.push(`me:${identity.subject}`), { id: '1', name: `Me (${identity.subject})` }),
       },
       Mutation: {
         rename: (_: unknown, { id, name }: { id: string; name: string }) => {
@@ -87,7 +88,8 @@ export async function startCacheGraph(): Promise<CacheGraph> {
       },
       Person: { __resolveReference: (ref: { id: string }) => (seen.people.push(ref.id), person(ref.id)) },
     },
-    context: ({ req }) => ({ subject: String(req.headers['x-user-subject'] ?? '') }),
+    context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   const notes = await startSubgraph({
     name: 'notes',
@@ -102,12 +104,14 @@ export async function startCacheGraph(): Promise<CacheGraph> {
       },
     },
     context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   const ledger = await startSubgraph({
     name: 'ledger',
     typeDefs: parse(ledgerSdl),
     resolvers: { Person: { __resolveReference: (ref: { id: string }) => (seen.ledger.push(ref.id), { id: ref.id, balance: Number(ref.id) * 10 }) } },
     context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
 
   const supergraphFile = path.join(tempDir(), 'supergraph.graphql');

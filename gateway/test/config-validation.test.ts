@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadGatewayConfig } from '../src/config';
-import { problemsOf } from './config-problems';
+import { INTERNAL_TOKEN_ENV, problemsOf } from './config-problems';
 
 const SECRET = 'x'.repeat(32);
+/** A development gateway's two secrets: its tokens' and its subgraph calls'. */
+const DEV = { AUTH_JWT_SECRET: SECRET, ...INTERNAL_TOKEN_ENV };
 /** What production needs for authentication (jwt and none are refused there). */
 const OIDC_IN_PRODUCTION = {
+  ...INTERNAL_TOKEN_ENV,
   NODE_ENV: 'production',
   AUTH_ISSUER: 'https://login.example.org/',
   AUTH_AUDIENCE: 'patient-graph',
@@ -14,8 +17,8 @@ const OIDC_IN_PRODUCTION = {
 };
 
 describe('gateway configuration is validated at start-up', () => {
-  it('starts on embedded defaults when only the JWT secret is given', () => {
-    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET });
+  it('starts on embedded defaults when only its secrets are given', () => {
+    const config = loadGatewayConfig(DEV);
     expect(config).toMatchObject({ port: 4000, supergraphPath: 'schema/supergraph.graphql', auth: { mode: 'jwt' }, subgraphs: {}, requestTimeoutMs: 30_000 });
     expect(config.upstream).toEqual({
       tryTimeoutMs: 5000,
@@ -26,22 +29,28 @@ describe('gateway configuration is validated at start-up', () => {
     });
   });
 
-  it('requires authentication by default and names the missing secret', () => {
-    expect(problemsOf({})).toEqual(['AUTH_JWT_SECRET: expected string, found nothing (unset)']);
+  it('requires authentication by default and a secret to sign subgraph calls with, naming both', () => {
+    expect(problemsOf({})).toEqual(['AUTH_JWT_SECRET: expected string, found nothing (unset)', 'INTERNAL_TOKEN_SECRET: expected string, found nothing (unset)']);
+    // Whatever the mode: subgraphs answer signed calls only, even when clients need no token.
+    expect(problemsOf({ AUTH_MODE: 'none' })).toEqual(['INTERNAL_TOKEN_SECRET: expected string, found nothing (unset)']);
   });
 
-  it('never prints the secret it rejects', () => {
-    const problems = problemsOf({ AUTH_JWT_SECRET: 'hunter2' });
-    expect(problems).toEqual(['AUTH_JWT_SECRET: expected at least 32 characters, found a string (hidden)']);
-    expect(problems.join()).not.toContain('hunter2');
+  it('never prints the secrets it rejects', () => {
+    const problems = problemsOf({ AUTH_JWT_SECRET: 'hunter2', INTERNAL_TOKEN_SECRET: 'swordfish' });
+    expect(problems).toEqual([
+      'AUTH_JWT_SECRET: expected at least 32 characters, found a string (hidden)',
+      'INTERNAL_TOKEN_SECRET: expected at least 32 characters, found a string (hidden)',
+    ]);
+    expect(problems.join()).not.toMatch(/hunter2|swordfish/);
+    expect(loadGatewayConfig(DEV).internalTokenSecret).toBe(INTERNAL_TOKEN_ENV.INTERNAL_TOKEN_SECRET);
   });
 
   it('keeps the entity cache in memory by default, and in Redis with REDIS_URL or CACHE_REDIS_URL', () => {
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET }).cache).toMatchObject({ enabled: true, maxTtlSeconds: 3600, timeoutMs: 50 });
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET }).cache.redisUrl).toBeUndefined();
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://bus:6379' }).cache.redisUrl).toBe('redis://bus:6379');
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://bus:6379', CACHE_REDIS_URL: 'redis://cache:6379' }).cache.redisUrl).toBe('redis://cache:6379');
-    expect(loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+    expect(loadGatewayConfig(DEV).cache).toMatchObject({ enabled: true, maxTtlSeconds: 3600, timeoutMs: 50 });
+    expect(loadGatewayConfig(DEV).cache.redisUrl).toBeUndefined();
+    expect(loadGatewayConfig({ ...DEV, REDIS_URL: 'redis://bus:6379' }).cache.redisUrl).toBe('redis://bus:6379');
+    expect(loadGatewayConfig({ ...DEV, REDIS_URL: 'redis://bus:6379', CACHE_REDIS_URL: 'redis://cache:6379' }).cache.redisUrl).toBe('redis://cache:6379');
+    expect(loadGatewayConfig({ ...DEV, CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
   });
 
   it('refuses a cache in Redis without a sealing key in production, and never prints a key it rejects', () => {
@@ -51,25 +60,25 @@ describe('gateway configuration is validated at start-up', () => {
     ]);
     expect(loadGatewayConfig({ ...production, CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
     expect(loadGatewayConfig({ ...production, CACHE_ENCRYPTION_KEY: 'ab'.repeat(32) }).cache.secret).toBe('ab'.repeat(32));
-    const problems = problemsOf({ AUTH_JWT_SECRET: SECRET, CACHE_ENCRYPTION_KEY: 'too-short-key' });
+    const problems = problemsOf({ ...DEV, CACHE_ENCRYPTION_KEY: 'too-short-key' });
     expect(problems).toEqual(['CACHE_ENCRYPTION_KEY: expected a key of 32+ bytes: 64 hex characters or base64, found a string (hidden)']);
   });
 
   it('names the key, what was expected and what was found for a bad port', () => {
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, PORT: 'eighty' })).toEqual(['PORT: expected number, found "eighty"']);
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, PORT: '70000' })).toEqual(['PORT: expected a value <= 65535, found 70000']);
+    expect(problemsOf({ ...DEV, PORT: 'eighty' })).toEqual(['PORT: expected number, found "eighty"']);
+    expect(problemsOf({ ...DEV, PORT: '70000' })).toEqual(['PORT: expected a value <= 65535, found 70000']);
   });
 
   it('reads subgraph URLs (comma-separated) and replicas from the environment and rejects ones that are not http(s)', () => {
     const config = loadGatewayConfig({
-      AUTH_JWT_SECRET: SECRET,
+      ...DEV,
       SUBGRAPH_SEMBLE_URL: 'http://10.0.0.5:4001/graphql, http://10.0.0.6:4001/graphql',
       SUBGRAPH_SEMBLE_REPLICA_URLS: 'http://10.0.0.7:4001/graphql',
     });
     expect(config.subgraphs).toEqual({
       semble: { urls: ['http://10.0.0.5:4001/graphql', 'http://10.0.0.6:4001/graphql'], replicaUrls: ['http://10.0.0.7:4001/graphql'] },
     });
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, SUBGRAPH_CRM_URL: 'http://ok/graphql,ftp://crm' })).toEqual([
+    expect(problemsOf({ ...DEV, SUBGRAPH_CRM_URL: 'http://ok/graphql,ftp://crm' })).toEqual([
       'SUBGRAPH_CRM_URL: expected an http(s) URL, found "ftp://crm"',
     ]);
   });
@@ -78,39 +87,39 @@ describe('gateway configuration is validated at start-up', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-config-'));
     const file = path.join(dir, 'gateway.json');
     fs.writeFileSync(file, JSON.stringify({ subgraphs: { crm: { urls: ['http://crm-a/graphql'], breaker: { failureThreshold: 2 } } } }));
-    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file, BREAKER_HALF_OPEN_AFTER_MS: '500', SUBGRAPH_CRM_REPLICA_URLS: 'http://crm-r/graphql' });
+    const config = loadGatewayConfig({ ...DEV, GATEWAY_CONFIG: file, BREAKER_HALF_OPEN_AFTER_MS: '500', SUBGRAPH_CRM_REPLICA_URLS: 'http://crm-r/graphql' });
     expect(config.upstream.breaker.halfOpenAfterMs).toBe(500);
     expect(config.subgraphs.crm).toEqual({ urls: ['http://crm-a/graphql'], replicaUrls: ['http://crm-r/graphql'], breaker: { failureThreshold: 2 } });
 
     fs.writeFileSync(file, JSON.stringify({ subgraphs: { crm: { breaker: { failureThreshold: 0 } } } }));
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file })).toEqual(['config file: subgraphs.crm.breaker.failureThreshold: expected a value >= 1, found 0']);
+    expect(problemsOf({ ...DEV, GATEWAY_CONFIG: file })).toEqual(['config file: subgraphs.crm.breaker.failureThreshold: expected a value >= 1, found 0']);
     fs.writeFileSync(file, '{ not json');
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: file })).toEqual([expect.stringMatching(/^GATEWAY_CONFIG: expected JSON, found a syntax error/)]);
+    expect(problemsOf({ ...DEV, GATEWAY_CONFIG: file })).toEqual([expect.stringMatching(/^GATEWAY_CONFIG: expected JSON, found a syntax error/)]);
   });
 
   it('requires the per-try timeout to be lower than the request deadline', () => {
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, UPSTREAM_TRY_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '4000' })).toEqual([
+    expect(problemsOf({ ...DEV, UPSTREAM_TRY_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '4000' })).toEqual([
       'UPSTREAM_TRY_TIMEOUT_MS: expected a per-try timeout lower than REQUEST_TIMEOUT_MS, found 5000',
     ]);
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, BREAKER_WINDOW_MS: 'soon' })).toEqual(['BREAKER_WINDOW_MS: expected number, found "soon"']);
+    expect(problemsOf({ ...DEV, BREAKER_WINDOW_MS: 'soon' })).toEqual(['BREAKER_WINDOW_MS: expected number, found "soon"']);
   });
 
   it('refuses to run without authentication in production', () => {
-    expect(problemsOf({ AUTH_MODE: 'none', NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ ...INTERNAL_TOKEN_ENV, AUTH_MODE: 'none', NODE_ENV: 'production' })).toEqual([
       'AUTH_MODE: expected "oidc" in production (jwt and none are for development), found "none"',
     ]);
-    expect(loadGatewayConfig({ AUTH_MODE: 'none' }).auth).toEqual({ mode: 'none' });
+    expect(loadGatewayConfig({ ...INTERNAL_TOKEN_ENV, AUTH_MODE: 'none' }).auth).toEqual({ mode: 'none' });
   });
 
   it('rejects an unknown AUTH_MODE and NODE_ENV with the allowed values', () => {
-    expect(problemsOf({ AUTH_MODE: 'basic' })).toEqual([expect.stringMatching(/^AUTH_MODE: expected .*"jwt".*"none".*, found "basic"$/)]);
-    expect(problemsOf({ AUTH_JWT_SECRET: SECRET, NODE_ENV: 'staging' })).toEqual([
+    expect(problemsOf({ ...INTERNAL_TOKEN_ENV, AUTH_MODE: 'basic' })).toEqual([expect.stringMatching(/^AUTH_MODE: expected .*"jwt".*"none".*, found "basic"$/)]);
+    expect(problemsOf({ ...DEV, NODE_ENV: 'staging' })).toEqual([
       'NODE_ENV: expected one of "development", "production", "test", found "staging"',
     ]);
   });
 
   it('lets command-line flags win over the environment', () => {
-    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, PORT: '5000', SUPERGRAPH_PATH: 'a.graphql' }, { port: 6000, supergraphPath: 'b.graphql' });
+    const config = loadGatewayConfig({ ...DEV, PORT: '5000', SUPERGRAPH_PATH: 'a.graphql' }, { port: 6000, supergraphPath: 'b.graphql' });
     expect(config.port).toBe(6000);
     expect(config.supergraphPath).toBe('b.graphql');
   });

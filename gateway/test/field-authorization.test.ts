@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { parse } from 'graphql';
 import { startSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { createGateway } from '../src/server';
@@ -70,12 +71,14 @@ describe('field-level authorisation', () => {
         },
       },
       context: () => ({}),
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     });
     billing = await startSubgraph({
       name: 'billing',
       typeDefs: parse(billingSdl),
       resolvers: { Person: { __resolveReference: (ref: { id: string }) => ref, invoices: (p: { id: string }) => (resolved.push(`invoices:${p.id}`), [{ total: 10 }]) } },
       context: () => ({}),
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     });
     const supergraphFile = path.join(tempDir(), 'supergraph.graphql');
     composeToFile(supergraphFile, [

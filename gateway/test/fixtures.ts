@@ -10,6 +10,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import type { DocumentNode } from 'graphql';
 import { startSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { gatewayConfigSchema } from '../src/config';
@@ -49,6 +50,7 @@ export async function startProducts(port = 0): Promise<RunningSubgraph> {
       Product: { __resolveReference: (ref: { id: string }) => PRODUCTS.find((p) => p.id === ref.id) },
     },
     context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
 }
 
@@ -59,6 +61,7 @@ export async function startReviews(port = 0): Promise<RunningSubgraph> {
     typeDefs: parse(reviewsSdl),
     resolvers: { Product: { reviews: (product: { id: string }) => (product.id === 'p1' ? [{ stars: 5 }, { stars: 4 }] : []) } },
     context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
 }
 
@@ -79,6 +82,8 @@ export function baseConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
     watchSupergraph: false,
     environment: 'test',
     auth: { mode: 'jwt', secret: TEST_SECRET, clinics: TEST_CLINICS },
+    // The test subgraphs' own: like ours, they answer only calls this gateway signed.
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     ...overrides,
   });
 }

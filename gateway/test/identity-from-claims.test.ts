@@ -10,6 +10,7 @@ import type { ClaimMapping } from '../src/auth/claims';
 import { DEV_CLINIC } from '../src/auth/config';
 import { loadGatewayConfig } from '../src/config';
 import { fromRoot } from '../../lib/root';
+import { INTERNAL_TOKEN_ENV } from './config-problems';
 
 const NAMESPACED = 'https://patient-graph.example/roles';
 
@@ -88,7 +89,7 @@ describe('the clinic', () => {
 describe('jwt mode (development)', () => {
   const SECRET = 'development-secret-0123456789abcdef';
   // As npm start runs it: the patient graph's config file, whose authorisation table names our roles.
-  const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
+  const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, ...INTERNAL_TOKEN_ENV, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
   const authenticate = createAuthenticator(config.auth, { roles: Object.keys(config.authorization.roles) });
 
   it("serves npm start's clinic by default and refuses tokens for others", async () => {

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { createMemoryEventBus } from '../../lib/event-bus/memory';
 import type { EventBus } from '../../lib/event-bus/types';
 import { startSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { authConfigSchema } from '../src/auth/config';
 import { createGateway } from '../src/server';
@@ -199,6 +200,7 @@ describe("roles and clinic from the provider's claims, as field-level authorisat
       typeDefs: parse(chartsSdl),
       resolvers: { Query: { chart: () => ({ id: 'c1', notes: 'stable', total: 120 }) } },
       context: () => ({}),
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     });
     running.push(charts);
     const file = path.join(tempDir(), 'supergraph.graphql');

@@ -10,6 +10,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { EventBus } from '../../lib/event-bus/types';
 import { startSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
@@ -52,6 +53,7 @@ export async function startSubscriptionRig(bus: EventBus, gatewayOverrides: Reco
       },
     },
     context: () => ({}),
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   const file = path.join(tempDir(), 'supergraph.graphql');
   composeToFile(file, [

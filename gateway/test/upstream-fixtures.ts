@@ -7,9 +7,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { parse } from 'graphql';
 import pino from 'pino';
+import { INTERNAL_IDENTITY_HEADER } from '../../lib/internal-identity';
 import { listen } from '../../lib/listen';
 import type { Listening } from '../../lib/listen';
 import { startSubgraph } from '../../lib/subgraph';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
@@ -53,6 +55,7 @@ export async function startInventory(port = 0): Promise<CountingSubgraph> {
       counts.queries += 1;
       return {};
     },
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   return { ...server, counts };
 }
@@ -99,7 +102,10 @@ export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass
         case 'pass': {
           if (current.delayMs) await new Promise((resolve) => setTimeout(resolve, current.delayMs));
           try {
-            const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+            // The gateway's signed identity passes through, as through any proxy: the subgraph refuses calls without it.
+            const identity = req.headers[INTERNAL_IDENTITY_HEADER];
+            const headers = { 'content-type': 'application/json', ...(typeof identity === 'string' ? { [INTERNAL_IDENTITY_HEADER]: identity } : {}) };
+            const upstream = await fetch(target, { method: 'POST', headers, body });
             res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
           } catch {
             res.writeHead(502).end();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parse } from 'yaml';
 import { loadGatewayConfig } from '../../gateway/src/config';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS } from '../services';
+import { EMULATORS, SUBGRAPHS, SYNC_SERVICE } from '../services';
 import { DOCKER_COMPOSE_PATH, dockerComposeYaml } from './docker-compose';
 
 describe('the committed docker-compose.yml', () => {
@@ -27,22 +27,40 @@ describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, 
     for (const { name } of SUBGRAPHS) expect(services[`${name}-b`]).toEqual(services[`${name}-a`]);
   });
 
+  // What an operator sets (compose refuses to start without them); defaults stay as written.
+  const OPERATOR: Record<string, string> = {
+    AUTH_ISSUER: 'https://login.example.org/',
+    AUTH_AUDIENCE: 'api://patient-graph',
+    AUTH_CLINICS: 'clinic-1',
+    CACHE_ENCRYPTION_KEY: 'ab'.repeat(32),
+    INTERNAL_TOKEN_SECRET: 'cd'.repeat(32),
+  };
+  /** A service's environment as compose interpolates it from `operator`'s variables. */
+  const interpolated = (service: Service, operator: Record<string, string> = OPERATOR) =>
+    Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([key, value]) => [
+        key,
+        String(value).replace(/\$\{([A-Z_]+)(?::([?-])((?:[^{}]|\{\})*))?\}/g, (_match, name: string, kind?: string, rest?: string) => {
+          if (operator[name] !== undefined) return operator[name]!;
+          if (kind === '-') return rest ?? '';
+          throw new Error(`compose would refuse to start without ${name}: ${rest}`);
+        }),
+      ]),
+    );
+
   it("gives the gateway a configuration it starts with in production, once the operator's values are set", () => {
-    // What an operator sets (compose refuses to start without them); defaults stay as written.
-    const operator: Record<string, string> = {
-      AUTH_ISSUER: 'https://login.example.org/',
-      AUTH_AUDIENCE: 'api://patient-graph',
-      AUTH_CLINICS: 'clinic-1',
-      CACHE_ENCRYPTION_KEY: 'ab'.repeat(32),
-    };
-    const interpolate = (value: string) =>
-      value.replace(/\$\{([A-Z_]+)(?::([?-])((?:[^{}]|\{\})*))?\}/g, (_match, name: string, kind?: string, rest?: string) => {
-        if (operator[name] !== undefined) return operator[name]!;
-        if (kind === '-') return rest ?? '';
-        throw new Error(`compose would refuse to start without ${name}: ${rest}`);
-      });
-    const environment = Object.fromEntries(Object.entries(services.gateway!.environment!).map(([key, value]) => [key, interpolate(String(value))]));
-    const config = loadGatewayConfig({ ...environment, GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
-    expect(config).toMatchObject({ environment: 'production', auth: { mode: 'oidc' }, cache: { redisUrl: 'redis://redis:6379' } });
+    const config = loadGatewayConfig({ ...interpolated(services.gateway!), GATEWAY_CONFIG: fromRoot('schema', 'gateway.json') });
+    expect(config).toMatchObject({ environment: 'production', auth: { mode: 'oidc' }, cache: { redisUrl: 'redis://redis:6379' }, internalTokenSecret: OPERATOR.INTERNAL_TOKEN_SECRET });
+  });
+
+  it("gives the gateway and every subgraph the operator's INTERNAL_TOKEN_SECRET, and starts none of them without it", () => {
+    const signedAndVerifying = ['gateway', SYNC_SERVICE.name, ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])];
+    const { INTERNAL_TOKEN_SECRET: _, ...withoutSecret } = OPERATOR;
+    for (const name of signedAndVerifying) {
+      expect(interpolated(services[name]!).INTERNAL_TOKEN_SECRET).toBe(OPERATOR.INTERNAL_TOKEN_SECRET);
+      expect(() => interpolated(services[name]!, withoutSecret)).toThrow('compose would refuse to start without INTERNAL_TOKEN_SECRET');
+    }
+    // The emulators are no part of it.
+    for (const { name } of EMULATORS) expect(services[name]!.environment).not.toHaveProperty('INTERNAL_TOKEN_SECRET');
   });
 });

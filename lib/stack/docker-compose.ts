@@ -2,7 +2,8 @@
  * docker-compose.yml, generated from the service registry (lib/services.ts): the vendor
  * emulators, two instances of every subgraph (those with a vendor cache keep it in Redis and
  * follow the bus there), the sync service with Redis (its bus and state), and the gateway, all
- * from the one image the Dockerfile builds. Services find each other by
+ * from the one image the Dockerfile builds; the gateway and every subgraph share the operator's
+ * INTERNAL_TOKEN_SECRET. Services find each other by
  * their compose names on the fixed and documented ports the registry gives them.
  * `npm run compose:docker` writes the file; docker-compose-drift.test.ts fails when the committed
  * one is not what this writes.
@@ -11,6 +12,7 @@ import fs from 'node:fs';
 import { Document } from 'yaml';
 import type { Alias, Scalar, YAMLMap } from 'yaml';
 import { subgraphUrlEnv } from '../../gateway/src/config';
+import { INTERNAL_TOKEN_SECRET_ENV } from '../internal-identity';
 import { fromRoot } from '../root';
 import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, vendorEnv } from '../services';
 import type { EmulatorService } from '../services';
@@ -26,12 +28,18 @@ const HEADER = [
   ' The gateway runs as in production: set AUTH_ISSUER, AUTH_AUDIENCE and AUTH_CLINICS (your identity',
   ' provider, README: Single sign-on) and CACHE_ENCRYPTION_KEY (openssl rand -hex 32) before',
   ' `docker compose up`; AUTH_ROLES_CLAIM and AUTH_ROLE_MAP as your provider needs.',
+  ' INTERNAL_TOKEN_SECRET (openssl rand -hex 32) is how the subgraphs know a call comes from the',
+  ' gateway: set it too.',
 ].join('\n');
 
 /** Two instances of every subgraph, so the gateway's balancing and failover work as in production. */
 const INSTANCES = ['a', 'b'];
 const REDIS_URL = 'redis://redis:6379';
 const GATEWAY_PORT = 4000;
+/** The gateway signs every subgraph call with it and the subgraphs refuse calls it did not sign: compose refuses to start without it. */
+const INTERNAL_TOKEN_SECRET = {
+  [INTERNAL_TOKEN_SECRET_ENV]: '${INTERNAL_TOKEN_SECRET:?set INTERNAL_TOKEN_SECRET to 32+ characters shared by the gateway and the subgraphs (openssl rand -hex 32)}',
+};
 
 const emulatorUrl = (emulator: EmulatorService) => `http://${emulator.name}:${emulator.defaultPort}`;
 const syncOrigin = `http://${SYNC_SERVICE.name}:${SYNC_SERVICE.port}`;
@@ -97,7 +105,12 @@ export function dockerComposeYaml(): string {
     const node = container(
       subgraph.entrypoint,
       // Unset, each instance seals with a key of its own and they do not share entries.
-      { PORT: String(subgraph.port), ...vendorEnv(subgraph.emulators, emulatorUrl), ...(vendorCache ? { REDIS_URL, VENDOR_CACHE_KEY: '${VENDOR_CACHE_KEY:-}' } : {}) },
+      {
+        PORT: String(subgraph.port),
+        ...vendorEnv(subgraph.emulators, emulatorUrl),
+        ...(vendorCache ? { REDIS_URL, VENDOR_CACHE_KEY: '${VENDOR_CACHE_KEY:-}' } : {}),
+        ...INTERNAL_TOKEN_SECRET,
+      },
       { dependsOn: [...(vendorCache ? ['redis'] : []), ...subgraph.emulators.map((emulator) => emulator.name)] },
     );
     add(services, first!, node, index === 0 ? { space: true, comment: ' Two instances of every subgraph: the gateway balances over them and fails over between them.' } : {});
@@ -110,7 +123,7 @@ export function dockerComposeYaml(): string {
     SYNC_SERVICE.name,
     container(
       SYNC_SERVICE.entrypoint,
-      { PORT: String(SYNC_SERVICE.port), PUBLIC_URL: syncOrigin, REDIS_URL, ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl) },
+      { PORT: String(SYNC_SERVICE.port), PUBLIC_URL: syncOrigin, REDIS_URL, ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl), ...INTERNAL_TOKEN_SECRET },
       { dependsOn: ['redis', ...SYNC_SERVICE.emulators.map((emulator) => emulator.name)], flowEnv: false },
     ),
     {
@@ -131,6 +144,7 @@ export function dockerComposeYaml(): string {
     AUTH_ROLES_CLAIM: '${AUTH_ROLES_CLAIM:-roles}',
     AUTH_ROLE_MAP: '${AUTH_ROLE_MAP:-{}}',
     CACHE_ENCRYPTION_KEY: '${CACHE_ENCRYPTION_KEY:?set CACHE_ENCRYPTION_KEY to 64 hex characters (openssl rand -hex 32)}',
+    ...INTERNAL_TOKEN_SECRET,
     // /metrics and /readyz's details are closed in production without it.
     ADMIN_TOKEN: '${ADMIN_TOKEN:-}',
     ...Object.fromEntries(

@@ -2,7 +2,8 @@
  * The bundled patient graph as processes, from the service registry (lib/services.ts): the vendor
  * emulators, the subgraphs wired to the emulators they read from (and, for their vendor caches,
  * to the event bus), the sync service (sync subgraph, webhook ingress and worker), and the gateway
- * wired to the subgraphs and to the sync service's event bus. Internal services listen on free ports; only the gateway has a fixed one
+ * wired to the subgraphs and to the sync service's event bus, all sharing one
+ * INTERNAL_TOKEN_SECRET. Internal services listen on free ports; only the gateway has a fixed one
  * (PORT, default 4000). The sync service's port is chosen up front, because the emulators must
  * know where to send their webhooks before it starts.
  */
@@ -10,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { subgraphUrlEnv } from '../../gateway/src/config';
+import { INTERNAL_TOKEN_SECRET_ENV } from '../internal-identity';
 import { fromRoot } from '../root';
 import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, scriptOf, vendorEnv } from '../services';
 import type { EmulatorService, SubgraphService } from '../services';
@@ -80,6 +82,9 @@ export const instanceName = (subgraph: string, index: number) => (index === 0 ? 
 const GATEWAY_SETTING = /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
+  // One per run unless given: the gateway signs every subgraph call with it, and the subgraphs
+  // (restarted instances too) refuse calls it did not sign.
+  const internalTokenSecret = { [INTERNAL_TOKEN_SECRET_ENV]: options.env[INTERNAL_TOKEN_SECRET_ENV] || crypto.randomBytes(32).toString('hex') };
   const shared = { LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn', HOST: '127.0.0.1' };
   const syncOrigin = `http://127.0.0.1:${options.syncPort}`;
   // Development values like the emulators' own defaults; set the variables to use others.
@@ -118,7 +123,13 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     instances(subgraph.name).map((name) => ({
       name,
       script: scriptOf(subgraph),
-      env: (urls: Readonly<Record<string, string>>) => ({ ...shared, PORT: '0', ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf), ...vendorCacheEnv(subgraph) }),
+      env: (urls: Readonly<Record<string, string>>) => ({
+        ...shared,
+        PORT: '0',
+        ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf),
+        ...vendorCacheEnv(subgraph),
+        ...internalTokenSecret,
+      }),
     })),
   );
   const sync: ServiceSpec = {
@@ -134,6 +145,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       REDIS_URL: redisUrl,
       BUS_TOKEN: busToken,
       ...(options.syncAdminToken ? { SYNC_ADMIN_TOKEN: options.syncAdminToken } : {}),
+      ...internalTokenSecret,
     }),
   };
   const gateway: ServiceSpec = {
@@ -149,6 +161,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',
       AUTH_JWT_SECRET: options.jwtSecret,
+      ...internalTokenSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
       ...followBus,

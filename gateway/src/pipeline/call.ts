@@ -24,6 +24,8 @@ export interface SubgraphCall {
   operationName?: string;
   variables: Record<string, unknown>;
   auth: AuthIdentity;
+  /** The client request this call serves (GatewayContext.requestId), the same on all its calls. */
+  requestId: string;
   /** Epoch ms by which the call must be answered (the client request's deadline). */
   deadline: number;
   /** Where stages note what the response may report about them (the request's own list). */

@@ -46,6 +46,7 @@ export class PipelineDataSource implements GraphQLDataSource<GatewayContext> {
       ...(options.request.operationName ? { operationName: options.request.operationName } : {}),
       variables: (options.request.variables ?? {}) as Record<string, unknown>,
       auth: context.auth,
+      requestId: context.requestId,
       deadline: context.deadline ?? Date.now() + this.options.defaultTimeoutMs,
       cacheTrace: context.cacheTrace,
       seen: context.seen,

@@ -27,6 +27,16 @@ export function badResponseError(subgraph: string, status: number): GraphQLError
   });
 }
 
+/**
+ * The subgraph refused the gateway's internal identity token: the gateway's configuration is at
+ * fault (INTERNAL_TOKEN_SECRET or the subgraph's name), not the client's credentials.
+ */
+export function identityRefusedError(subgraph: string): GraphQLError {
+  return new GraphQLError(`Subgraph "${subgraph}" refused the gateway's internal identity`, {
+    extensions: { code: ErrorCode.UpstreamBadResponse, serviceName: subgraph, status: 401 },
+  });
+}
+
 /** Any failure of a subgraph call, as the error the client gets. */
 export function toClientError(subgraph: string, error: unknown): GraphQLError {
   if (error instanceof GraphQLError) return error;

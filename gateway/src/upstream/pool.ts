@@ -6,6 +6,7 @@
  * deadline. (Sharing one call among identical queries is the dedupe stage's work, in front.)
  */
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
+import type { InternalTokenSigner } from '../../../lib/internal-identity';
 import type { IRetryBackoffContext } from 'cockatiel';
 import { BrokenCircuitError } from 'cockatiel';
 import { Endpoint, UpstreamAttemptError } from './endpoint';
@@ -22,6 +23,11 @@ export interface PoolRequest {
   body: string;
   /** Epoch ms after which the whole request gives up. */
   deadline: number;
+  /**
+   * Headers made afresh for each try, on top of `headers`: a signed internal identity is good for
+   * 60 s, and a request's tries may span longer (its deadline is REQUEST_TIMEOUT_MS).
+   */
+  perTryHeaders?: () => Promise<Record<string, string>>;
 }
 
 /** Why a subgraph could not answer, in words a client may see (no URLs, no internals). */
@@ -65,13 +71,15 @@ export class SubgraphPool {
     readonly name: string,
     urls: { primaries: string[]; replicas: string[] },
     readonly policy: UpstreamPolicy,
+    /** Signs the active health checks, which subgraphs refuse unsigned like any call. */
+    signer: InternalTokenSigner,
     private readonly observer: PoolObserver = {},
   ) {
     const make = (url: string, role: EndpointRole) =>
       new Endpoint(name, url, role, policy, (endpoint, event) => observer.onEndpointEvent?.(endpoint, event));
     this.endpoints = [...urls.primaries.map((url) => make(url, 'primary')), ...urls.replicas.map((url) => make(url, 'replica'))];
     this.budget = new RetryBudget(policy.retry.budgetRatio, policy.retry.budgetMinPerSecond);
-    this.stopChecks = startHealthChecks(this.endpoints, policy.health);
+    this.stopChecks = startHealthChecks(this.endpoints, policy.health, signer);
   }
 
   stop(): void {
@@ -187,13 +195,14 @@ export class SubgraphPool {
 
   /** The HTTP exchange: classifies every outcome for retries and the breaker. */
   private async exchange(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
+    const headers = request.perTryHeaders ? { ...request.headers, ...(await request.perTryHeaders()) } : request.headers;
     const tryController = new AbortController();
     const tryTimer = setTimeout(() => tryController.abort(), this.policy.tryTimeoutMs);
     let response: Response;
     try {
       response = await fetch(endpoint.url, {
         method: 'POST',
-        headers: request.headers,
+        headers,
         body: request.body,
         signal: AbortSignal.any([tryController.signal, deadlineSignal]),
       });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { envInt, parseConfig } from '../../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../../lib/internal-identity';
 import { SEED_CALENDAR_ID } from '../../../lib/seed';
 
 const calendarConfigSchema = z.object({
@@ -20,6 +21,8 @@ const calendarConfigSchema = z.object({
   calendarId: z.string().min(1).default(SEED_CALENDAR_ID),
   /** Abort one vendor attempt after this long, in ms. @default 10000 */
   timeoutMs: z.number().int().positive().default(10_000),
+  /** Verifies the gateway's internal identity tokens; a call without one is refused (lib/internal-identity.ts). */
+  internalTokenSecret: internalTokenSecretSchema,
 });
 
 export type CalendarConfig = z.infer<typeof calendarConfigSchema>;
@@ -31,6 +34,7 @@ const ENV_KEYS: Record<keyof CalendarConfig, string> = {
   token: 'GOOGLE_CALENDAR_TOKEN',
   calendarId: 'GOOGLE_CALENDAR_ID',
   timeoutMs: 'GOOGLE_CALENDAR_TIMEOUT_MS',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 };
 
 /** An empty variable counts as unset, so `HOST=` falls back to the default. */
@@ -46,10 +50,11 @@ export function loadCalendarConfig(env: NodeJS.ProcessEnv): CalendarConfig {
       token: text(env.GOOGLE_CALENDAR_TOKEN),
       calendarId: text(env.GOOGLE_CALENDAR_ID),
       timeoutMs: envInt(env.GOOGLE_CALENDAR_TIMEOUT_MS),
+      internalTokenSecret: text(env[INTERNAL_TOKEN_SECRET_ENV]),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof CalendarConfig] ?? path.join('.'),
-      secretKeys: [ENV_KEYS.token],
+      secretKeys: [ENV_KEYS.token, ENV_KEYS.internalTokenSecret],
     },
   );
 }

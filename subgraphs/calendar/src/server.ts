@@ -95,6 +95,7 @@ export async function createServer(config: CalendarConfig): Promise<RunningSubgr
       return { client, loaders: createLoaders(client) };
     },
     port: config.port,
+    internalTokenSecret: config.internalTokenSecret,
     host: config.host,
   });
 }

@@ -8,6 +8,7 @@ import { startGoogleCalendarEmulator } from '../emulator/server';
 import type { GoogleCalendarEmulator } from '../emulator/server';
 import { createServer } from '../src/server';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 
 export const TOKEN = 'test-google-token';
 
@@ -43,6 +44,7 @@ export async function startCalendarStack(world: SeedWorld, options: { subgraphTo
       token: options.subgraphToken ?? TOKEN,
       calendarId: SEED_CALENDAR_ID,
       timeoutMs: 5000,
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     });
   } catch (error) {
     await emulator.stop();
@@ -54,7 +56,7 @@ export async function startCalendarStack(world: SeedWorld, options: { subgraphTo
     async entities<T>(query: string, representations: unknown[]) {
       const response = await fetch(subgraph.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await asGateway('calendar')) },
         body: JSON.stringify({ query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ${query} } }`, variables: { representations } }),
       });
       return (await response.json()) as GraphQLResponse<{ _entities: T[] }>;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { envInt, parseConfig } from '../../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../../lib/internal-identity';
 
 const schema = z.object({
   /** Port the subgraph listens on. @default 4002 */
@@ -16,6 +17,8 @@ const schema = z.object({
   hubspotToken: z.string().min(1).default('hubspot-dev-token'),
   /** Per-attempt timeout of HubSpot calls. @default 10000 */
   timeoutMs: z.number().int().min(1).default(10_000),
+  /** Verifies the gateway's internal identity tokens; a call without one is refused (lib/internal-identity.ts). */
+  internalTokenSecret: internalTokenSecretSchema,
 });
 
 export type CrmConfig = z.infer<typeof schema>;
@@ -26,6 +29,7 @@ const ENV_KEYS: Record<keyof CrmConfig, string> = {
   hubspotBaseUrl: 'HUBSPOT_BASE_URL',
   hubspotToken: 'HUBSPOT_TOKEN',
   timeoutMs: 'HUBSPOT_TIMEOUT_MS',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 };
 
 export function loadCrmConfig(env: NodeJS.ProcessEnv): CrmConfig {
@@ -39,10 +43,11 @@ export function loadCrmConfig(env: NodeJS.ProcessEnv): CrmConfig {
       hubspotBaseUrl: text(env.HUBSPOT_BASE_URL),
       hubspotToken: text(env.HUBSPOT_TOKEN),
       timeoutMs: envInt(env.HUBSPOT_TIMEOUT_MS),
+      internalTokenSecret: text(env[INTERNAL_TOKEN_SECRET_ENV]),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof CrmConfig] ?? path.join('.'),
-      secretKeys: [ENV_KEYS.hubspotToken],
+      secretKeys: [ENV_KEYS.hubspotToken, ENV_KEYS.internalTokenSecret],
     },
   );
 }

@@ -103,6 +103,7 @@ export async function createServer(config: CrmConfig): Promise<RunningSubgraph> 
       return { client, loaders: createLoaders(client) };
     },
     port: config.port,
+    internalTokenSecret: config.internalTokenSecret,
     host: config.host,
   });
 }

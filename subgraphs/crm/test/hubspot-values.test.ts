@@ -1,7 +1,8 @@
 /** HubSpot's string-typed property values → the schema's types, and email normalisation. */
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
+import { loadCrmConfig } from '../src/config';
 import { parseHubSpotBoolean, parseHubSpotDate, parseHubSpotNumber, toCrmContact, toDeal } from '../src/mapping';
 import { normaliseEmail } from '../src/server';
-import { loadCrmConfig } from '../src/config';
 
 test('booleans: only "true" is consent', () => {
   expect(parseHubSpotBoolean('true')).toBe(true);
@@ -62,12 +63,14 @@ test('emails are trimmed and lower-cased, nothing more', () => {
 });
 
 test('config: defaults, env names in errors, the token never shown', () => {
-  expect(loadCrmConfig({})).toEqual({
+  // The secret every subgraph needs has no default (test/trusted-subgraphs.test.ts).
+  expect(loadCrmConfig({ INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET })).toEqual({
     port: 4002,
     host: '127.0.0.1',
     hubspotBaseUrl: 'http://127.0.0.1:4102',
     hubspotToken: 'hubspot-dev-token',
     timeoutMs: 10000,
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   expect(() => loadCrmConfig({ PORT: 'eighty' })).toThrow('PORT: expected number, found "eighty"');
   expect(() => loadCrmConfig({ HUBSPOT_BASE_URL: 'ftp://x' })).toThrow('HUBSPOT_BASE_URL: expected an http(s) URL');

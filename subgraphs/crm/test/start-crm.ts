@@ -3,6 +3,7 @@
  * tests, and returns a GraphQL `query` helper and one `stop()` for both.
  */
 import { createSeedWorld } from '../../../lib/seed';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import type { SeedWorld } from '../../../lib/seed';
 import { startHubSpotEmulator } from '../emulator/server';
 import type { HubSpotEmulator, RateLimitOptions } from '../emulator/server';
@@ -36,6 +37,7 @@ export async function startCrmStack(options: { patients?: number; token?: string
     hubspotBaseUrl: emulator.url,
     hubspotToken: options.token ?? TEST_TOKEN,
     timeoutMs: 10_000,
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   }).catch(async (error: unknown) => {
     await emulator.stop();
     throw error;
@@ -47,7 +49,7 @@ export async function startCrmStack(options: { patients?: number; token?: string
     async query<T>(query: string, variables?: Record<string, unknown>) {
       const response = await fetch(subgraph.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await asGateway('crm')) },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphQLAnswer<T>;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { decodeCacheSecret } from '../../../lib/cache/sealing';
 import { envBool, envInt, parseConfig } from '../../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../../lib/internal-identity';
 
 const ENV_KEYS = {
   port: 'PORT',
@@ -26,6 +27,7 @@ const ENV_KEYS = {
   busKeyPrefix: 'BUS_KEY_PREFIX',
   busUrl: 'BUS_URL',
   busToken: 'BUS_TOKEN',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 } as const;
 
 const schema = z
@@ -81,6 +83,8 @@ const schema = z
     /** Without Redis: follow the bus the sync service serves over HTTP here, with BUS_TOKEN. */
     busUrl: z.url({ protocol: /^https?$/ }).optional(),
     busToken: z.string().min(16).optional(),
+    /** Verifies the gateway's internal identity tokens; a call without one is refused (lib/internal-identity.ts). */
+    internalTokenSecret: internalTokenSecretSchema,
   })
   .refine((config) => !config.busUrl || config.busToken, { message: 'a token of 16+ characters with BUS_URL', path: ['busToken'] })
   .refine((config) => !(config.environment === 'production' && config.vendorCacheEnabled && config.redisUrl && !config.vendorCacheKey), {
@@ -113,10 +117,11 @@ export function loadPaymentsConfig(env: NodeJS.ProcessEnv): PaymentsConfig {
       busKeyPrefix: env.BUS_KEY_PREFIX || undefined,
       busUrl: env.BUS_URL || undefined,
       busToken: env.BUS_TOKEN || undefined,
+      internalTokenSecret: env[INTERNAL_TOKEN_SECRET_ENV] || undefined,
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof typeof ENV_KEYS] ?? path.join('.'),
-      secretKeys: ['STRIPE_SECRET_KEY', 'GOCARDLESS_ACCESS_TOKEN', 'VENDOR_CACHE_KEY', 'BUS_TOKEN'],
+      secretKeys: ['STRIPE_SECRET_KEY', 'GOCARDLESS_ACCESS_TOKEN', 'VENDOR_CACHE_KEY', 'BUS_TOKEN', INTERNAL_TOKEN_SECRET_ENV],
     },
   );
 }

@@ -193,6 +193,7 @@ export async function createServer(config: PaymentsConfig, deps: PaymentsServerD
       typeDefs: loadTypeDefs(),
       resolvers,
       port: config.port,
+      internalTokenSecret: config.internalTokenSecret,
       host: config.host,
       context: () => {
         const client = createStripeClient({

@@ -1,9 +1,13 @@
 import { ConfigError } from '../../../lib/config';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { loadPaymentsConfig } from '../src/config';
+
+/** The subgraph's configuration from `env` and the secret every subgraph needs (test/trusted-subgraphs.test.ts checks it). */
+const load = (env: NodeJS.ProcessEnv) => loadPaymentsConfig({ INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET, ...env });
 
 describe('loadPaymentsConfig', () => {
   it('has working defaults', () => {
-    expect(loadPaymentsConfig({})).toEqual({
+    expect(load({})).toEqual({
       port: 4003,
       host: '127.0.0.1',
       stripeBaseUrl: 'http://127.0.0.1:4103',
@@ -19,24 +23,25 @@ describe('loadPaymentsConfig', () => {
       vendorCacheTimeoutMs: 100,
       vendorCacheKeyPrefix: 'pg:cache:payments',
       busKeyPrefix: 'pg:bus:',
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     });
   });
 
   it('reads the environment', () => {
-    const config = loadPaymentsConfig({ PORT: '5003', STRIPE_BASE_URL: 'https://api.stripe.com', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_TIMEOUT_MS: '2500', STRIPE_SEARCH_MAX_CLAUSES: '5' });
+    const config = load({ PORT: '5003', STRIPE_BASE_URL: 'https://api.stripe.com', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_TIMEOUT_MS: '2500', STRIPE_SEARCH_MAX_CLAUSES: '5' });
     expect(config).toMatchObject({ port: 5003, stripeBaseUrl: 'https://api.stripe.com', stripeSecretKey: 'sk_live_x', timeoutMs: 2500, searchMaxClauses: 5 });
   });
 
   it('reads the GoCardless settings', () => {
-    const config = loadPaymentsConfig({ GOCARDLESS_BASE_URL: 'https://api.gocardless.com', GOCARDLESS_ACCESS_TOKEN: 'live_x', GOCARDLESS_TIMEOUT_MS: '3000' });
+    const config = load({ GOCARDLESS_BASE_URL: 'https://api.gocardless.com', GOCARDLESS_ACCESS_TOKEN: 'live_x', GOCARDLESS_TIMEOUT_MS: '3000' });
     expect(config).toMatchObject({ goCardlessBaseUrl: 'https://api.gocardless.com', goCardlessAccessToken: 'live_x', goCardlessTimeoutMs: 3000 });
-    expect(() => loadPaymentsConfig({ GOCARDLESS_BASE_URL: 'not a url', GOCARDLESS_ACCESS_TOKEN: 'live_secret' })).toThrow(/GOCARDLESS_BASE_URL/);
+    expect(() => load({ GOCARDLESS_BASE_URL: 'not a url', GOCARDLESS_ACCESS_TOKEN: 'live_secret' })).toThrow(/GOCARDLESS_BASE_URL/);
   });
 
   it('names the variable, what was expected and what was found', () => {
-    expect(() => loadPaymentsConfig({ STRIPE_SEARCH_MAX_CLAUSES: 'many', PORT: '70000', STRIPE_BASE_URL: 'ftp://x' })).toThrow(ConfigError);
+    expect(() => load({ STRIPE_SEARCH_MAX_CLAUSES: 'many', PORT: '70000', STRIPE_BASE_URL: 'ftp://x' })).toThrow(ConfigError);
     try {
-      loadPaymentsConfig({ STRIPE_SEARCH_MAX_CLAUSES: 'many', PORT: '70000', STRIPE_BASE_URL: 'ftp://x' });
+      load({ STRIPE_SEARCH_MAX_CLAUSES: 'many', PORT: '70000', STRIPE_BASE_URL: 'ftp://x' });
     } catch (error) {
       const message = (error as Error).message;
       expect(message).toContain('STRIPE_SEARCH_MAX_CLAUSES: expected number, found "many"');
@@ -49,7 +54,7 @@ describe('loadPaymentsConfig', () => {
     const HEX_KEY = 'ab'.repeat(32);
     const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
       try {
-        loadPaymentsConfig(env);
+        load(env);
       } catch (error) {
         expect(error).toBeInstanceOf(ConfigError);
         return (error as ConfigError).problems;
@@ -60,7 +65,7 @@ describe('loadPaymentsConfig', () => {
     it('reads them', () => {
       const base64Key = Buffer.alloc(32, 7).toString('base64');
       expect(
-        loadPaymentsConfig({
+        load({
           VENDOR_CACHE_ENABLED: 'false',
           VENDOR_CACHE_TTL_MS: '5000',
           VENDOR_CACHE_TIMEOUT_MS: '250',
@@ -80,8 +85,8 @@ describe('loadPaymentsConfig', () => {
         busKeyPrefix: 'eu:bus:',
         environment: 'production',
       });
-      expect(loadPaymentsConfig({ VENDOR_CACHE_ENABLED: '0', VENDOR_CACHE_KEY: HEX_KEY })).toMatchObject({ vendorCacheEnabled: false, vendorCacheKey: HEX_KEY });
-      expect(loadPaymentsConfig({ BUS_URL: 'http://127.0.0.1:4005/bus', BUS_TOKEN: 'a-bus-token-of-24-chars!' })).toMatchObject({
+      expect(load({ VENDOR_CACHE_ENABLED: '0', VENDOR_CACHE_KEY: HEX_KEY })).toMatchObject({ vendorCacheEnabled: false, vendorCacheKey: HEX_KEY });
+      expect(load({ BUS_URL: 'http://127.0.0.1:4005/bus', BUS_TOKEN: 'a-bus-token-of-24-chars!' })).toMatchObject({
         busUrl: 'http://127.0.0.1:4005/bus',
         busToken: 'a-bus-token-of-24-chars!',
       });
@@ -113,9 +118,9 @@ describe('loadPaymentsConfig', () => {
         'VENDOR_CACHE_KEY: expected a key with the vendor cache in Redis in production (64 hex characters or base64 of 32+ bytes), or VENDOR_CACHE_ENABLED=false, found nothing (unset)',
       ]);
       // Not in development, nor in production with memory or with the cache off.
-      expect(loadPaymentsConfig({ REDIS_URL: 'redis://cache:6379' }).vendorCacheKey).toBeUndefined();
-      expect(loadPaymentsConfig({ NODE_ENV: 'production' }).redisUrl).toBeUndefined();
-      expect(loadPaymentsConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379', VENDOR_CACHE_ENABLED: 'false' }).vendorCacheEnabled).toBe(false);
+      expect(load({ REDIS_URL: 'redis://cache:6379' }).vendorCacheKey).toBeUndefined();
+      expect(load({ NODE_ENV: 'production' }).redisUrl).toBeUndefined();
+      expect(load({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379', VENDOR_CACHE_ENABLED: 'false' }).vendorCacheEnabled).toBe(false);
     });
   });
 });

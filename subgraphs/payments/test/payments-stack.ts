@@ -6,6 +6,7 @@
 import { createSeedWorld } from '../../../lib/seed';
 import type { SeedWorld } from '../../../lib/seed';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { startGoCardlessEmulator } from '../emulator/gocardless';
 import type { GoCardlessEmulator } from '../emulator/gocardless';
 import { startStripeEmulator } from '../emulator/server';
@@ -59,6 +60,7 @@ export async function startPaymentsStack(options: PaymentsStackOptions): Promise
       STRIPE_SECRET_KEY: options.subgraphKey ?? TEST_KEY,
       GOCARDLESS_BASE_URL: goCardless.url,
       GOCARDLESS_ACCESS_TOKEN: options.goCardlessToken ?? GOCARDLESS_TEST_TOKEN,
+      INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
       ...options.env,
     }),
     options.deps,
@@ -72,7 +74,7 @@ export async function startPaymentsStack(options: PaymentsStackOptions): Promise
     async query<T>(query: string, variables?: Record<string, unknown>) {
       const response = await fetch(subgraph.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await asGateway('payments')) },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphQLResponse<T>;

@@ -22,6 +22,7 @@ import { waitFor } from '../../../lib/event-bus/test/wait-for';
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import { freePort } from '../../../lib/stack/patient-graph';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { loadPaymentsConfig } from '../src/config';
 import { GOCARDLESS_LISTINGS_TAG } from '../src/gocardless-loaders';
 import { createServer } from '../src/server';
@@ -306,12 +307,24 @@ describe('the vendor cache in Redis, shared by the instances of the subgraph', (
     const stack = await startPaymentsStack({ patients: PATIENTS, env, deps: { onEntityChanges: (event) => applied.a.push(event.cursor) } });
     disposers.push(() => stack.stop());
     const second = await createServer(
-      loadPaymentsConfig({ ...env, PORT: '0', STRIPE_BASE_URL: stack.emulator.url, STRIPE_SECRET_KEY: TEST_KEY, GOCARDLESS_BASE_URL: stack.goCardless.url, GOCARDLESS_ACCESS_TOKEN: GOCARDLESS_TEST_TOKEN }),
+      loadPaymentsConfig({
+        ...env,
+        PORT: '0',
+        STRIPE_BASE_URL: stack.emulator.url,
+        STRIPE_SECRET_KEY: TEST_KEY,
+        GOCARDLESS_BASE_URL: stack.goCardless.url,
+        GOCARDLESS_ACCESS_TOKEN: GOCARDLESS_TEST_TOKEN,
+        INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+      }),
       { onEntityChanges: (event) => applied.b.push(event.cursor) },
     );
     disposers.push(() => second.stop());
     const askSecond = async (ids: string[]) => {
-      const response = await fetch(second.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: OVERVIEW, variables: patients(ids) }) });
+      const response = await fetch(second.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await asGateway('payments')) },
+        body: JSON.stringify({ query: OVERVIEW, variables: patients(ids) }),
+      });
       return (await response.json()) as { data?: { _entities: PatientAnswer[] }; errors?: unknown[] };
     };
     const ids = stack.world.patients.slice(0, 5).map((p) => p.id);

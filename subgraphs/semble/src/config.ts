@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { envInt, parseConfig } from '../../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../../lib/internal-identity';
 
 export const SembleConfigSchema = z.object({
   /** HTTP port of the subgraph. @default 4001 */
@@ -18,6 +19,8 @@ export const SembleConfigSchema = z.object({
   timeoutMs: z.number().int().positive().default(10_000),
   /** The practice's currency (Semble reports amounts without one). @default GBP */
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as GBP').default('GBP'),
+  /** Verifies the gateway's internal identity tokens; a call without one is refused (lib/internal-identity.ts). */
+  internalTokenSecret: internalTokenSecretSchema,
 });
 
 export type SembleConfig = z.infer<typeof SembleConfigSchema>;
@@ -29,6 +32,7 @@ const ENV_KEYS: Record<keyof SembleConfig, string> = {
   token: 'SEMBLE_TOKEN',
   timeoutMs: 'SEMBLE_TIMEOUT_MS',
   currency: 'PRACTICE_CURRENCY',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 };
 
 export function loadSembleConfig(env: NodeJS.ProcessEnv): SembleConfig {
@@ -42,10 +46,11 @@ export function loadSembleConfig(env: NodeJS.ProcessEnv): SembleConfig {
       token: text('SEMBLE_TOKEN'),
       timeoutMs: envInt(env.SEMBLE_TIMEOUT_MS),
       currency: text('PRACTICE_CURRENCY'),
+      internalTokenSecret: text(INTERNAL_TOKEN_SECRET_ENV),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof SembleConfig] ?? path.join('.'),
-      secretKeys: ['SEMBLE_TOKEN'],
+      secretKeys: ['SEMBLE_TOKEN', INTERNAL_TOKEN_SECRET_ENV],
     },
   );
 }

@@ -228,6 +228,7 @@ export async function createServer(config: SembleConfig): Promise<RunningSubgrap
     typeDefs: loadTypeDefs(),
     resolvers,
     port: config.port,
+    internalTokenSecret: config.internalTokenSecret,
     host: config.host,
     context: () => {
       const client = createSembleClient({ baseUrl: config.baseUrl, token: config.token, timeoutMs: config.timeoutMs });

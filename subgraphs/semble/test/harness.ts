@@ -5,6 +5,7 @@
 import { createSeedWorld } from '../../../lib/seed';
 import type { SeedWorld } from '../../../lib/seed';
 import type { RunningSubgraph } from '../../../lib/subgraph';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { startSembleEmulator } from '../emulator/server';
 import type { SembleEmulator } from '../emulator/server';
 import { createServer } from '../src/server';
@@ -37,6 +38,7 @@ export async function startSembleHarness(options: { patients?: number; subgraphT
     token: options.subgraphToken ?? TEST_TOKEN,
     timeoutMs: 10_000,
     currency: 'GBP',
+    internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
   });
   return {
     world,
@@ -45,7 +47,7 @@ export async function startSembleHarness(options: { patients?: number; subgraphT
     async query(query, variables) {
       const response = await fetch(subgraph.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await asGateway('semble')) },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphQLResult<any>;

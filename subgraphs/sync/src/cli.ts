@@ -20,8 +20,8 @@ import type { BackfillOptions, BackfillProgress, BackfillSummary } from './backf
 import { readServiceFile, RemoteBackfillError, runRemoteBackfill } from './backfill-remote';
 import type { RemoteBackfillTarget } from './backfill-remote';
 import { createSyncClients } from './clients';
-import { loadSyncConfig } from './config';
-import type { SyncConfig } from './config';
+import { loadSyncToolConfig } from './config';
+import type { SyncToolConfig } from './config';
 import { createPatientSync } from './patient-sync';
 import { createProgressLine } from './progress-line';
 import { createSyncStore } from './store';
@@ -71,7 +71,7 @@ function serviceTarget(): { target: RemoteBackfillTarget; from: 'env' | 'file' }
 type BackfillRun = Pick<BackfillOptions, 'restart' | 'maxPages' | 'shouldStop' | 'onProgress'>;
 
 /** The backfill in this process, on the shared store with REDIS_URL, else on its own. */
-async function runLocalBackfill(config: SyncConfig, stateFile: string | undefined, run: BackfillRun): Promise<BackfillSummary> {
+async function runLocalBackfill(config: SyncToolConfig, stateFile: string | undefined, run: BackfillRun): Promise<BackfillSummary> {
   const checkpointFile = path.resolve(stateFile ?? '.sync-state/checkpoints.json');
   if (!config.redisUrl) {
     console.error(
@@ -107,7 +107,7 @@ runMain(async () => {
     return;
   }
 
-  const config = loadSyncConfig(process.env);
+  const config = loadSyncToolConfig(process.env);
   const progress = createProgressLine();
   let interrupted = false;
   // Ctrl-C finishes the current page (so its checkpoint is written) rather than dropping it.

@@ -1,16 +1,19 @@
 /**
  * The sync service's configuration: one zod schema, read from the environment once at
  * start-up. A bad value stops start-up with a message naming the environment variable.
- * Vendor defaults point at the local emulators, as the other subgraphs' do.
+ * Vendor defaults point at the local emulators, as the other subgraphs' do. The backfill CLI
+ * reads the same variables without INTERNAL_TOKEN_SECRET: it serves no GraphQL.
  */
 import os from 'node:os';
 import { z } from 'zod';
 import { envBool, envInt, parseConfig } from '../../../lib/config';
+import { INTERNAL_TOKEN_SECRET_ENV, internalTokenSecretSchema } from '../../../lib/internal-identity';
 import { SEED_CALENDAR_ID } from '../../../lib/seed';
 
 const httpUrl = () => z.url({ protocol: /^https?$/ });
 
-const schema = z.object({
+/** Everything but the GraphQL endpoint's secret: what the backfill CLI needs too. */
+const toolSchema = z.object({
   /** Port of the sync subgraph (and, once mounted, the webhook routes). @default 4005 */
   port: z.number().int().min(0).max(65535).default(4005),
   /** @default 127.0.0.1 */
@@ -65,7 +68,14 @@ const schema = z.object({
   adminToken: z.string().min(16).optional(),
 });
 
+const schema = toolSchema.extend({
+  /** Verifies the gateway's internal identity tokens; a call without one is refused (lib/internal-identity.ts). */
+  internalTokenSecret: internalTokenSecretSchema,
+});
+
 export type SyncConfig = z.infer<typeof schema>;
+/** The configuration of the backfill CLI, which runs the sync engine without serving GraphQL. */
+export type SyncToolConfig = z.infer<typeof toolSchema>;
 
 const ENV_KEYS: Record<keyof SyncConfig, string> = {
   port: 'PORT',
@@ -100,13 +110,24 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   googleCalendarChannelToken: 'GOOGLE_CALENDAR_CHANNEL_TOKEN',
   busToken: 'BUS_TOKEN',
   adminToken: 'SYNC_ADMIN_TOKEN',
+  internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 };
 
+/** The sync service's configuration. */
 export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
+  return load(schema, env);
+}
+
+/** The backfill CLI's: the service's without INTERNAL_TOKEN_SECRET. */
+export function loadSyncToolConfig(env: NodeJS.ProcessEnv): SyncToolConfig {
+  return load(toolSchema, env);
+}
+
+function load<S extends typeof toolSchema>(chosen: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // An empty variable means "unset", so the default applies.
   const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
   return parseConfig(
-    schema,
+    chosen,
     {
       port: envInt(env.PORT),
       host: text(env.HOST),
@@ -140,6 +161,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
       googleCalendarChannelToken: text(env.GOOGLE_CALENDAR_CHANNEL_TOKEN),
       busToken: text(env.BUS_TOKEN),
       adminToken: text(env.SYNC_ADMIN_TOKEN),
+      internalTokenSecret: text(env[INTERNAL_TOKEN_SECRET_ENV]),
     },
     {
       keyOf: (path) => ENV_KEYS[path[0] as keyof SyncConfig] ?? path.join('.'),
@@ -157,6 +179,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv): SyncConfig {
         ENV_KEYS.googleCalendarChannelToken,
         ENV_KEYS.busToken,
         ENV_KEYS.adminToken,
+        ENV_KEYS.internalTokenSecret,
       ],
     },
   );

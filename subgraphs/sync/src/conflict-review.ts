@@ -53,7 +53,7 @@ export interface ResolveConflictRequest {
   id: string;
   resolution: ConflictResolution;
   value?: string | null;
-  /** Who decided: the token subject. */
+  /** Who decided: the subject of the gateway's verified internal token (never a plain header). */
   resolvedBy: string;
 }
 

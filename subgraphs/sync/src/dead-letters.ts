@@ -62,8 +62,14 @@ export interface RedriveResult {
  * Puts every dead letter after the checkpoint back on the inbox, oldest first, advancing the
  * checkpoint after each, under a store lock so two callers do not redrive the same letters.
  */
-export async function redriveDeadLetters(deps: { bus: EventBus; store: SyncStore; logger: Logger }): Promise<RedriveResult> {
-  const { bus, store, logger } = deps;
+export async function redriveDeadLetters(deps: {
+  bus: EventBus;
+  store: SyncStore;
+  logger: Logger;
+  /** Who asked (the gateway's verified token subject), for the log line. */
+  requestedBy: string;
+}): Promise<RedriveResult> {
+  const { bus, store, logger, requestedBy } = deps;
   return store.withLock('dead-letters:redrive', REDRIVE_LOCK, async () => {
     let after = (await store.getCheckpoint(REDRIVEN_THROUGH_CHECKPOINT)) ?? undefined;
     let redriven = 0;
@@ -90,7 +96,7 @@ export async function redriveDeadLetters(deps: { bus: EventBus; store: SyncStore
         await store.setCheckpoint(REDRIVEN_THROUGH_CHECKPOINT, after);
       }
     }
-    if (redriven > 0 || expired) logger.info({ redriven, expired }, 'dead letters redriven to the inbox');
+    if (redriven > 0 || expired) logger.info({ redriven, expired, requestedBy }, 'dead letters redriven to the inbox');
     return { redriven, expired };
   });
 }

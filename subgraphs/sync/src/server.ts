@@ -15,7 +15,7 @@ import { createLogger } from '../../../lib/logger';
 import type { Logger } from '../../../lib/logger';
 import { fromRoot } from '../../../lib/root';
 import { startSubgraph } from '../../../lib/subgraph';
-import type { RunningSubgraph } from '../../../lib/subgraph';
+import type { RunningSubgraph, VerifiedCaller } from '../../../lib/subgraph';
 import { createAdminRouter } from './admin';
 import { createSyncClients } from './clients';
 import type { SyncClients } from './clients';
@@ -43,20 +43,19 @@ export const name = 'sync';
 /** Largest `first` of Query.conflicts. */
 export const MAX_CONFLICTS_PAGE = 500;
 
-/**
- * The header carrying the caller's identity. The gateway does not forward identity yet; until
- * it does, resolutions without the header are recorded as resolved by 'unknown'.
- */
-export const SUBJECT_HEADER = 'x-user-subject';
-
-export interface SyncContext {
+/** What the resolvers work with; lib/subgraph.ts adds who is asking. */
+interface SyncServices {
   store: SyncStore;
   bus: EventBus;
   clients: SyncClients;
   logger: Logger;
-  /** The token subject of the caller, or 'unknown'. */
-  subject: string;
 }
+
+/**
+ * A request's context. Who did something (a conflict's resolvedBy) is `identity.subject`, from
+ * the gateway's signed internal token, never from a header a caller could set.
+ */
+export type SyncContext = SyncServices & VerifiedCaller;
 
 export function loadTypeDefs(): DocumentNode {
   return parse(fs.readFileSync(fromRoot('subgraphs/sync/schema.graphql'), 'utf8'));
@@ -177,12 +176,12 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     },
   },
   Mutation: {
-    redriveDeadLetters(_: unknown, _args: unknown, { bus, store, logger }: SyncContext) {
-      return redriveDeadLetters({ bus, store, logger });
+    redriveDeadLetters(_: unknown, _args: unknown, { bus, store, logger, identity }: SyncContext) {
+      return redriveDeadLetters({ bus, store, logger, requestedBy: identity.subject });
     },
     async resolveConflict(_: unknown, args: { id: string; resolution: ConflictResolution; value?: string | null }, context: SyncContext) {
       try {
-        return await resolveConflict(context, { id: args.id, resolution: args.resolution, value: args.value ?? null, resolvedBy: context.subject });
+        return await resolveConflict(context, { id: args.id, resolution: args.resolution, value: args.value ?? null, resolvedBy: context.identity.subject });
       } catch (error) {
         throw reviewError(error);
       }
@@ -271,11 +270,6 @@ function webhookSecrets(config: SyncConfig): VendorSecrets {
   };
 }
 
-function subjectOf(value: string | string[] | undefined): string {
-  const subject = (Array.isArray(value) ? value[0] : value)?.trim();
-  return subject ? subject.slice(0, 200) : 'unknown';
-}
-
 export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}): Promise<SyncServer> {
   const logger = deps.logger ?? createLogger(name);
   const ownBus = !deps.bus;
@@ -297,11 +291,12 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
   };
 
   try {
-    const subgraph = await startSubgraph<SyncContext>({
+    const subgraph = await startSubgraph<SyncServices>({
       name,
       typeDefs: loadTypeDefs(),
       resolvers,
-      context: ({ req }) => ({ store, bus, clients, logger, subject: subjectOf(req.headers[SUBJECT_HEADER]) }),
+      context: () => ({ store, bus, clients, logger }),
+      internalTokenSecret: config.internalTokenSecret,
       port: config.port,
       host: config.host,
       routes: (app) => {

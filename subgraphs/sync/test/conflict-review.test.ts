@@ -64,7 +64,8 @@ it('resolves KEEP_CRM by writing the CRM value to Semble, recording who and when
     mutation ($id: ID!, $resolution: ConflictResolution!) {
       resolveConflict(id: $id, resolution: $resolution) { id status resolution resolvedValue resolvedBy resolvedAt cursor patient { id } }
     }`;
-  const answer = await h.graphql<{ resolveConflict: Record<string, unknown> }>(mutation, { id: conflict!.id, resolution: 'KEEP_CRM' }, { 'x-user-subject': 'staff-42' });
+  // Who resolved it is the subject the gateway signed for, the only identity the subgraph takes.
+  const answer = await h.graphql<{ resolveConflict: Record<string, unknown> }>(mutation, { id: conflict!.id, resolution: 'KEEP_CRM' }, { subject: 'staff-42', roles: ['admin'] });
   expect(answer.errors).toBeUndefined();
   const resolved = answer.data!.resolveConflict;
   expect(resolved).toMatchObject({ id: conflict!.id, status: 'RESOLVED', resolution: 'KEEP_CRM', resolvedValue: CRM_PHONE, resolvedBy: 'staff-42', patient: { id: patientId } });

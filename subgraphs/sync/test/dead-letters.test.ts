@@ -5,6 +5,7 @@
  */
 import { sleep, waitFor } from '../../../lib/event-bus/test/wait-for';
 import { createLogger } from '../../../lib/logger';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { loadSyncConfig } from '../src/config';
 import { INBOX_DEAD_LETTER_TOPIC } from '../src/dead-letters';
 import { INBOX_TOPIC } from '../src/inbox';
@@ -73,7 +74,8 @@ it('sets aside an event HubSpot keeps failing, then syncs it when redriven after
 });
 
 it('reads the number of tries from SYNC_MAX_DELIVERIES, 10 by default, and refuses a value that would never try', () => {
-  expect(loadSyncConfig({}).workerMaxDeliveries).toBe(10);
-  expect(loadSyncConfig({ SYNC_MAX_DELIVERIES: '3' }).workerMaxDeliveries).toBe(3);
-  expect(() => loadSyncConfig({ SYNC_MAX_DELIVERIES: '0' })).toThrow('SYNC_MAX_DELIVERIES: expected a value > 0, found 0');
+  const load = (env: NodeJS.ProcessEnv) => loadSyncConfig({ INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET, ...env });
+  expect(load({}).workerMaxDeliveries).toBe(10);
+  expect(load({ SYNC_MAX_DELIVERIES: '3' }).workerMaxDeliveries).toBe(3);
+  expect(() => load({ SYNC_MAX_DELIVERIES: '0' })).toThrow('SYNC_MAX_DELIVERIES: expected a value > 0, found 0');
 });

@@ -11,7 +11,9 @@ import { createMemoryEventBus } from '../../../lib/event-bus';
 import type { EventBus } from '../../../lib/event-bus';
 import { createLogger } from '../../../lib/logger';
 import { createSeedWorld, SEED_CALENDAR_ID } from '../../../lib/seed';
+import type { InternalIdentity } from '../../../lib/internal-identity';
 import type { SeedWorld } from '../../../lib/seed';
+import { asGateway, TEST_INTERNAL_TOKEN_SECRET } from '../../../lib/test/as-gateway';
 import { startRecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import type { RecordingReceiver } from '../../../lib/webhooks/recording-receiver';
 import type { GoCardlessWebhookPayload, HubSpotWebhookEvent, SembleWebhookBody, WebhookDelivery } from '../../../lib/webhooks';
@@ -60,8 +62,12 @@ export interface SyncHarness {
   deliverWebhooks(): Promise<InboxItem[]>;
   /** Payloads published on sync-events so far. */
   syncEvents(): Promise<SyncEventPayload[]>;
-  /** A GraphQL request to the subgraph. */
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
+  /** A GraphQL request to the subgraph, signed as the gateway signs it for `caller` (by default a caller with no roles). */
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    caller?: Partial<InternalIdentity>,
+  ): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
   /** Seed patients with a CRM contact and data good enough to sync directly. */
   goodPatientsWithContact(): string[];
   contactOf(patientId: string): { id: string; properties: Record<string, string | null> };
@@ -156,6 +162,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       workerName: 'test-worker',
       workerClaimAfterMs: 30_000,
       workerMaxDeliveries: 10,
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     };
     const clients = createSyncClients(config);
@@ -195,11 +202,11 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       async syncEvents() {
         return (await bus.read(SYNC_EVENTS_TOPIC, { limit: 10_000 })).map((event) => event.payload as SyncEventPayload);
       },
-      async graphql(query, variables, headers = {}) {
+      async graphql(query, variables, caller = {}) {
         if (!server) throw new Error('started without the server');
         const response = await fetch(server.graphqlUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: { 'content-type': 'application/json', ...(await asGateway('sync', caller)) },
           body: JSON.stringify({ query, variables }),
         });
         return (await response.json()) as never;

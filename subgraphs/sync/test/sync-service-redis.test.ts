@@ -7,6 +7,7 @@ import { createEventBus } from '../../../lib/event-bus';
 import type { EventBus } from '../../../lib/event-bus';
 import { REDIS_URL, deleteKeys, uniqueKeyPrefix } from '../../../lib/event-bus/test/redis-keys';
 import { waitFor } from '../../../lib/event-bus/test/wait-for';
+import { asGateway } from '../../../lib/test/as-gateway';
 import { INBOX_TOPIC, SYNC_EVENTS_TOPIC } from '../src/inbox';
 import type { SyncEventPayload } from '../src/inbox';
 import { createServer } from '../src/server';
@@ -49,7 +50,7 @@ it('syncs an inbox event from the shared bus and serves the status from the shar
 
   const response = await fetch(server.graphqlUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(await asGateway('sync')) },
     body: JSON.stringify({
       query: 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { syncStatus { state openConflicts } } } }',
       variables: { r: [{ __typename: 'Patient', id: patientId }] },
