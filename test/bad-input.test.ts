@@ -67,7 +67,8 @@ describe('bad input gets a clear error with a stable code', () => {
 
   it('first above 500 → BAD_USER_INPUT saying the maximum, not a silent cap', async () => {
     const result = await stack.query('{ patients(first: 501) { totalCount nodes { id } } }');
-    expect(result.data ?? null).toBeNull();
+    // The root field is nullable: it alone is null, with the error.
+    expect(result.data).toEqual({ patients: null });
     expect(result.errors).toEqual([
       expect.objectContaining({
         message: expect.stringMatching(/first.*500.*501/),

@@ -220,7 +220,9 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
       { id: '2', name: 'Person 2', notes: [{ text: 'Note about 2' }] },
       { id: '3', name: 'Person 3', notes: null },
     ]);
-    expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'notes' }) })]);
+    expect(body.errors).toEqual([
+      expect.objectContaining({ path: ['people', 2, 'notes'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'notes' }) }),
+    ]);
     expect(graph.seen.notes).toEqual([]);
     await notesProxy.restore();
   });

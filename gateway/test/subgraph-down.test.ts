@@ -55,9 +55,10 @@ describe('a subgraph that is down', () => {
       endpoints: [expect.objectContaining({ url: `http://127.0.0.1:${reviewsPort}/graphql`, health: 'ejected' })],
     });
     const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
-    expect(body.errors).toEqual([
-      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews', reason: 'NO_ENDPOINT_AVAILABLE' } }),
-    ]);
+    // One error per field the subgraph was to give, each at its own path.
+    const error = (index: number) =>
+      expect.objectContaining({ path: ['products', index, 'reviews'], extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews', reason: 'NO_ENDPOINT_AVAILABLE' } });
+    expect(body.errors).toEqual([error(0), error(1)]);
   });
 
   it('serves the subgraph once it comes up and passes its health checks', async () => {

@@ -130,15 +130,16 @@ describe('load-balanced upstream failover', () => {
       },
     );
     const breakerOf = async () => (await readyz()).subgraphs.inventory.endpoints[0].breaker;
-    for (let i = 0; i < 3; i++) expect((await graphql(gateway.graphqlUrl, STOCK)).body.errors).toHaveLength(1);
+    // Each failed query has one error per product's stock, at its path.
+    for (let i = 0; i < 3; i++) expect((await graphql(gateway.graphqlUrl, STOCK)).body.errors).toHaveLength(2);
     expect(await breakerOf()).toBe('open');
     expect(endpoint.hits).toHaveLength(3);
 
     // Open: answered by the breaker, nothing sent upstream.
     const fast = await graphql(gateway.graphqlUrl, STOCK);
-    expect(fast.body.errors).toEqual([
-      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'NO_ENDPOINT_AVAILABLE' } }),
-    ]);
+    const fastError = (index: number) =>
+      expect.objectContaining({ path: ['products', index, 'stock'], extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'NO_ENDPOINT_AVAILABLE' } });
+    expect(fast.body.errors).toEqual([fastError(0), fastError(1)]);
     expect(fast.body.data.products[0]).toEqual({ id: 'p1', name: 'Stethoscope', stock: null });
     expect(endpoint.hits).toHaveLength(3);
 
@@ -193,7 +194,9 @@ describe('load-balanced upstream failover', () => {
         { id: 'p1', name: 'Stethoscope', stock: null },
         { id: 'p2', name: 'Otoscope', stock: null },
       ]);
-      expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' }) })]);
+      const error = (index: number) =>
+        expect.objectContaining({ path: ['products', index, 'stock'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory' }) });
+      expect(body.errors).toEqual([error(0), error(1)]);
       reasons.push(body.errors![0].extensions.reason);
     }
     // The first tries find the endpoints dead; after that the gateway knows and answers without trying.

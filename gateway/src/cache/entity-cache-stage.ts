@@ -25,6 +25,7 @@ import type { Logger } from '../../../lib/logger';
 import type { CacheTraceEntry } from '../context';
 import type { Next, SubgraphCall, SubgraphResult, SubgraphStage } from '../pipeline/call';
 import { scopeOf } from '../pipeline/scope';
+import { failedCallBody } from '../pipeline/failed-call';
 import { toClientError } from '../pipeline/upstream-errors';
 import { UNCACHEABLE, parseCacheControl } from './cache-policy';
 import type { CachePolicy } from './cache-policy';
@@ -193,7 +194,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     } catch (error) {
       // The subgraph is away: what the cache had is still served, the rest is null with the error.
       if (hit.size === 0) throw error;
-      return fromCache({ data: { _entities: merged }, errors: [toClientError(call.subgraph, error).toJSON()] });
+      return fromCache({ data: { _entities: merged }, errors: failedCallBody(call, toClientError(call.subgraph, error), missing).errors });
     }
     const body = result.body;
     const received = (body.data as { _entities?: unknown } | null | undefined)?._entities;

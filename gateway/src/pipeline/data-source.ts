@@ -12,6 +12,7 @@ import type { Logger } from '../../../lib/logger';
 import type { GatewayContext } from '../context';
 import { PoolUnavailableError } from '../upstream/pool';
 import type { Next, SubgraphCall } from './call';
+import { failedCallBody } from './failed-call';
 import { toClientError } from './upstream-errors';
 
 type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -60,7 +61,8 @@ export class PipelineDataSource implements GraphQLDataSource<GatewayContext> {
       } else if (!(error instanceof GraphQLError)) {
         this.options.logger.error({ subgraph, err: (error as Error)?.message }, 'subgraph call failed unexpectedly');
       }
-      throw toClientError(subgraph, error);
+      // Every field the call was to return is null, each with the error at its own path.
+      return failedCallBody(call, toClientError(subgraph, error));
     }
   }
 }
