@@ -1,12 +1,13 @@
 /**
  * The entrypoint every vendor emulator shares: read PORT, HOST, SEED_PATIENTS, SEED and the
  * vendor's token (plus any settings of its own) from the environment, validate them, build the
- * seed world, start the emulator, report ready and stop on signals.
+ * seed world, start the emulator (on PORT_FALLBACK when PORT is taken and it is set), report
+ * ready and stop on signals.
  */
 import { z } from 'zod';
 import { envInt, parseConfig } from './config';
 import type { Listening } from './listen';
-import { reportReady, runMain, stopOnSignals } from './process';
+import { reportReady, runMain, startWithPortFallback, stopOnSignals } from './process';
 import { createSeedWorld } from './seed';
 import type { SeedWorld } from './seed';
 import type { WebhookRetryOptions } from './webhooks/delivery';
@@ -116,7 +117,7 @@ export async function startEmulator<Extra extends z.ZodRawShape = Record<never, 
 
 export function runEmulator<Extra extends z.ZodRawShape = Record<never, never>>(entry: EmulatorEntrypoint<Extra>): void {
   runMain(async () => {
-    const emulator = await startEmulator(entry, process.env);
+    const emulator = await startWithPortFallback(process.env, (env) => startEmulator(entry, env));
     reportReady(entry.name, emulator.url);
     stopOnSignals(() => emulator.stop());
   });

@@ -5,7 +5,7 @@
  * same entrypoint with an environment of its own and the resources it shares.
  */
 import type { EventBus } from './event-bus/types';
-import { reportReady, runMain, stopOnSignals } from './process';
+import { reportReady, runMain, startWithPortFallback, stopOnSignals } from './process';
 import type { RunningSubgraph } from './subgraph';
 
 /** What a stack running several services in one process hands them instead of each making its own. */
@@ -21,10 +21,10 @@ export interface SubgraphEntrypoint<Server extends RunningSubgraph = RunningSubg
   start(env: NodeJS.ProcessEnv, deps?: SubgraphDeps): Promise<Server>;
 }
 
-/** Serve `entry` configured from process.env, report ready to a launcher, stop on signals. */
+/** Serve `entry` configured from process.env (on PORT_FALLBACK when PORT is taken and it is set), report ready to a launcher, stop on signals. */
 export function runSubgraph(entry: SubgraphEntrypoint): void {
   runMain(async () => {
-    const server = await entry.start(process.env);
+    const server = await startWithPortFallback(process.env, (env) => entry.start(env));
     reportReady(entry.name, server.graphqlUrl);
     stopOnSignals(() => server.stop());
   });

@@ -1,14 +1,19 @@
 /**
- * `npm start`'s launcher as a user runs it: separate processes, a printed URL and token that
- * work, and nothing left running after SIGTERM or Ctrl-C (SIGINT).
+ * `npm start`'s launcher as a user runs it: separate processes, progress as they start, a printed
+ * URL and token that work, a service killed from outside restarted while the gateway keeps
+ * serving, a taken port said in one line (the gateway's) or worked around (the others'), and
+ * nothing left running after SIGTERM or Ctrl-C (SIGINT).
  * Runs the compiled launcher: `npm test` builds first.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { listen } from '../lib/listen';
 import { fromRoot } from '../lib/root';
+import { SYNC_SERVICE } from '../lib/services';
 
 const LAUNCHER = fromRoot('dist/lib/stack/main.js');
 const SYNC_CLI = fromRoot('dist/subgraphs/sync/src/cli.js');
@@ -46,29 +51,72 @@ function serviceFile(): string {
   return serviceFileForTest;
 }
 
-async function startLauncher(): Promise<{ child: ChildProcess; url: string; token: string; output: () => string }> {
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  url: string;
+  token: string;
+  output: () => string;
+  /** Resolves with the first match of `pattern` in the output, as soon as it appears. */
+  waitFor: (pattern: RegExp) => Promise<RegExpExecArray>;
+}
+
+function spawnLauncher(args: string[] = [], env: NodeJS.ProcessEnv = launcherEnv()) {
   if (!fs.existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`npm run build\` (npm test does it first)`);
-  const child = spawn(process.execPath, [LAUNCHER], {
-    env: launcherEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, [LAUNCHER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const started = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`launcher did not print its URL:\n${output}`)), 45_000);
-    const check = () => {
-      const url = /running at (http:\/\/\S+)/.exec(output)?.[1];
-      const token = /Development token[^\n]*\n\s+(\S+)/.exec(output)?.[1];
-      if (url && token && output.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer);
-        resolve({ url, token });
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`launcher exited with ${code}:\n${output}`)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(output);
+        if (!match) return;
+        child.stdout!.off('data', check).off('end', gone);
+        child.stderr!.off('data', check);
+        resolve(match);
+      };
+      const gone = () => reject(new Error(`launcher output ended before ${pattern}:\n${output}`));
+      child.stdout!.on('data', check).once('end', gone);
+      child.stderr!.on('data', check);
+      check();
+    });
+  return { child, output: () => output, waitFor, exited };
+}
+
+async function startLauncher(args: string[] = [], env?: NodeJS.ProcessEnv): Promise<Launched> {
+  const launched = spawnLauncher(args, env);
+  const [, url] = await launched.waitFor(/running at (http:\/\/\S+)/);
+  const [, token] = await launched.waitFor(/Development token[^\n]*\n\s+(\S+)/);
+  await launched.waitFor(/Ctrl-C stops everything/);
+  return { ...launched, url: url!, token: token! };
+}
+
+/** A service's URL and pid as the launcher reported them when it became ready. */
+function readyLine(output: string, name: string): { url: string; pid: number; line: string } {
+  const match = new RegExp(`^${name.replace(/[#-]/g, '\\$&')}: ready at (\\S+) \\(pid (\\d+)[^\\n]*$`, 'm').exec(output);
+  if (!match) throw new Error(`no ready line for ${name} in:\n${output}`);
+  return { url: match[1]!, pid: Number(match[2]), line: match[0] };
+}
+
+async function query(url: string, token: string, body: string): Promise<any> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  return response.json();
+}
+
+/** Waits for `condition`, checking it every 50 ms (the test's timeout bounds the wait). */
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Holds `port` on 127.0.0.1 for the test, unless something already does (then it is taken all the same). */
+async function hold(port: number): Promise<net.Server | undefined> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
-  return { child, ...started, output: () => output };
 }
 
 describe('npm start', () => {
@@ -79,6 +127,17 @@ describe('npm start', () => {
       try {
         // Five emulators (GoCardless next to Stripe), four subgraphs, the sync service and the gateway.
         expect(children).toHaveLength(11);
+        // Progress from the first moment: a line per process as it starts and one as it is ready, with its pid.
+        expect(output()).toMatch(/^Starting the patient graph: 11 processes/);
+        const ready = [...output().matchAll(/^(\S+): ready at (\S+) \(pid (\d+)\)$/gm)];
+        expect(ready.map((match) => Number(match[3])).sort()).toEqual([...children].sort());
+        for (const [, name, , pid] of ready) expect(output()).toContain(`${name}: starting (pid ${pid})`);
+        // The emulators' admin APIs, at the addresses they got.
+        for (const name of ['semble-emulator', 'hubspot-emulator', 'stripe-emulator', 'gocardless-emulator', 'google-calendar-emulator']) {
+          const admin = `${readyLine(output(), name).url}/__admin`;
+          expect(output()).toMatch(new RegExp(`^  ${name} +${admin.replace(/[.]/g, '\\.')}$`, 'm'));
+          expect((await fetch(`${admin}/requests`)).status).toBe(200);
+        }
 
         const response = await fetch(url, {
           method: 'POST',
@@ -139,6 +198,105 @@ describe('npm start', () => {
       expect(fs.existsSync(serviceFile())).toBe(false);
     } finally {
       for (const pid of [child.pid!, ...children]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('restarts a subgraph instance SIGKILLed from outside on its port while the gateway serves every query from the other', async () => {
+    const { child, url, token, output, waitFor, exited } = await startLauncher(['--replicas', '2']);
+    const children = childPids(child.pid!);
+    let querying = true;
+    try {
+      // Five emulators, two instances of each of the four subgraphs, the sync service and the gateway.
+      expect(children).toHaveLength(15);
+      const victim = readyLine(output(), 'semble#2');
+      const body = JSON.stringify({ query: '{ patients(first: 5) { totalCount nodes { id fullName } } }' });
+      let answered = 0;
+      const failures: unknown[] = [];
+      const load = async () => {
+        while (querying) {
+          const result = await query(url, token, body).catch((error: Error) => ({ errors: [error.message] }));
+          if (result.errors || result.data?.patients?.totalCount !== 40) failures.push(result.errors ?? result);
+          else answered += 1;
+        }
+      };
+      const clients = [load(), load()];
+
+      await until(() => answered >= 5);
+      process.kill(victim.pid, 'SIGKILL');
+      const answeredAtKill = answered;
+      const [, restartedUrl, newPid] = await waitFor(/^semble#2: restarted at (\S+) \(pid (\d+)\)$/m);
+      const answeredWhileDown = answered - answeredAtKill;
+      // Back on the port it had: the gateway's URL for it is still right.
+      expect(restartedUrl).toBe(victim.url);
+      expect((await fetch(new URL('/healthz', victim.url))).status).toBe(200);
+      expect(Number(newPid)).not.toBe(victim.pid);
+      querying = false;
+      await Promise.all(clients);
+
+      expect(failures).toEqual([]);
+      expect(answeredWhileDown).toBeGreaterThan(0);
+      expect(output()).toMatch(new RegExp(`^semble#2: died \\(signal SIGKILL, pid ${victim.pid}\\); restarting in 500 ms$`, 'm'));
+      // The stack did not stop: the launcher and every other process are still there.
+      expect(isAlive(child.pid!)).toBe(true);
+      expect(children.filter((pid) => pid !== victim.pid && !isAlive(pid))).toEqual([]);
+      expect((await query(url, token, body)).data.patients.totalCount).toBe(40);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      querying = false;
+      for (const pid of [child.pid!, ...childPids(child.pid!), ...children]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('says in one line that the gateway PORT is taken, and exits 1', async () => {
+    const holder = await listen((_req, res) => res.end('someone else'));
+    try {
+      const { output, exited } = spawnLauncher([], launcherEnv({ PORT: String(holder.port) }));
+      expect({ code: await exited, output: output() }).toEqual({ code: 1, output: `PORT ${holder.port} is in use: set PORT=… (or PORT=0 for any free port)\n` });
+    } finally {
+      await holder.stop();
+    }
+  });
+
+  it('starts the sync service and an emulator on other ports when their documented ones are taken, says where, and wires everything to them', async () => {
+    const semblePort = 4101;
+    const held = await Promise.all([hold(SYNC_SERVICE.port), hold(semblePort)]);
+    let launched: Launched | undefined;
+    try {
+      launched = await startLauncher();
+      const { url, token, output } = launched;
+      const sync = readyLine(output(), 'sync');
+      const semble = readyLine(output(), 'semble-emulator');
+      expect(sync.line).toBe(`sync: ready at ${sync.url} (pid ${sync.pid}; port ${SYNC_SERVICE.port} is taken, so it listens on ${new URL(sync.url).port})`);
+      expect(semble.line).toBe(`semble-emulator: ready at ${semble.url} (pid ${semble.pid}; port ${semblePort} is taken, so it listens on ${new URL(semble.url).port})`);
+      // The sync service assumed Semble's documented URL, so it was started again with the real one.
+      expect(output()).toContain('sync: restarting on its port with settings that changed (SEMBLE_BASE_URL)');
+      expect(output()).toMatch(new RegExp(`^  semble-emulator +${semble.url.replace(/[.]/g, '\\.')}/__admin$`, 'm'));
+      expect(JSON.parse(fs.readFileSync(serviceFile(), 'utf8')).url).toBe(new URL(sync.url).origin);
+
+      // Semble data through the gateway, from the emulator on its fallback port.
+      const answer = await query(url, token, JSON.stringify({ query: '{ patients(first: 1) { totalCount nodes { id crmContact { id } } } }' }));
+      expect(answer.data.patients.totalCount).toBe(40);
+      // The emulators post to the sync service where it is, and HubSpot's signature over that URL holds.
+      const patient = (await query(url, token, JSON.stringify({ query: '{ patients(first: 40) { nodes { crmContact { id } } } }' }))).data.patients.nodes.find((node: any) => node.crmContact);
+      const hubspot = readyLine(output(), 'hubspot-emulator').url;
+      await fetch(`${hubspot}/__admin/contacts/${patient.crmContact.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { lifecyclestage: 'customer' } }),
+      });
+      const firstDelivery = async () =>
+        ((await (await fetch(`${hubspot}/__admin/webhooks`)).json()) as { deliveries: Array<{ url: string; status: string; lastStatusCode: number | null }> }).deliveries[0];
+      // Answered one way or the other (a refused one would be 'retrying').
+      await until(async () => ((await firstDelivery())?.status ?? 'pending') !== 'pending');
+      expect(await firstDelivery()).toMatchObject({ url: `${new URL(sync.url).origin}/webhooks/hubspot`, status: 'delivered', lastStatusCode: 200 });
+
+      launched.child.kill('SIGTERM');
+      expect(await launched.exited).toBe(0);
+    } finally {
+      await Promise.all(held.map((server) => server && new Promise((resolve) => server.close(resolve))));
+      if (launched) for (const pid of [launched.child.pid!, ...childPids(launched.child.pid!)]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

@@ -1,6 +1,8 @@
 /**
- * `npm start`: the whole patient graph on embedded defaults, one command. Prints the gateway
- * URL, a development token and a sample query; Ctrl-C or SIGTERM stops every process it started.
+ * `npm start`: the whole patient graph on embedded defaults, one command. Shows each service as
+ * it starts and is ready, then the gateway URL, a development token, a sample query and the
+ * emulators' admin URLs; keeps the services running (the launcher restarts one that dies);
+ * Ctrl-C or SIGTERM stops every process it started.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -8,9 +10,10 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import jwt from 'jsonwebtoken';
 import { fromRoot } from '../root';
+import { portInUseMessage } from '../process';
 import { EMULATORS, SYNC_SERVICE } from '../services';
 import { launch } from './launcher';
-import { freePort, patientGraphServices, portIfFree } from './patient-graph';
+import { patientGraphServices, portIfFree } from './patient-graph';
 
 const SAMPLE_QUERY = '{ patients(first: 3) { totalCount nodes { id fullName dataQuality { score route } crmContact { lifecycleStage } payments { status amountMinor } } } }';
 
@@ -67,20 +70,22 @@ async function main() {
     expiresIn: '12h',
   });
 
-  // The documented ports when they are free, so `npm run sync -- --backfill` and other tools find
-  // the emulators with their defaults; any free port otherwise.
-  const syncPort = (await portIfFree(SYNC_SERVICE.port)) ?? (await freePort());
-  const emulatorPorts: Record<string, number> = {};
-  for (const { name, defaultPort } of EMULATORS) {
-    const free = await portIfFree(defaultPort);
-    if (free) emulatorPorts[name] = free;
+  // Said now rather than after every emulator has seeded its world: the gateway binds last. Its
+  // own bind still decides (something may take the port meanwhile), and says the same.
+  if (port !== 0 && (await portIfFree(port, env.HOST ?? '127.0.0.1')) === undefined) {
+    console.error(portInUseMessage(port));
+    process.exit(1);
   }
+
   // Without Redis the sync service's store and bus live in its memory: `npm run sync -- --backfill`
   // runs its pages there, through the admin route, found with this file (removed on the way out).
   const syncAdminToken = env.REDIS_URL ? undefined : crypto.randomBytes(24).toString('hex');
-  const stack = await launch(
-    patientGraphServices({ gatewayPort: port, jwtSecret, seedPatients, replicas, syncPort, syncAdminToken, emulatorPorts, env }),
-  );
+  // The documented ports, so `npm run sync -- --backfill` and other tools find the emulators with
+  // their defaults; a service whose port is taken binds another and the progress lines say which.
+  const emulatorPorts = Object.fromEntries(EMULATORS.map(({ name, defaultPort }) => [name, defaultPort]));
+  const services = patientGraphServices({ gatewayPort: port, jwtSecret, seedPatients, replicas, syncPort: SYNC_SERVICE.port, syncAdminToken, emulatorPorts, env });
+  console.error(`Starting the patient graph: ${services.flat().length} processes, one line each as it starts and as it is ready…`);
+  const stack = await launch(services);
   const serviceFile = syncAdminToken ? writeServiceFile(env, { url: new URL(stack.urls.sync!).origin, token: syncAdminToken }) : undefined;
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
@@ -96,13 +101,17 @@ Try:
   curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${devToken}' \\
     --data '${JSON.stringify({ query: SAMPLE_QUERY })}'
 
-Ctrl-C stops everything.`);
+Vendor emulators (admin API: requests served, faults to inject, webhooks sent; see the README):
+${EMULATORS.map(({ name }) => `  ${name.padEnd(26)}${stack.urls[name]}/__admin`).join('\n')}
+
+A service that dies is restarted on its port; each death and restart is a line here. Ctrl-C stops everything.`);
 
   const onSignal = () => void stack.stop();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const reason = await stack.stopped;
   if (serviceFile) removeServiceFile(serviceFile, syncAdminToken!);
+  if (reason !== 'stopped') console.error(`The patient graph stopped: ${reason}`);
   process.exit(reason === 'stopped' ? 0 : 1);
 }
 

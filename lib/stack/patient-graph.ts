@@ -3,9 +3,12 @@
  * emulators, the subgraphs wired to the emulators they read from (and, for their vendor caches,
  * to the event bus), the sync service (sync subgraph, webhook ingress and worker), and the gateway
  * wired to the subgraphs and to the sync service's event bus, all sharing one
- * INTERNAL_TOKEN_SECRET. Internal services listen on free ports; only the gateway has a fixed one
- * (PORT, default 4000). The sync service's port is chosen up front, because the emulators must
- * know where to send their webhooks before it starts.
+ * INTERNAL_TOKEN_SECRET. Every service binds its own port: the emulators and the sync service the
+ * ones asked for (e.g. their documented ones) or, when those are taken, any free port; the
+ * subgraphs any free port; the gateway PORT (default 4000). The emulators must know where to
+ * send their webhooks before they start, and the sync service reads every emulator: the sync
+ * service starts first, assuming the emulators' wanted URLs, and the launcher starts it again on
+ * its port if one of them got another (see ServiceSpec.env).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -24,24 +27,25 @@ export interface PatientGraphOptions {
   seedPatients: number;
   /** Instances of each subgraph; the gateway gets all their URLs and balances over them. @default 1 */
   replicas?: number;
-  /** The sync service's port (see freePort). */
-  syncPort: number;
+  /** The port the sync service asks for; taken, it binds any free port. @default 0 (any free port) */
+  syncPort?: number;
   /** SYNC_ADMIN_TOKEN for the sync service: its admin routes (the backfill CLI) are on with it. */
   syncAdminToken?: string;
   /**
-   * Ports for the emulators by name (e.g. their documented defaults, so tools like the backfill
-   * CLI find them without configuration); a free port each when absent.
+   * Ports the emulators ask for, by name (e.g. their documented defaults, so tools like the
+   * backfill CLI find them without configuration); taken, an emulator binds any free port. Any
+   * free port when absent.
    */
   emulatorPorts?: Partial<Record<string, number>>;
   env: NodeJS.ProcessEnv;
 }
 
-/** `port` when nothing listens on it on 127.0.0.1, else undefined. */
-export async function portIfFree(port: number): Promise<number | undefined> {
+/** `port` when nothing listens on it on `host`, else undefined. */
+export async function portIfFree(port: number, host = '127.0.0.1'): Promise<number | undefined> {
   const server = net.createServer();
   const free = await new Promise<boolean>((resolve) => {
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
+    server.listen(port, host, () => resolve(true));
   });
   if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
   return free ? port : undefined;
@@ -60,8 +64,9 @@ function ephemeralRangeStart(): number {
 const RESERVED_PORT_FLOOR = 20000;
 
 /**
- * A port nothing listens on right now, for a service whose address must be known before it
- * starts (the emulators post webhooks to the sync service). It is drawn below the kernel's
+ * A port nothing listens on right now, for a caller that must name a port before anything binds
+ * it (a test stack in one process, an address meant to refuse connections). `npm start` needs
+ * none: its services bind their ports themselves. It is drawn below the kernel's
  * ephemeral range: a port the kernel handed out for `listen(0)` would be free again once probed,
  * but the kernel could give it to another `listen(0)` or to an outgoing connection's local end
  * before the service binds it (EADDRINUSE). Below that range only explicit binds compete.
@@ -86,48 +91,51 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   // (restarted instances too) refuse calls it did not sign.
   const internalTokenSecret = { [INTERNAL_TOKEN_SECRET_ENV]: options.env[INTERNAL_TOKEN_SECRET_ENV] || crypto.randomBytes(32).toString('hex') };
   const shared = { LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn', HOST: '127.0.0.1' };
-  const syncOrigin = `http://127.0.0.1:${options.syncPort}`;
+  const syncOrigin = (urls: Readonly<Record<string, string>>) => new URL(urls[SYNC_SERVICE.name]!).origin;
   // Development values like the emulators' own defaults; set the variables to use others.
   const secrets = Object.fromEntries(Object.entries(WEBHOOK_SECRETS).map(([key, value]) => [key, options.env[key] ?? value]));
   const redisUrl = options.env.REDIS_URL || undefined;
   // Without Redis the sync service owns the bus in memory and serves it to the gateway (and
   // the vendor caches) over HTTP.
   const busToken = redisUrl ? undefined : crypto.randomBytes(24).toString('hex');
-  const followBus = redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin}/bus`, BUS_TOKEN: busToken };
-  // Caches in Redis seal their entries: a key for this run unless one is given.
+  const followBus = (urls: Readonly<Record<string, string>>) => (redisUrl ? { REDIS_URL: redisUrl } : { BUS_URL: `${syncOrigin(urls)}/bus`, BUS_TOKEN: busToken });
+  // Caches in Redis seal their entries: a key for this run unless one is given. Made once each:
+  // a subgraph's instances share their vendor cache's entries only with one key, and an
+  // environment must come out the same every time the launcher asks for it.
   const keyForRun = (variable: string) => (redisUrl && !options.env[variable] ? { [variable]: crypto.randomBytes(32).toString('hex') } : {});
-  // Made once: a subgraph's instances share their vendor cache's entries only with one key.
   const vendorCacheKey = keyForRun('VENDOR_CACHE_KEY');
+  const entityCacheKey = keyForRun('CACHE_ENCRYPTION_KEY');
   const tokenOf = (emulator: EmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
   // Variables given to the launcher that reach a service as they are.
   const passOn = (wanted: (key: string) => boolean) => Object.fromEntries(Object.entries(options.env).filter(([key]) => wanted(key)));
   const urlOf = (urls: Readonly<Record<string, string>>) => (emulator: EmulatorService) => urls[emulator.name];
+  const wantedPort = (emulator: EmulatorService) => options.emulatorPorts?.[emulator.name] ?? 0;
   const emulators: ServiceSpec[] = EMULATORS.map((emulator: EmulatorService) => ({
     name: emulator.name,
     script: scriptOf(emulator),
-    env: () => ({
+    port: wantedPort(emulator),
+    anyPortIfTaken: true,
+    env: (urls) => ({
       ...shared,
       ...passOn((key) => key === 'SEED' || (emulator.settings ?? []).includes(key)),
-      PORT: String(options.emulatorPorts?.[emulator.name] ?? 0),
       SEED_PATIENTS: String(options.seedPatients),
       [emulator.tokenEnv]: tokenOf(emulator),
       ...secrets,
-      [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}`,
+      [emulator.webhook.urlEnv]: `${syncOrigin(urls)}${emulator.webhook.path}`,
     }),
   }));
   const replicas = options.replicas ?? 1;
   const instances = (subgraph: string) => Array.from({ length: replicas }, (_, index) => instanceName(subgraph, index));
-  const vendorCacheEnv = (subgraph: SubgraphService) =>
-    hasVendorCache(subgraph) ? { ...passOn((key) => key.startsWith('VENDOR_CACHE_')), ...followBus, ...vendorCacheKey } : {};
+  const vendorCacheEnv = (subgraph: SubgraphService, urls: Readonly<Record<string, string>>) =>
+    hasVendorCache(subgraph) ? { ...passOn((key) => key.startsWith('VENDOR_CACHE_')), ...followBus(urls), ...vendorCacheKey } : {};
   const subgraphs: ServiceSpec[] = SUBGRAPHS.flatMap((subgraph) =>
     instances(subgraph.name).map((name) => ({
       name,
       script: scriptOf(subgraph),
       env: (urls: Readonly<Record<string, string>>) => ({
         ...shared,
-        PORT: '0',
         ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf),
-        ...vendorCacheEnv(subgraph),
+        ...vendorCacheEnv(subgraph, urls),
         ...internalTokenSecret,
       }),
     })),
@@ -135,12 +143,14 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const sync: ServiceSpec = {
     name: SYNC_SERVICE.name,
     script: scriptOf(SYNC_SERVICE),
+    port: options.syncPort ?? 0,
+    anyPortIfTaken: true,
     env: (urls) => ({
       ...shared,
       ...passOn((key) => key.startsWith('SYNC_')),
-      PORT: String(options.syncPort),
-      PUBLIC_URL: syncOrigin,
-      ...vendorEnv(SYNC_SERVICE.emulators, urlOf(urls), tokenOf),
+      // Before the emulators are up, the URLs they ask for (right unless one is taken). Its
+      // PUBLIC_URL, which HubSpot signs, defaults to the address it binds.
+      ...vendorEnv(SYNC_SERVICE.emulators, (emulator) => urls[emulator.name] ?? `http://127.0.0.1:${wantedPort(emulator) || emulator.defaultPort}`, tokenOf),
       ...secrets,
       REDIS_URL: redisUrl,
       BUS_TOKEN: busToken,
@@ -151,22 +161,22 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const gateway: ServiceSpec = {
     name: 'gateway',
     script: fromRoot('dist', 'gateway', 'src', 'main.js'),
+    port: options.gatewayPort,
     env: (urls) => ({
       // Upstream policy, cache and authentication settings given to the launcher reach the gateway
       // (AUTH_MODE=oidc with AUTH_ISSUER etc. runs npm start against a real identity provider).
       ...passOn((key) => GATEWAY_SETTING.test(key)),
-      ...keyForRun('CACHE_ENCRYPTION_KEY'),
+      ...entityCacheKey,
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
-      PORT: String(options.gatewayPort),
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',
       AUTH_JWT_SECRET: options.jwtSecret,
       ...internalTokenSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
-      ...followBus,
+      ...followBus(urls),
       ...Object.fromEntries(SUBGRAPHS.map(({ name }) => [subgraphUrlEnv(name), instances(name).map((instance) => urls[instance]).join(',')])),
     }),
   };
-  return [emulators, [...subgraphs, sync], [gateway]];
+  return [[sync], emulators, subgraphs, [gateway]];
 }

@@ -49,7 +49,7 @@ const toolSchema = z.object({
   /** Redelivery of an inbox event whose handler failed. @default 30000 */
   workerClaimAfterMs: z.number().int().positive().default(30_000),
   workerMaxDeliveries: z.number().int().positive().default(10),
-  /** The URL vendors call this service at (HubSpot signs the full URL it called). @default http://localhost:<port> */
+  /** The URL vendors call this service at (HubSpot signs the full URL it called). @default the address it listens on, e.g. http://127.0.0.1:<port> */
   publicUrl: httpUrl().optional(),
   /** Webhook secrets, comma-separated to allow rotation; a vendor without one has its endpoint disabled (404). */
   hubspotClientSecret: z.string().min(1).optional(),
@@ -64,7 +64,7 @@ const toolSchema = z.object({
    * bearer token. Only without REDIS_URL: with Redis, everyone talks to Redis.
    */
   busToken: z.string().min(16).optional(),
-  /** Serve the admin routes (admin.ts: backfill inside this service) behind this bearer token. */
+  /** Serve the admin routes (admin.ts: backfill inside this service) behind this bearer token; /metrics needs it too. */
   adminToken: z.string().min(16).optional(),
 });
 

@@ -1,8 +1,9 @@
 /**
  * The sync subgraph: SyncEvent and Conflict, the review mutation, and the Patient fields
  * `syncStatus` and `conflicts`; plus, in the same process when configured, the sync worker and
- * the Semble poller. The Subscription root fields are served by the gateway from the bus, not
- * here. No I/O at import time.
+ * the Semble poller; and its operational routes (/readyz, /metrics: status-routes.ts, metrics.ts).
+ * The Subscription root fields are served by the gateway from the bus, not here. No I/O at
+ * import time.
  */
 import fs from 'node:fs';
 import { parse } from 'graphql';
@@ -37,6 +38,9 @@ import { startSyncWorker } from './worker';
 import type { SyncWorker } from './worker';
 import { listAuditRecords } from './audit-records';
 import type { AuditFilter } from './audit-records';
+import { createSyncMetrics } from './metrics';
+import { createStatusRouter } from './status-routes';
+import type { WorkerPhase } from './status-routes';
 
 export const name = 'sync';
 
@@ -274,7 +278,10 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
   const logger = deps.logger ?? createLogger(name);
   const ownBus = !deps.bus;
   const ownStore = !deps.store;
-  const bus = deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix, maxEventsPerTopic: config.busMaxEventsPerTopic }));
+  const metrics = createSyncMetrics();
+  const bus = metrics.meter(
+    deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix, maxEventsPerTopic: config.busMaxEventsPerTopic })),
+  );
   const store = deps.store ?? createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
   const clients = deps.clients ?? createSyncClients(config);
   const dedupe = config.redisUrl
@@ -290,6 +297,12 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
     for (const step of cleanUps.splice(0).reverse()) await step().catch(() => undefined);
   };
 
+  let workerPhase: WorkerPhase = config.worker ? 'starting' : 'off';
+  // Made once the port is bound: HubSpot signs the URL it called, and without PUBLIC_URL that is
+  // the address this service got (not necessarily PORT: see PORT_FALLBACK in lib/process.ts).
+  // Nothing is served between the bind and this being set (no I/O runs in between).
+  let webhookRouter: ReturnType<typeof createWebhookRouter> | undefined;
+
   try {
     const subgraph = await startSubgraph<SyncServices>({
       name,
@@ -300,16 +313,10 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
       port: config.port,
       host: config.host,
       routes: (app) => {
+        app.use(createStatusRouter({ bus, store, worker: () => workerPhase, registry: metrics.registry, adminToken: config.adminToken }));
         // Webhooks in: verified, de-duplicated, on the inbox before they are acknowledged.
-        app.use(
-          createWebhookRouter({
-            bus,
-            dedupe,
-            secrets: webhookSecrets(config),
-            publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
-            logger,
-          }),
-        );
+        app.use('/webhooks', metrics.countWebhookDeliveries);
+        app.use((req, res, next) => (webhookRouter ? webhookRouter(req, res, next) : next()));
         // The embedded default: other processes follow this process's in-memory bus over HTTP.
         if (busHost) app.use('/bus', busHost);
         // Operator tools (the backfill CLI) run their work here, on this service's store and bus.
@@ -327,6 +334,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
       },
     });
     cleanUps.push(() => subgraph.stop());
+    webhookRouter = createWebhookRouter({ bus, dedupe, secrets: webhookSecrets(config), publicUrl: config.publicUrl ?? subgraph.url, logger });
 
     const worker = config.worker
       ? await startSyncWorker({
@@ -339,7 +347,13 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
           maxDeliveries: config.workerMaxDeliveries,
         })
       : null;
-    if (worker) cleanUps.push(() => worker.stop());
+    if (worker) {
+      workerPhase = 'running';
+      cleanUps.push(() => {
+        workerPhase = 'stopped';
+        return worker.stop();
+      });
+    }
     const poller =
       config.pollIntervalMs > 0 ? createSemblePoller({ semble: clients.semble, bus, store, logger, intervalMs: config.pollIntervalMs }) : null;
     if (poller) cleanUps.push(() => poller.stop());
