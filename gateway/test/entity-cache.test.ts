@@ -36,7 +36,7 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
         subgraphs: { notes: { urls: [`http://127.0.0.1:${notesProxy.port}/graphql`], retry: { maxRetries: 0 } } },
         cache: {
           keyPrefix,
-          ...(backend === 'redis' ? { redisUrl: REDIS_URL, secret: randomBytes(32).toString('hex'), timeoutMs: 2000 } : {}),
+          ...(backend === 'redis' ? { redisUrl: REDIS_URL, secret: randomBytes(32).toString('hex'), timeoutMs: 5000 } : {}),
           invalidation: [{ topic: 'entity-changes' }],
           redeleteAfterMs: 0,
           ...cache,
@@ -65,6 +65,16 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
   });
 
   const PEOPLE_WITH_NOTES = 'query($ids: [ID!]!) { people(ids: $ids) { id name notes { text } } }';
+  /** Waits until `each` says (on /readyz) that it has applied the bus event at `cursor`. */
+  const appliedBy = (each: RunningGateway, cursor: string) =>
+    waitFor(
+      'the gateway to apply the event',
+      async () => {
+        const ready = (await (await fetch(`${each.url}/readyz`)).json()) as { cache: { invalidation: { applied: Record<string, string> } } };
+        return ready.cache.invalidation.applied['entity-changes'] === cursor;
+      },
+      20_000,
+    );
   const ask = (query: string, variables?: Record<string, unknown>, as = READER) => graphql(gateway.graphqlUrl, query, { token: as, variables });
 
   it('answers a repeated query without asking any subgraph', async () => {
@@ -156,14 +166,17 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     graph.reset();
     expect((await ask(PERSON_2)).body.data.person.name).toBe('Person 2');
     expect(graph.seen.people).toEqual([]);
-    const renamed = await ask('mutation { rename(id: "2", name: "Renamed Two") { id name } }');
-    expect(renamed.body.data.rename).toEqual({ id: '2', name: 'Renamed Two' });
-    graph.reset();
-    const { body } = await ask(PERSON_2);
-    expect(body.data.person).toEqual({ name: 'Renamed Two', notes: [{ text: 'Note about 2' }] });
-    // Person 2 is gone from every subgraph's entries, not only from the one that owns its name.
-    expect(graph.seen).toEqual({ people: ['2'], notes: ['2'], ledger: [] });
-    graph.names.set('2', 'Person 2');
+    try {
+      const renamed = await ask('mutation { rename(id: "2", name: "Renamed Two") { id name } }');
+      expect(renamed.body.data.rename).toEqual({ id: '2', name: 'Renamed Two' });
+      graph.reset();
+      const { body } = await ask(PERSON_2);
+      expect(body.data.person).toEqual({ name: 'Renamed Two', notes: [{ text: 'Note about 2' }] });
+      // Person 2 is gone from every subgraph's entries, not only from the one that owns its name.
+      expect(graph.seen).toEqual({ people: ['2'], notes: ['2'], ledger: [] });
+    } finally {
+      graph.names.set('2', 'Person 2');
+    }
   });
 
   it('evicts an entity named by an event on the bus, wherever it was cached', async () => {
@@ -171,21 +184,23 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     graph.names.set('3', 'Changed Three');
     graph.noteTexts.set('n4', 'Changed note');
     // Person 3 changed at its owner; note n4 changed, and only its text says which person shows it.
-    await bus.publish({ topic: 'entity-changes', type: 'entities.changed', payload: { entities: [{ type: 'Person', id: '3' }, { type: 'Note', id: 'n4' }] } });
-    await waitFor('the cache to drop both', async () => {
+    try {
+      const event = await bus.publish({ topic: 'entity-changes', type: 'entities.changed', payload: { entities: [{ type: 'Person', id: '3' }, { type: 'Note', id: 'n4' }] } });
+      await appliedBy(gateway, event.cursor);
       graph.reset();
-      await ask(PEOPLE_WITH_NOTES, { ids: ['3', '4'] });
-      return graph.seen.notes.length === 2;
-    });
-    graph.reset();
-    const { body } = await ask(PEOPLE_WITH_NOTES, { ids: ['3', '4'] });
-    expect(body.data.people).toEqual([
-      { id: '3', name: 'Changed Three', notes: [{ text: 'Note about 3' }] },
-      { id: '4', name: 'Person 4', notes: [{ text: 'Changed note' }] },
-    ]);
-    expect(graph.seen).toEqual({ people: [], notes: [], ledger: [] });
-    graph.names.set('3', 'Person 3');
-    graph.noteTexts.set('n4', 'Note about 4');
+      const { body } = await ask(PEOPLE_WITH_NOTES, { ids: ['3', '4'] });
+      expect(body.data.people).toEqual([
+        { id: '3', name: 'Changed Three', notes: [{ text: 'Note about 3' }] },
+        { id: '4', name: 'Person 4', notes: [{ text: 'Changed note' }] },
+      ]);
+      expect(graph.seen.notes.sort()).toEqual(['3', '4']);
+      graph.reset();
+      expect((await ask(PEOPLE_WITH_NOTES, { ids: ['3', '4'] })).body.data).toEqual(body.data);
+      expect(graph.seen).toEqual({ people: [], notes: [], ledger: [] });
+    } finally {
+      graph.names.set('3', 'Person 3');
+      graph.noteTexts.set('n4', 'Note about 4');
+    }
   });
 
   it('evicts in every replica that follows the bus', async () => {
@@ -196,12 +211,7 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
       await askReplica({ ids: ['1'] });
       graph.noteTexts.set('n1', 'Seen by both');
       const event = await bus.publish({ topic: 'entity-changes', type: 'entities.changed', payload: { entities: [{ type: 'Note', id: 'n1' }] } });
-      for (const each of [gateway, replica]) {
-        await waitFor('the replica to apply the event', async () => {
-          const ready = (await (await fetch(`${each.url}/readyz`)).json()) as { cache: { invalidation: { applied: Record<string, string> } } };
-          return ready.cache.invalidation.applied['entity-changes'] === event.cursor;
-        });
-      }
+      for (const each of [gateway, replica]) await appliedBy(each, event.cursor);
       expect((await ask(PEOPLE_WITH_NOTES, { ids: ['1'] })).body.data.people[0].notes).toEqual([{ text: 'Seen by both' }]);
       expect((await askReplica({ ids: ['1'] })).body.data.people[0].notes).toEqual([{ text: 'Seen by both' }]);
     } finally {
@@ -214,7 +224,7 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2'] });
     await notesProxy.cut();
     graph.reset();
-    const { body } = await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2', '3'] });
+    const { body } = await ask(PEOPLE_WITH_NOTES, { ids: ['1', '2', '3'] }).finally(() => notesProxy.restore());
     expect(body.data.people).toEqual([
       { id: '1', name: 'Person 1', notes: [{ text: 'Note about 1' }] },
       { id: '2', name: 'Person 2', notes: [{ text: 'Note about 2' }] },
@@ -224,7 +234,6 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
       expect.objectContaining({ path: ['people', 2, 'notes'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'notes' }) }),
     ]);
     expect(graph.seen.notes).toEqual([]);
-    await notesProxy.restore();
   });
 
   it('is off for a subgraph whose configuration says so', async () => {
