@@ -69,6 +69,17 @@ describe('the patient graph with two instances of every subgraph', () => {
     await until(() => ok >= 8);
     const before = ok;
     await Promise.all(SUBGRAPH_NAMES.map((name) => stack.kill(instanceName(name, 1))));
+    const killedHealth = async () => {
+      const state = await readyz();
+      return SUBGRAPH_NAMES.map((name) => state.subgraphs[name].endpoints.find((e: { url: string }) => e.url === stack.urls[instanceName(name, 1)]).health);
+    };
+    // Queries keep running until every killed instance is ejected (health checks or failures).
+    let ejected = false;
+    const deadlineEjected = Date.now() + 30_000;
+    while (!ejected && Date.now() < deadlineEjected) {
+      ejected = (await killedHealth()).every((health: string) => health === 'ejected');
+      if (!ejected) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await until(() => ok - before >= 24);
     const during = ok - before;
     running = false;
@@ -77,11 +88,7 @@ describe('the patient graph with two instances of every subgraph', () => {
     expect(failures).toEqual([]);
     expect(before).toBeGreaterThanOrEqual(8);
     expect(during).toBeGreaterThanOrEqual(24);
-    const state = await readyz();
-    for (const name of SUBGRAPH_NAMES) {
-      const killed = state.subgraphs[name].endpoints.find((e: { url: string }) => e.url === stack.urls[instanceName(name, 1)]);
-      expect(killed.health).toBe('ejected');
-    }
+    expect(await killedHealth()).toEqual(SUBGRAPH_NAMES.map(() => 'ejected'));
 
     await Promise.all(SUBGRAPH_NAMES.map((name) => stack.restart(instanceName(name, 1))));
     const deadline = Date.now() + 15_000;

@@ -66,6 +66,12 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     registers: [registry],
   });
   const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Queries retried', labelNames: ['subgraph'], registers: [registry] });
+  const panics = new Counter({
+    name: 'gateway_upstream_panic_total',
+    help: 'Calls sent to an ejected endpoint because every endpoint of the subgraph was ejected (panic mode)',
+    labelNames: ['subgraph'],
+    registers: [registry],
+  });
   const deduplicated = new Counter({
     name: 'gateway_upstream_deduplicated_total',
     help: 'Subgraph queries answered by sharing an identical in-flight call',
@@ -116,6 +122,7 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
       onEndpointEvent,
       onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.shownUrl, outcome }, seconds),
       onRetry: (subgraph) => retries.inc({ subgraph }),
+      onPanic: (subgraph) => panics.inc({ subgraph }),
     },
     countDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
     cache: {

@@ -271,7 +271,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   app.get('/readyz', async (req, res) => {
     const state = supergraph.state();
     const busState = bus && subscriptions ? { reachable: await bus.ping().catch(() => false) } : undefined;
-    const ready = state.phase === 'loaded' && (busState?.reachable ?? true);
+    // A subgraph none of whose endpoints is usable (all ejected, or breakers open) makes the replica
+    // unready: the gateway still tries them (panic), but an orchestrator should know.
+    const unavailable = [...currentPools].filter(([, pool]) => !pool.endpoints.some((e) => e.isAvailable())).map(([name]) => name);
+    const ready = state.phase === 'loaded' && (busState?.reachable ?? true) && unavailable.length === 0;
     res.status(ready ? 200 : 503);
     // A load balancer needs only the status; the details are the admin's.
     if (!mayReadDetails(req)) {
@@ -284,6 +287,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     // The cache is reported, never a reason to be unready: without it every fetch is a miss.
     res.json({
       status: ready ? 'ready' : 'not_ready',
+      ...(unavailable.length > 0 ? { unavailableSubgraphs: unavailable } : {}),
       supergraph: state,
       subgraphs,
       ...(busState ? { bus: busState } : {}),

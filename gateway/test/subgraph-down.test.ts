@@ -24,7 +24,7 @@ describe('a subgraph that is down', () => {
       { name: 'reviews', url: `http://127.0.0.1:${reviewsPort}/graphql`, typeDefs: parse(reviewsSdl) },
     ]);
     gateway = await createGateway(
-      baseConfig({ supergraphPath: file, upstream: upstreamPolicySchema.parse({ health: { intervalMs: 100, healthyThreshold: 2 } }) }),
+      baseConfig({ supergraphPath: file, upstream: upstreamPolicySchema.parse({ health: { intervalMs: 100, healthyThreshold: 2 }, breaker: { halfOpenAfterMs: 500 } }) }),
     );
   });
 
@@ -48,17 +48,28 @@ describe('a subgraph that is down', () => {
     expect(unaffected.body.data.products.map((p: { name: string }) => p.name)).toEqual(['Stethoscope', 'Otoscope']);
   });
 
-  it('fails fast once the endpoint is ejected, without waiting for a timeout', async () => {
-    const readyz = (await (await fetch(`${gateway.url}/readyz`)).json()) as any;
-    expect(readyz.subgraphs.reviews).toEqual({
+  it('says not ready, keeps trying the ejected endpoint (panic) without waiting for a timeout, until its breaker opens', async () => {
+    const readyz = await fetch(`${gateway.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    const report = (await readyz.json()) as any;
+    expect(report.unavailableSubgraphs).toEqual(['reviews']);
+    expect(report.subgraphs.reviews).toEqual({
       available: false,
       endpoints: [expect.objectContaining({ url: `http://127.0.0.1:${reviewsPort}/graphql`, health: 'ejected' })],
     });
-    const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
-    // One error per field the subgraph was to give, each at its own path.
-    const error = (index: number) =>
-      expect.objectContaining({ path: ['products', index, 'reviews'], extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews', reason: 'NO_ENDPOINT_AVAILABLE' } });
-    expect(body.errors).toEqual([error(0), error(1)]);
+    const reasons: string[] = [];
+    for (let i = 0; i < 8 && reasons.at(-1) !== 'NO_ENDPOINT_AVAILABLE'; i++) {
+      const { body } = await graphql(gateway.graphqlUrl, '{ products { id reviews { stars } } }');
+      // One error per field the subgraph was to give, each at its own path.
+      const error = (index: number) =>
+        expect.objectContaining({ path: ['products', index, 'reviews'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', serviceName: 'reviews' }) });
+      expect(body.errors).toEqual([error(0), error(1)]);
+      reasons.push(body.errors![0].extensions.reason);
+    }
+    // Refused connections are tried (and fail at once), never waited on; then the breaker answers.
+    expect(reasons).toContain('ATTEMPTS_FAILED');
+    expect(reasons.at(-1)).toBe('NO_ENDPOINT_AVAILABLE');
+    expect(reasons).not.toContain('DEADLINE_EXCEEDED');
   });
 
   it('serves the subgraph once it comes up and passes its health checks', async () => {

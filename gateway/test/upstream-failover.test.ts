@@ -1,4 +1,4 @@
-import { graphql } from './fixtures';
+import { eventually, graphql } from './fixtures';
 import { startFailoverRig, startProxy } from './upstream-fixtures';
 import type { ControllableProxy, FailoverRig } from './upstream-fixtures';
 
@@ -104,11 +104,11 @@ describe('load-balanced upstream failover', () => {
         good = await proxy(inv.graphqlUrl);
         // The failing endpoint is the only primary; the good one is a replica, which must not take mutations.
         return { urls: [failing.graphqlUrl], replicaUrls: [good.graphqlUrl] };
-      }, { tryTimeoutMs: 300, health: { intervalMs: 0 } });
+      }, { tryTimeoutMs: 300, health: { intervalMs: 0 } }, { requestTimeoutMs: 2000 });
       const { body } = await graphql(gateway.graphqlUrl, RESTOCK);
-      expect(body.errors).toEqual([
-        expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'ATTEMPTS_FAILED' } }),
-      ]);
+      // With no other primary to move to, a stalled try runs until the request's deadline.
+      const reason = failure.kind === 'stall' ? 'DEADLINE_EXCEEDED' : 'ATTEMPTS_FAILED';
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason } })]);
       expect(operations(failing, 'mutation')).toBe(1);
       expect(operations(good, 'mutation')).toBe(0);
       expect(inventory.counts.mutations).toBe(0);
@@ -177,6 +177,35 @@ describe('load-balanced upstream failover', () => {
     expect(endpoint.hits).toHaveLength(3);
   });
 
+  it('keeps sending to the endpoints when health checks eject every one (panic), and reports not ready meanwhile', async () => {
+    let a!: ControllableProxy, b!: ControllableProxy;
+    const { gateway, metrics } = await rig(async (inventory) => {
+      a = await proxy(inventory.graphqlUrl);
+      b = await proxy(inventory.graphqlUrl);
+      // The health checks fail, the operations would not: an ejection can be wrong.
+      a.healthMode = b.healthMode = { kind: 'status', status: 503 };
+      return { urls: [a.graphqlUrl, b.graphqlUrl] };
+    }, { health: { intervalMs: 100, unhealthyThreshold: 1 }, dedupe: false });
+    const readyz = () => fetch(`${gateway.url}/readyz`);
+    const bothEjected = await eventually(async () => {
+      const response = await readyz();
+      const body = (await response.json()) as any;
+      return response.status === 503 && body.subgraphs.inventory.available === false && body.subgraphs.inventory.endpoints.every((e: any) => e.health === 'ejected');
+    });
+    expect(bothEjected).toBe(true);
+
+    for (let i = 0; i < 4; i++) {
+      const { body } = await graphql(gateway.graphqlUrl, STOCK);
+      expect(body.errors).toBeUndefined();
+      expect(body.data.products.map((p: { stock: number }) => p.stock)).toEqual([3, 0]);
+    }
+    expect(a.hits.length + b.hits.length).toBe(4);
+    expect(await metrics()).toContain('gateway_upstream_panic_total{subgraph="inventory"} 4');
+
+    a.healthMode = b.healthMode = undefined;
+    expect(await eventually(async () => (await readyz()).status === 200)).toBe(true);
+  });
+
   it('serves partial data fast when every endpoint of a subgraph is down', async () => {
     let a!: ControllableProxy, b!: ControllableProxy;
     const { gateway } = await rig(async (inventory) => {
@@ -218,10 +247,12 @@ describe('load-balanced upstream failover', () => {
     for (let i = 0; i < 5; i++) expect((await graphql(gateway.graphqlUrl, STOCK)).body.errors).toBeUndefined();
     expect(operations(replica, 'query')).toBeGreaterThan(0);
 
+    // The ejected primary is the only place a mutation may go: it is tried anyway (panic), and fails.
     const mutation = await graphql(gateway.graphqlUrl, RESTOCK);
     expect(mutation.body.errors).toEqual([
-      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'NO_ENDPOINT_AVAILABLE' } }),
+      expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE', serviceName: 'inventory', reason: 'ATTEMPTS_FAILED' } }),
     ]);
+    expect(operations(primary, 'mutation')).toBe(1);
     expect(operations(replica, 'mutation')).toBe(0);
   });
 

@@ -15,6 +15,7 @@ import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
+import type { GatewayConfig } from '../src/config';
 import { upstreamPolicySchema } from '../src/upstream/policy';
 import type { SubgraphUpstream } from '../src/upstream/policy';
 import { baseConfig, composeToFile, productsSdl, startProducts, tempDir } from './fixtures';
@@ -74,12 +75,14 @@ export interface ControllableProxy extends Listening {
   mode: ProxyMode;
   /** Modes to use for the next requests, one each, before falling back to `mode`. */
   queue: ProxyMode[];
+  /** How health checks are answered, when not as operations are (`mode`). */
+  healthMode?: ProxyMode;
 }
 
 const HEALTH_BODY = '{"query":"{ __typename }"}';
 
 export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass' }): Promise<ControllableProxy> {
-  const state = { hits: [] as ControllableProxy['hits'], healthChecks: 0, mode, queue: [] as ProxyMode[] };
+  const state = { hits: [] as ControllableProxy['hits'], healthChecks: 0, mode, queue: [] as ProxyMode[], healthMode: undefined as ProxyMode | undefined };
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -88,7 +91,7 @@ export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass
       const isHealthCheck = body === HEALTH_BODY;
       if (isHealthCheck) state.healthChecks += 1;
       else state.hits.push({ at: Date.now(), body });
-      const current = (!isHealthCheck && state.queue.shift()) || state.mode;
+      const current = isHealthCheck ? (state.healthMode ?? state.mode) : (state.queue.shift() ?? state.mode);
       switch (current.kind) {
         case 'stall':
           return; // never answer
@@ -121,6 +124,7 @@ export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass
     healthChecks: { get: () => state.healthChecks },
     mode: { get: () => state.mode, set: (value: ProxyMode) => (state.mode = value) },
     queue: { get: () => state.queue },
+    healthMode: { get: () => state.healthMode, set: (value: ProxyMode | undefined) => (state.healthMode = value) },
   });
   return proxy;
 }
@@ -139,6 +143,7 @@ export interface FailoverRig {
 export async function startFailoverRig(
   inventoryUpstream: (inventory: CountingSubgraph) => Promise<SubgraphUpstream>,
   policy: Record<string, unknown> = {},
+  gatewayOverrides: Partial<GatewayConfig> = {},
 ): Promise<FailoverRig> {
   const products = await startProducts();
   const inventory = await startInventory();
@@ -154,6 +159,7 @@ export async function startFailoverRig(
       supergraphPath: file,
       upstream: upstreamPolicySchema.parse(policy),
       subgraphs: { inventory: await inventoryUpstream(inventory) },
+      ...gatewayOverrides,
     }),
     { logger },
   );

@@ -49,6 +49,8 @@ export interface PoolObserver {
   onEndpointEvent?(endpoint: Endpoint, event: EndpointEvent): void;
   onAttempt?(endpoint: Endpoint, outcome: 'success' | 'failure' | 'rejected', seconds: number): void;
   onRetry?(subgraph: string, reason: string): void;
+  /** Every endpoint was ejected and one was tried anyway. */
+  onPanic?(subgraph: string): void;
 }
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
@@ -96,12 +98,27 @@ export class SubgraphPool {
       return candidates[this.next % candidates.length];
     };
     // A retry prefers an endpoint not tried yet, but may come back to one (it may have been a blip).
-    return (
+    const healthy =
       choose('primary', false) ??
       (kind === 'query' ? choose('replica', false) : undefined) ??
       choose('primary', true) ??
-      (kind === 'query' ? choose('replica', true) : undefined)
-    );
+      (kind === 'query' ? choose('replica', true) : undefined);
+    if (healthy || tried.size > 0) return healthy;
+    // Panic, as Envoy calls it: with every endpoint ejected by health, failing everyone is worse
+    // than trying them anyway (an ejection can be wrong; a breaker that is open is not overruled).
+    const panic = this.endpoints.filter((e) => (kind === 'query' || e.role === 'primary') && e.breaker.admits() && e.throttledUntil <= now);
+    if (panic.length === 0) return undefined;
+    this.observer.onPanic?.(this.name);
+    this.next = (this.next + 1) % 1_000_000;
+    const primaries = panic.filter((e) => e.role === 'primary');
+    const among = primaries.length > 0 ? primaries : panic;
+    return among[this.next % among.length];
+  }
+
+  /** Another endpoint than `endpoint` could take a retry of a `kind` call now. */
+  private hasAlternative(endpoint: Endpoint, kind: OperationKind): boolean {
+    const now = Date.now();
+    return this.endpoints.some((e) => e !== endpoint && (kind === 'query' || e.role === 'primary') && e.isAvailable(now));
   }
 
   /** Earliest instant a throttled endpoint accepts requests again, for waiting out a Retry-After. */
@@ -197,7 +214,9 @@ export class SubgraphPool {
   private async exchange(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
     const headers = request.perTryHeaders ? { ...request.headers, ...(await request.perTryHeaders()) } : request.headers;
     const tryController = new AbortController();
-    const tryTimer = setTimeout(() => tryController.abort(), this.policy.tryTimeoutMs);
+    // The per-try timeout is for moving on to another endpoint; with none to move to, the request's
+    // own deadline decides (a slow answer to a heavy query is not an endpoint that is down).
+    const tryTimer = this.hasAlternative(endpoint, request.kind) ? setTimeout(() => tryController.abort(), this.policy.tryTimeoutMs) : undefined;
     let response: Response;
     try {
       response = await fetch(endpoint.url, {
@@ -213,7 +232,9 @@ export class SubgraphPool {
         : deadlineSignal.aborted
           ? 'request deadline exceeded'
           : `${endpoint.shownUrl} could not be reached (${causeOf(error)})`;
-      throw new UpstreamAttemptError(detail, { retryable: !deadlineSignal.aborted, breakerFailure: !deadlineSignal.aborted || timedOut });
+      // Slowness (a try timeout, the deadline) never counts against the endpoint: only failing to
+      // connect or a broken exchange does.
+      throw new UpstreamAttemptError(detail, { retryable: !deadlineSignal.aborted, breakerFailure: !deadlineSignal.aborted && !timedOut });
     } finally {
       // Headers arrived (or the try ended): the body is read under the request's deadline only.
       clearTimeout(tryTimer);
