@@ -205,6 +205,12 @@ const UPSTREAM_ENV: Record<string, string[]> = {
   BREAKER_WINDOW_MS: ['breaker', 'windowMs'],
   BREAKER_HALF_OPEN_AFTER_MS: ['breaker', 'halfOpenAfterMs'],
   BREAKER_SUCCESSES_TO_CLOSE: ['breaker', 'successesToClose'],
+  UPSTREAM_BULKHEAD: ['concurrency', 'enabled'],
+  UPSTREAM_MAX_CONCURRENCY: ['concurrency', 'maxConcurrent'],
+  UPSTREAM_QUEUE_SIZE: ['concurrency', 'queueSize'],
+  UPSTREAM_CALLER_MAX_CONCURRENCY: ['concurrency', 'callerMaxConcurrent'],
+  UPSTREAM_CALLER_QUEUE_SIZE: ['concurrency', 'callerQueueSize'],
+  UPSTREAM_QUEUE_TIMEOUT_MS: ['concurrency', 'queueTimeoutMs'],
 };
 
 const envNameOfSubgraph = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -350,7 +356,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
   for (const [variable, path] of Object.entries(UPSTREAM_ENV)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    setPath(upstream, path, variable === 'HEALTH_CHECK_PATH' ? value : variable === 'UPSTREAM_DEDUPE' ? envBool(value) : Number.isNaN(Number(value)) ? value : Number(value));
+    setPath(upstream, path, variable === 'HEALTH_CHECK_PATH' ? value : variable === 'UPSTREAM_DEDUPE' || variable === 'UPSTREAM_BULKHEAD' ? envBool(value) : Number.isNaN(Number(value)) ? value : Number(value));
   }
   const input = {
     port: flags.port ?? envInt(env.PORT),

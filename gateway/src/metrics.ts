@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from '../../lib/logger';
 import type { BreakerState } from './upstream/breaker';
 import type { Endpoint, EndpointEvent } from './upstream/endpoint';
+import type { BulkheadObserver } from './pipeline/bulkhead-stage';
 import type { PoolObserver } from './upstream/pool';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
@@ -14,6 +15,7 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-
 export interface GatewayMetrics {
   registry: Registry;
   upstreamObserver: PoolObserver;
+  bulkheadObserver: BulkheadObserver;
   /** Register an endpoint so its gauges exist before anything happens to it. */
   trackEndpoint(endpoint: Endpoint): void;
   observeRequest(labels: { operation: string; outcome: 'success' | 'error' }, seconds: number): void;
@@ -72,6 +74,19 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     labelNames: ['subgraph'],
     registers: [registry],
   });
+  const overloads = new Counter({
+    name: 'gateway_upstream_overload_total',
+    help: "Subgraph calls its bulkhead refused (OVERLOADED: queue full) or gave up on (QUEUE_TIMEOUT, DEADLINE_EXCEEDED), by whose share was full",
+    labelNames: ['subgraph', 'reason', 'scope'],
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'gateway_upstream_queue_wait_seconds',
+    help: "Time subgraph calls waited for a slot in the subgraph's and the caller's bulkheads",
+    labelNames: ['subgraph'],
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 1, 2.5, 10],
+    registers: [registry],
+  });
   const deduplicated = new Counter({
     name: 'gateway_upstream_deduplicated_total',
     help: 'Subgraph queries answered by sharing an identical in-flight call',
@@ -123,6 +138,10 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
       onAttempt: (endpoint, outcome, seconds) => attempts.observe({ subgraph: endpoint.subgraph, url: endpoint.shownUrl, outcome }, seconds),
       onRetry: (subgraph) => retries.inc({ subgraph }),
       onPanic: (subgraph) => panics.inc({ subgraph }),
+    },
+    bulkheadObserver: {
+      onOverload: (subgraph, reason, scope) => overloads.inc({ subgraph, reason, scope }),
+      onQueued: (subgraph, seconds) => queueWait.observe({ subgraph }, seconds),
     },
     countDeduplicated: (subgraph) => deduplicated.inc({ subgraph }),
     cache: {

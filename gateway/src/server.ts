@@ -45,6 +45,7 @@ import { requestMetricsPlugin } from './plugins/request-metrics';
 import { composeStages } from './pipeline/call';
 import { PipelineDataSource } from './pipeline/data-source';
 import { poolTerminal } from './pipeline/pool-stage';
+import { bulkheadStage } from './pipeline/bulkhead-stage';
 import { subgraphStages } from './pipeline/stages';
 import { startSubscriptionServer } from './subscriptions/server';
 import type { SubscriptionServer } from './subscriptions/server';
@@ -115,11 +116,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   let entities: SupergraphEntities | undefined;
   const cache = createEntityCache(config.cache, { logger, metrics: metrics.cache });
+  const bulkheads = bulkheadStage({ policy: (name) => policyFor(config.upstream, config.subgraphs[name]).concurrency, observer: metrics.bulkheadObserver });
   const stages = subgraphStages({
     ...(cache ? { cache: cache.stage } : {}),
     entities: () => entities,
     dedupe: (name) => policyFor(config.upstream, config.subgraphs[name]).dedupe,
     onDeduplicated: (name) => metrics.countDeduplicated(name),
+    bulkhead: bulkheads.stage,
   });
 
   const gateway = new ApolloGateway({
@@ -281,8 +284,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       res.json({ status: ready ? 'ready' : 'not_ready' });
       return;
     }
+    const loads = bulkheads.describe();
     const subgraphs = Object.fromEntries(
-      [...currentPools].map(([name, pool]) => [name, { available: pool.endpoints.some((e) => e.isAvailable()), endpoints: pool.describe() }]),
+      [...currentPools].map(([name, pool]) => [
+        name,
+        { available: pool.endpoints.some((e) => e.isAvailable()), endpoints: pool.describe(), ...(loads[name] ? { load: loads[name] } : {}) },
+      ]),
     );
     // The cache is reported, never a reason to be unready: without it every fetch is a miss.
     res.json({

@@ -55,10 +55,10 @@ describe('the gateway serves any Federation 2 supergraph', () => {
     expect(response.status).toBe(200);
     expect(body.supergraph.phase).toBe('loaded');
     expect(body.supergraph.subgraphs.sort()).toEqual(['products', 'reviews']);
-    expect(body.subgraphs.products).toEqual({
+    expect(body.subgraphs.products).toEqual(expect.objectContaining({
       available: true,
       endpoints: [{ url: products.graphqlUrl, role: 'primary', health: 'healthy', breaker: 'closed' }],
-    });
+    }));
   });
 
   it('picks up a changed supergraph file without a restart', async () => {

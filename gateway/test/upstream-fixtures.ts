@@ -72,6 +72,9 @@ export interface ControllableProxy extends Listening {
   /** Operations (not health checks) that reached the proxy, with their arrival time. */
   hits: Array<{ at: number; body: string }>;
   healthChecks: number;
+  /** Operations being answered now, and the most there ever were at once. */
+  inFlight: number;
+  peakInFlight: number;
   mode: ProxyMode;
   /** Modes to use for the next requests, one each, before falling back to `mode`. */
   queue: ProxyMode[];
@@ -82,7 +85,7 @@ export interface ControllableProxy extends Listening {
 const HEALTH_BODY = '{"query":"{ __typename }"}';
 
 export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass' }): Promise<ControllableProxy> {
-  const state = { hits: [] as ControllableProxy['hits'], healthChecks: 0, mode, queue: [] as ProxyMode[], healthMode: undefined as ProxyMode | undefined };
+  const state = { hits: [] as ControllableProxy['hits'], healthChecks: 0, mode, queue: [] as ProxyMode[], healthMode: undefined as ProxyMode | undefined, inFlight: 0, peakInFlight: 0 };
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -90,7 +93,12 @@ export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass
       const body = Buffer.concat(chunks).toString('utf8');
       const isHealthCheck = body === HEALTH_BODY;
       if (isHealthCheck) state.healthChecks += 1;
-      else state.hits.push({ at: Date.now(), body });
+      else {
+        state.hits.push({ at: Date.now(), body });
+        state.inFlight += 1;
+        state.peakInFlight = Math.max(state.peakInFlight, state.inFlight);
+        res.on('close', () => (state.inFlight -= 1));
+      }
       const current = isHealthCheck ? (state.healthMode ?? state.mode) : (state.queue.shift() ?? state.mode);
       switch (current.kind) {
         case 'stall':
@@ -122,6 +130,8 @@ export async function startProxy(target: string, mode: ProxyMode = { kind: 'pass
   Object.defineProperties(proxy, {
     hits: { get: () => state.hits },
     healthChecks: { get: () => state.healthChecks },
+    inFlight: { get: () => state.inFlight },
+    peakInFlight: { get: () => state.peakInFlight },
     mode: { get: () => state.mode, set: (value: ProxyMode) => (state.mode = value) },
     queue: { get: () => state.queue },
     healthMode: { get: () => state.healthMode, set: (value: ProxyMode | undefined) => (state.healthMode = value) },

@@ -1,7 +1,7 @@
 /**
  * The one place that chooses and orders the stages of a subgraph call:
  *
- *   entity cache → entity marks → in-flight dedupe → upstream pool (the terminal)
+ *   entity cache → entity marks → in-flight dedupe → bulkhead → upstream pool (the terminal)
  *
  * Each stage lives in its own file and knows nothing of the others; adding one (authorisation,
  * operation limits) is a line here.
@@ -19,6 +19,8 @@ export interface StageChoices {
   /** Whether a subgraph's identical in-flight queries are shared (its upstream policy's `dedupe`). */
   dedupe: (subgraph: string) => boolean;
   onDeduplicated?: (subgraph: string) => void;
+  /** The per-subgraph and per-caller bulkheads (bulkhead-stage.ts). */
+  bulkhead?: SubgraphStage;
 }
 
 export function subgraphStages(choices: StageChoices): SubgraphStage[] {
@@ -26,5 +28,6 @@ export function subgraphStages(choices: StageChoices): SubgraphStage[] {
     ...(choices.cache ? [choices.cache] : []),
     entityMarksStage(choices.entities),
     dedupeStage({ enabled: choices.dedupe, ...(choices.onDeduplicated ? { onShared: choices.onDeduplicated } : {}) }),
+    ...(choices.bulkhead ? [choices.bulkhead] : []),
   ];
 }

@@ -12,6 +12,8 @@ const CAUSE_MESSAGES: Record<UnavailableCause, string> = {
   NO_ENDPOINT_AVAILABLE: 'no endpoint is available',
   ATTEMPTS_FAILED: 'every attempt failed',
   DEADLINE_EXCEEDED: 'no answer within the request deadline',
+  OVERLOADED: 'too many calls are waiting for it',
+  QUEUE_TIMEOUT: 'no slot came free in time',
 };
 
 export function unavailableError(subgraph: string, cause: UnavailableCause): GraphQLError {

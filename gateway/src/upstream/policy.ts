@@ -47,15 +47,32 @@ const breakerFields = {
   successesToClose: z.number().int().min(1),
 };
 
+const concurrencyFields = {
+  /** Whether calls to the subgraph go through its bulkhead at all. @default true */
+  enabled: z.boolean(),
+  /** Calls in flight to the subgraph at once (all callers). @default 64 */
+  maxConcurrent: z.number().int().min(1),
+  /** Calls that may wait for a slot beyond those; more are refused at once (OVERLOADED). @default 1024 */
+  queueSize: z.number().int().min(0),
+  /** Calls in flight to the subgraph at once for one caller (token subject). @default 16 */
+  callerMaxConcurrent: z.number().int().min(1),
+  /** One caller's calls that may wait for its share; more are refused at once (OVERLOADED). @default 256 */
+  callerQueueSize: z.number().int().min(0),
+  /** Longest wait in the queues before the call gives up (QUEUE_TIMEOUT); the request's deadline also ends it. @default 10000 */
+  queueTimeoutMs: z.number().int().min(1),
+};
+
 const RETRY_DEFAULTS = { maxRetries: 2, backoffMs: 25, maxBackoffMs: 2000, budgetRatio: 0.2, budgetMinPerSecond: 5 };
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, ejectAfterFailures: 3 };
 const BREAKER_DEFAULTS = { failureThreshold: 5, windowMs: 60_000, halfOpenAfterMs: 30_000, successesToClose: 3 };
+const CONCURRENCY_DEFAULTS = { enabled: true, maxConcurrent: 64, queueSize: 1024, callerMaxConcurrent: 16, callerQueueSize: 256, queueTimeoutMs: 10_000 };
 
 // Overrides are partial objects *without* defaults, so a subgraph's override never drags the
 // built-in defaults over what the environment set; defaults are filled in afterwards.
 const retryOverrides = z.object(retryFields).partial();
 const healthOverrides = z.object(healthFields).partial();
 const breakerOverrides = z.object(breakerFields).partial();
+const concurrencyOverrides = z.object(concurrencyFields).partial();
 
 export const upstreamPolicySchema = z.object({
   /** Abort one try when no response headers arrived within this. @default 5000 */
@@ -63,6 +80,13 @@ export const upstreamPolicySchema = z.object({
   retry: retryOverrides.prefault({}).transform((value) => ({ ...RETRY_DEFAULTS, ...value })),
   health: healthOverrides.prefault({}).transform((value) => ({ ...HEALTH_DEFAULTS, ...value })),
   breaker: breakerOverrides.prefault({}).transform((value) => ({ ...BREAKER_DEFAULTS, ...value })),
+  concurrency: concurrencyOverrides
+    .prefault({})
+    .transform((value) => ({ ...CONCURRENCY_DEFAULTS, ...value }))
+    .refine((value) => value.callerMaxConcurrent <= value.maxConcurrent, {
+      message: 'callerMaxConcurrent must not exceed maxConcurrent (a caller\'s share is part of the subgraph\'s)',
+      path: ['callerMaxConcurrent'],
+    }),
   /** Share one upstream call among identical in-flight queries. @default true */
   dedupe: z.boolean().default(true),
 });
@@ -71,6 +95,7 @@ export type UpstreamPolicy = z.infer<typeof upstreamPolicySchema>;
 export type RetryPolicy = UpstreamPolicy['retry'];
 export type HealthPolicy = UpstreamPolicy['health'];
 export type BreakerPolicy = UpstreamPolicy['breaker'];
+export type ConcurrencyPolicy = UpstreamPolicy['concurrency'];
 
 /** A subgraph's overrides: any part of the policy, plus its endpoints. */
 export const subgraphUpstreamSchema = z.object({
@@ -82,6 +107,7 @@ export const subgraphUpstreamSchema = z.object({
   retry: retryOverrides.optional(),
   health: healthOverrides.optional(),
   breaker: breakerOverrides.optional(),
+  concurrency: concurrencyOverrides.optional(),
   dedupe: z.boolean().optional(),
 });
 
@@ -95,6 +121,7 @@ export function policyFor(defaults: UpstreamPolicy, overrides: SubgraphUpstream 
     retry: { ...defaults.retry, ...overrides.retry },
     health: { ...defaults.health, ...overrides.health },
     breaker: { ...defaults.breaker, ...overrides.breaker },
+    concurrency: { ...defaults.concurrency, ...overrides.concurrency },
     dedupe: overrides.dedupe ?? defaults.dedupe,
   };
 }

@@ -31,7 +31,8 @@ export interface PoolRequest {
 }
 
 /** Why a subgraph could not answer, in words a client may see (no URLs, no internals). */
-export type UnavailableCause = 'NO_ENDPOINT_AVAILABLE' | 'ATTEMPTS_FAILED' | 'DEADLINE_EXCEEDED';
+/** Why a subgraph call got no answer; OVERLOADED and QUEUE_TIMEOUT come from its bulkhead (bulkhead-stage.ts). */
+export type UnavailableCause = 'NO_ENDPOINT_AVAILABLE' | 'ATTEMPTS_FAILED' | 'DEADLINE_EXCEEDED' | 'OVERLOADED' | 'QUEUE_TIMEOUT';
 
 /** No endpoint could answer; `reason` is the detail for logs, `cause` the part for clients. */
 export class PoolUnavailableError extends Error {
