@@ -95,6 +95,15 @@ describe.each(['memory', 'redis'] as const)('entity cache (%s)', (backend) => {
     expect(graph.seen).toEqual({ people: [], notes: [], ledger: [] });
   });
 
+  it('serves what one named operation cached to another asking the same of a subgraph', async () => {
+    await ask('query PeopleList($ids: [ID!]!) { people(ids: $ids) { id notes { text } } }', { ids: ['1', '2'] });
+    graph.reset();
+    const { body } = await ask('query PersonPage { person(id: "2") { id notes { text } } }');
+    expect(body.data.person).toEqual({ id: '2', notes: [{ text: 'Note about 2' }] });
+    expect(graph.seen.notes).toEqual([]);
+    expect(body.extensions.cache.fetches).toEqual(expect.arrayContaining([{ subgraph: 'notes', type: 'Person', hits: 1, misses: 0 }]));
+  });
+
   it('fetches only the entities it does not hold, and puts the answer together in order', async () => {
     await ask('{ person(id: "2") { notes { text } } }');
     await ask('{ person(id: "4") { notes { text } } }');

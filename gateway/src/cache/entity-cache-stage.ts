@@ -23,6 +23,7 @@ import type { CacheEntry, CacheStore } from '../../../lib/cache/store';
 import { stableStringify } from '../../../lib/stable-json';
 import type { Logger } from '../../../lib/logger';
 import type { CacheTraceEntry } from '../context';
+import { fetchShape } from '../pipeline/call';
 import type { Next, SubgraphCall, SubgraphResult, SubgraphStage } from '../pipeline/call';
 import { scopeOf } from '../pipeline/scope';
 import { failedCallBody } from '../pipeline/failed-call';
@@ -136,7 +137,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     const cap = ttlCapOf(config, call.subgraph, ROOT);
     if (cap === undefined || cap === 0) return next(call);
     const entry = (isPrivate: boolean) =>
-      JSON.stringify(['root', call.subgraph, digest(call.query, stableStringify(call.variables)), scopeOf(call.auth), isPrivate ? call.auth.subject : null]);
+      JSON.stringify(['root', call.subgraph, digest(fetchShape(call), stableStringify(call.variables)), scopeOf(call.auth), isPrivate ? call.auth.subject : null]);
     const [hit] = await store.getMany<Cached<Record<string, unknown>>>([entry(known?.policy.scope === 'PRIVATE')]);
     if (hit) {
       trace(call, ROOT, 1, 0);
@@ -162,7 +163,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
     if (!Array.isArray(representations)) return next(call);
     const reps = representations as Array<Record<string, unknown>>;
     const typeOf = (index: number) => String(reps[index]!.__typename);
-    const fetchKey = digest(call.subgraph, call.query, stableStringify(rest));
+    const fetchKey = digest(call.subgraph, fetchShape(call), stableStringify(rest));
     const scope = scopeOf(call.auth);
     const entryKey = (index: number, isPrivate: boolean) =>
       JSON.stringify(['entity', fetchKey, stableStringify(reps[index]), scope, isPrivate ? call.auth.subject : null]);
@@ -236,7 +237,7 @@ export function entityCacheStage(options: EntityCacheStageOptions): SubgraphStag
   return async (call, next) => {
     if (!config.enabled) return next(call);
     if (call.kind === 'mutation' || call.operation === 'mutation') return evicting(call, next);
-    const policyKey = `${call.subgraph}\u0000${call.query}`;
+    const policyKey = `${call.subgraph}\u0000${fetchShape(call)}`;
     const known = learned.get(policyKey);
     if (known && !known.cacheable && Date.now() < known.recheckAt) return next(call);
     return isEntitiesFetch(call.document) ? entities(call, next, policyKey, known) : root(call, next, policyKey, known);

@@ -60,6 +60,17 @@ export type Next = (call: SubgraphCall) => Promise<SubgraphResult>;
 /** One stage: answer `call`, or pass it (or a changed copy) to `next`. */
 export type SubgraphStage = (call: SubgraphCall, next: Next) => Promise<SubgraphResult>;
 
+const OPERATION_NAME = /^(query|mutation|subscription)\s+[_A-Za-z][_0-9A-Za-z]*/;
+
+/**
+ * What a fetch asks, without the name the query planner gave it (`PatientPage__crm__1`, from the
+ * client's operation name): two client operations asking a subgraph the same thing make the same
+ * fetch, so the cache and the dedupe key on this rather than on `query`.
+ */
+export function fetchShape(call: Pick<SubgraphCall, 'query'>): string {
+  return call.query.replace(OPERATION_NAME, '$1');
+}
+
 /** The stages in order, ending in `terminal`. */
 export function composeStages(stages: readonly SubgraphStage[], terminal: Next): Next {
   return stages.reduceRight<Next>((next, stage) => (call) => stage(call, next), terminal);

@@ -5,6 +5,7 @@
  * change bodies in place.
  */
 import type { SubgraphResult, SubgraphStage } from './call';
+import { fetchShape } from './call';
 import { scopeOf } from './scope';
 
 export interface DedupeStageOptions {
@@ -19,7 +20,7 @@ export function dedupeStage(options: DedupeStageOptions): SubgraphStage {
   const copy = (result: SubgraphResult): SubgraphResult => ({ ...result, body: structuredClone(result.body) });
   return async (call, next) => {
     if (call.kind === 'mutation' || !options.enabled(call.subgraph)) return next(call);
-    const key = JSON.stringify([call.subgraph, call.query, call.variables, scopeOf(call.auth)]);
+    const key = JSON.stringify([call.subgraph, fetchShape(call), call.variables, scopeOf(call.auth)]);
     const existing = inflight.get(key);
     if (existing) {
       existing.followers += 1;

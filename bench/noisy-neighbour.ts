@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:noisy-neighbour`: what one abusive client does to everyone else. The whole stack
+ * runs as `npm start` runs it (separate processes, embedded defaults: caches on, default limits).
+ * A front-desk client sends a steady stream of light queries (one patient with their appointments,
+ * CRM contact and payments, at a fixed rate, whatever the answers' speed), first alone, then with
+ * an abusive client running alongside under another token:
+ *   - heavy legal queries without pause, several at once (the README's overview for 500 patients,
+ *     each with a different search so no whole answer is cached);
+ *   - the fan-out document of nested fragments (refused by the operation limits);
+ *   - a 400 KB search string (refused before parsing);
+ *   - made-up tokens (refused, then throttled per IP).
+ * Prints the front desk's p50/p99 latency and error count in both runs, their ratio, and what the
+ * abusive client got back. Target: p99 within 2× and no errors.
+ *
+ * Options (env): BENCH_SECONDS (per run, default 20), BENCH_RATE (front-desk requests/s, default 20),
+ * BENCH_ABUSERS (heavy queries at once, default 8), SEED_PATIENTS (default 500).
+ */
+import crypto from 'node:crypto';
+import { signToken } from '../gateway/src/auth';
+import { DEV_CLINIC } from '../gateway/src/auth/config';
+import { launch } from '../lib/stack/launcher';
+import { freePort, patientGraphServices } from '../lib/stack/patient-graph';
+import { OVERVIEW } from './queries';
+
+/**
+ * One patient's page: the overview's selection for one patient (the entity cache keys an entry by
+ * the fetch's selection, so a page asking the same as the overview finds what it cached).
+ */
+const LIGHT = `query FrontDesk($id: ID!) { patient(id: $id) {
+  id fullName dateOfBirth email nhsNumber phones { number e164 } dataQuality { score issues route }
+  appointments { id start end status practitioner { fullName } calendarEvent { id status } }
+  invoices { id total outstanding payments { id status amountMinor currency } }
+  crmContact { id lifecycleStage marketingConsent } deals { id stage amount }
+  payments { id provider status amountMinor currency } subscriptions { id status plan }
+} }`;
+
+/** The overview with a search, so each heavy query's root answer differs (entities may still be cached). */
+const HEAVY = OVERVIEW.replace('query PatientOverview {', 'query PatientOverview($search: String) {').replace(
+  'patients(first: 500)',
+  'patients(first: 500, filter: { search: $search })',
+);
+
+/** Fifteen levels of fragments, each asking the graph's cycles twice. */
+function fanOutDocument(levels = 15): string {
+  const fragments = [`fragment L0 on Patient { id fullName }`];
+  for (let i = 1; i <= levels; i++) {
+    fragments.push(`fragment L${i} on Patient { crmContact { patient { ...L${i - 1} } } appointments { patient { ...L${i - 1} } } }`);
+  }
+  return `{ patients(first: 50) { nodes { ...L${levels} } } } ${fragments.join(' ')}`;
+}
+
+interface Sample {
+  ms: number;
+  ok: boolean;
+  /** What went wrong, when something did. */
+  error?: string;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main() {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+  const rate = Number(process.env.BENCH_RATE ?? 20);
+  const abusers = Number(process.env.BENCH_ABUSERS ?? 8);
+  const seedPatients = Number(process.env.SEED_PATIENTS ?? 500);
+  const secret = crypto.randomBytes(32).toString('hex');
+  const roles = ['clinician', 'admin', 'marketing', 'finance'];
+  const frontDesk = signToken(secret, { subject: 'front-desk', roles, clinic: DEV_CLINIC });
+  const abuser = signToken(secret, { subject: 'abuser', roles, clinic: DEV_CLINIC });
+  const stack = await launch(patientGraphServices({ gatewayPort: 0, syncPort: await freePort(), jwtSecret: secret, seedPatients, env: { LOG_LEVEL: 'warn' } }));
+  const url = stack.urls.gateway!;
+  const post = async (token: string, query: string, variables?: Record<string, unknown>) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json().catch(() => ({}))) as { errors?: Array<{ extensions?: { code?: string; reason?: string } }>; data?: any };
+    return { status: response.status, body };
+  };
+
+  try {
+    const ids = ((await post(frontDesk, '{ patients(first: 500) { nodes { id } } }')).body.data.patients.nodes as Array<{ id: string }>).map((n) => n.id);
+
+    const outcomes = new Map<string, number>();
+    const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    const describe = ({ status, body }: { status: number; body: { errors?: Array<{ extensions?: { code?: string; reason?: string } }> } }) => {
+      const error = body.errors?.[0]?.extensions;
+      const where = (body.errors?.[0] as { path?: unknown[] } | undefined)?.path?.join('.');
+      return error ? `${status} ${error.code ?? '?'}${error.reason ? `/${error.reason}` : ''}${where ? ` at ${where}` : ''}` : `${status} ok`;
+    };
+    /** The front desk: `rate` requests a second for `seconds`, each timed from when it was due. */
+    const frontDeskRun = async (): Promise<Sample[]> => {
+      const samples: Sample[] = [];
+      const inFlight: Promise<void>[] = [];
+      const start = performance.now();
+      for (let i = 0; i < seconds * rate; i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const id = ids[Math.floor(Math.random() * ids.length)]!;
+        inFlight.push(
+          post(frontDesk, LIGHT, { id })
+            .then(({ status, body }) => {
+              const ok = status === 200 && !body.errors && body.data?.patient?.id === id;
+              samples.push({ ms: performance.now() - due, ok, ...(ok ? {} : { error: describe({ status, body }) }) });
+            })
+            .catch((error: Error) => void samples.push({ ms: performance.now() - due, ok: false, error: error.message })),
+        );
+      }
+      await Promise.all(inFlight);
+      return samples;
+    };
+
+    const abuse = async (until: () => boolean) => {
+      const loops: Promise<void>[] = [];
+      const loop = (kind: string, send: () => Promise<{ status: number; body: any }>) =>
+        loops.push(
+          (async () => {
+            while (!until()) count(`${kind}: ${describe(await send().catch(() => ({ status: 0, body: {} })))}`);
+          })(),
+        );
+      for (let i = 0; i < abusers; i++) loop('heavy overview', () => post(abuser, HEAVY, { search: crypto.randomBytes(1).toString('hex').slice(0, 1) }));
+      const fanOut = fanOutDocument();
+      loop('fan-out document', () => post(abuser, fanOut));
+      loop('400 KB search', () => post(abuser, HEAVY, { search: 'x'.repeat(400_000) }));
+      loop('made-up token', () => post(`${abuser}x`, LIGHT, { id: ids[0] }));
+      await Promise.all(loops);
+    };
+
+    // Warm-up: JIT and connection pools, and the entity cache a clinic's day would have filled
+    // (one overview of every patient; entries live 5 minutes, longer than both runs). Without it the
+    // front desk alone would spend HubSpot's 100 requests per 10 s and wait out its 429s.
+    const warm = await post(frontDesk, OVERVIEW);
+    if (warm.body.errors) throw new Error(`warm-up failed: ${describe(warm)}`);
+    await Promise.all(ids.slice(0, 50).map((id) => post(frontDesk, LIGHT, { id })));
+
+    const alone = await frontDeskRun();
+    let done = false;
+    const abusing = abuse(() => done);
+    const withAbuser = await frontDeskRun();
+    done = true;
+    await abusing;
+
+    const errorKinds = (samples: Sample[]) => {
+      const kinds = new Map<string, number>();
+      for (const { error } of samples) if (error) kinds.set(error.replace(/\.\d+\./g, '.N.'), (kinds.get(error.replace(/\.\d+\./g, '.N.')) ?? 0) + 1);
+      return [...kinds].map(([kind, n]) => `${kind} ×${n}`).join('; ');
+    };
+    const summary = (samples: Sample[]) => {
+      const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors: samples.filter((s) => !s.ok).length, n: samples.length };
+    };
+    const a = summary(alone);
+    const w = summary(withAbuser);
+    console.log(`front desk: ${rate} requests/s for ${seconds} s per run; abusive client: ${abusers} heavy queries at once + fan-out, 400 KB search, made-up tokens`);
+    console.log(`alone          p50 ${a.p50.toFixed(1)} ms  p99 ${a.p99.toFixed(1)} ms  errors ${a.errors}/${a.n}`);
+    console.log(`with abuser    p50 ${w.p50.toFixed(1)} ms  p99 ${w.p99.toFixed(1)} ms  errors ${w.errors}/${w.n}`);
+    for (const [name, samples] of [['alone', alone], ['with abuser', withAbuser]] as const) {
+      const kinds = errorKinds(samples);
+      if (kinds) console.log(`  front-desk errors ${name}: ${kinds}`);
+    }
+    console.log(`ratio p99 with/alone: ${(w.p99 / a.p99).toFixed(2)} (target ≤ 2), p50: ${(w.p50 / a.p50).toFixed(2)}`);
+    console.log('what the abusive client got:');
+    for (const [key, n] of [...outcomes].sort()) console.log(`  ${key}: ${n}`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
