@@ -159,6 +159,8 @@ function instant(value: string | null | undefined, name: string): number | undef
 export function inRange(range: DateRange | null | undefined, name: string): (value: string) => boolean {
   const start = instant(range?.start, `${name}.start`);
   const end = instant(range?.end, `${name}.end`);
+  // No range: every record matches, without parsing its date (lists filter thousands of records).
+  if (start === undefined && end === undefined) return () => true;
   return (value) => {
     const ms = Date.parse(value);
     return (start === undefined || ms >= start) && (end === undefined || ms < end);
