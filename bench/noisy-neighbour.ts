@@ -13,7 +13,8 @@
  * abusive client got back. Target: p99 within 2× and no errors.
  *
  * Options (env): BENCH_SECONDS (per run, default 20), BENCH_RATE (front-desk requests/s, default 20),
- * BENCH_ABUSERS (heavy queries at once, default 8), SEED_PATIENTS (default 500).
+ * BENCH_ABUSERS (heavy queries at once, default 8), BENCH_ABUSE (which abuses, comma-separated:
+ * heavy,fan-out,big-search,bad-token; default all), SEED_PATIENTS (default 500).
  */
 import crypto from 'node:crypto';
 import { signToken } from '../gateway/src/auth';
@@ -123,11 +124,12 @@ async function main() {
             while (!until()) count(`${kind}: ${describe(await send().catch(() => ({ status: 0, body: {} })))}`);
           })(),
         );
-      for (let i = 0; i < abusers; i++) loop('heavy overview', () => post(abuser, HEAVY, { search: crypto.randomBytes(1).toString('hex').slice(0, 1) }));
+      const kinds = new Set((process.env.BENCH_ABUSE ?? 'heavy,fan-out,big-search,bad-token').split(','));
+      if (kinds.has('heavy')) for (let i = 0; i < abusers; i++) loop('heavy overview', () => post(abuser, HEAVY, { search: crypto.randomBytes(1).toString('hex').slice(0, 1) }));
       const fanOut = fanOutDocument();
-      loop('fan-out document', () => post(abuser, fanOut));
-      loop('400 KB search', () => post(abuser, HEAVY, { search: 'x'.repeat(400_000) }));
-      loop('made-up token', () => post(`${abuser}x`, LIGHT, { id: ids[0] }));
+      if (kinds.has('fan-out')) loop('fan-out document', () => post(abuser, fanOut));
+      if (kinds.has('big-search')) loop('400 KB search', () => post(abuser, HEAVY, { search: 'x'.repeat(400_000) }));
+      if (kinds.has('bad-token')) loop('made-up token', () => post(`${abuser}x`, LIGHT, { id: ids[0] }));
       await Promise.all(loops);
     };
 
