@@ -30,6 +30,16 @@ export type StripePaymentIntentStatus =
   | 'canceled'
   | 'succeeded';
 
+/** Why the last payment attempt failed (Stripe's `last_payment_error`, a subset of its fields). */
+export interface StripePaymentError {
+  /** e.g. card_error, api_error, invalid_request_error */
+  type: string;
+  /** e.g. card_declined */
+  code?: string;
+  decline_code?: string;
+  message?: string;
+}
+
 export interface StripePaymentIntent {
   id: string;
   object: 'payment_intent';
@@ -38,6 +48,13 @@ export interface StripePaymentIntent {
   /** ISO 4217, lower case. */
   currency: string;
   status: StripePaymentIntentStatus;
+  /**
+   * Set when the last attempt failed: Stripe then moves the intent back to
+   * requires_payment_method. Null otherwise, and cleared when the intent next changes.
+   */
+  last_payment_error: StripePaymentError | null;
+  /** Unix seconds; set once canceled. */
+  canceled_at?: number | null;
   customer: string | null;
   /** Unix seconds. */
   created: number;

@@ -6,11 +6,16 @@
  * issues can add writes and webhooks. Fault injection and request counters come from
  * createEmulatorApp.
  *
+ * Payment intents are created as in Stripe: `POST /v1/payment_intents` (form-encoded amount,
+ * currency, customer, metadata[…], description; an `Idempotency-Key` replays the first answer
+ * instead of creating another) makes an intent in requires_payment_method with no
+ * last_payment_error, and sends `payment_intent.created`.
+ *
  * Webhooks: the admin route below stands for a payment moving on in Stripe (the customer
  * completes 3-D Secure, the bank declines, someone cancels in the Dashboard). With a `webhook`
- * configured, each transition is POSTed as Stripe does it: an `event` object (pretty-printed,
- * as Stripe sends it) with the payment intent as `data.object`, signed with Stripe-Signature
- * (lib/webhooks/stripe.ts), re-signed on every retry. Events can be read back at
+ * configured, each creation and transition is POSTed as Stripe does it: an `event` object
+ * (pretty-printed, as Stripe sends it) with the payment intent as `data.object`, signed with
+ * Stripe-Signature (lib/webhooks/stripe.ts), re-signed on every retry. Events can be read back at
  * GET /v1/events/:id, as receivers that re-fetch events do.
  *
  *   POST /__admin/payment_intents/:id/transition { status } → the updated payment intent
@@ -22,6 +27,7 @@ import { bearerToken, createEmulatorApp, requireToken } from '../../../lib/emula
 import { listen } from '../../../lib/listen';
 import type { Listening } from '../../../lib/listen';
 import type { SeedWorld } from '../../../lib/seed';
+import { stableStringify } from '../../../lib/stable-json';
 import { createAdminFront, createWebhookSender, sendAdminResult, signStripe } from '../../../lib/webhooks';
 import type { StripeWebhookEvent, WebhookRetryOptions } from '../../../lib/webhooks';
 import type { StripeCustomer, StripePaymentIntent, StripePaymentIntentStatus, StripeSubscription } from '../../../lib/vendors/stripe';
@@ -85,6 +91,8 @@ export function createStripeStore(world: SeedWorld): StripeStore {
       amount: p.amount,
       currency: p.currency,
       status: p.status,
+      // No seeded attempt has failed: a seeded requires_payment_method intent awaits a method.
+      last_payment_error: null,
       customer: p.customerId,
       created: p.created,
       // Stripe metadata holds strings only, so a missing invoice is an absent key, not null.
@@ -271,18 +279,21 @@ const SEARCHABLE: Record<'customers' | 'payment_intents' | 'subscriptions', Read
   subscriptions: new Set(['metadata', 'status', 'created']),
 };
 
+const PAYMENT_FAILED = 'payment_intent.payment_failed';
+
 /**
  * The statuses a payment intent can be moved to from the admin route, and the event Stripe
  * sends. `failed` is emulator shorthand: Stripe has no failed status; a declined payment goes
- * back to requires_payment_method (with last_payment_error) and sends payment_failed.
+ * back to requires_payment_method (with last_payment_error) and sends payment_failed. An attempt
+ * can fail from requires_payment_method too (a new intent's first attempt, or another try).
  */
 const TRANSITIONS: Record<string, { status: StripePaymentIntentStatus; type: string }> = {
   succeeded: { status: 'succeeded', type: 'payment_intent.succeeded' },
   processing: { status: 'processing', type: 'payment_intent.processing' },
   requires_action: { status: 'requires_action', type: 'payment_intent.requires_action' },
   canceled: { status: 'canceled', type: 'payment_intent.canceled' },
-  requires_payment_method: { status: 'requires_payment_method', type: 'payment_intent.payment_failed' },
-  failed: { status: 'requires_payment_method', type: 'payment_intent.payment_failed' },
+  requires_payment_method: { status: 'requires_payment_method', type: PAYMENT_FAILED },
+  failed: { status: 'requires_payment_method', type: PAYMENT_FAILED },
 };
 /** Stripe never moves a payment intent out of these. */
 const FINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'canceled']);
@@ -294,6 +305,34 @@ function stripeId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString('hex')}`;
 }
 
+/** The parameters POST /v1/payment_intents takes here (Stripe takes more; others are refused by name). */
+const CREATE_PARAMS: ReadonlySet<string> = new Set(['amount', 'currency', 'customer', 'metadata', 'description']);
+
+/** What Stripe keeps of a successful POST under its Idempotency-Key: the parameters it was sent with and its answer. */
+interface IdempotentResult {
+  params: string;
+  body: StripePaymentIntent;
+}
+
+/** Stripe's metadata rules: at most 50 keys of up to 40 characters, string values up to 500. */
+function parseMetadata(raw: unknown): Record<string, string> {
+  if (raw === undefined || raw === '') return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new StripeRequestError(400, 'Invalid object', 'metadata');
+  }
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length > 50) throw new StripeRequestError(400, 'Invalid metadata: metadata cannot have more than 50 keys', 'metadata');
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') throw new StripeRequestError(400, `Invalid metadata[${key}]: must be a string`, `metadata[${key}]`);
+    if (key.length > 40) throw new StripeRequestError(400, `Invalid metadata: keys can be at most 40 characters long`, `metadata[${key}]`);
+    if (value.length > 500) throw new StripeRequestError(400, `Invalid metadata: values can be at most 500 characters long`, `metadata[${key}]`);
+    // Stripe drops a key sent with an empty value.
+    if (value !== '') metadata[key] = value;
+  }
+  return metadata;
+}
+
 const SUBSCRIPTION_STATUSES = new Set(['active', 'past_due', 'unpaid', 'canceled', 'incomplete', 'incomplete_expired', 'trialing', 'paused', 'ended', 'all']);
 
 export async function startStripeEmulator(options: StripeEmulatorOptions): Promise<StripeEmulator> {
@@ -303,6 +342,40 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   const webhook = options.webhook;
   const sender = createWebhookSender({ retryDelaysMs: webhook?.retryDelaysMs, timeoutMs: webhook?.timeoutMs });
   const events = new Map<string, StripeWebhookEvent>();
+
+  /**
+   * Sends `type` with a snapshot of `intent` to the webhook endpoint, signed as Stripe signs it;
+   * resolves (never rejects) after the first attempt with the delivery's id, none without a webhook.
+   */
+  async function sendIntentEvent(type: string, intent: StripePaymentIntent): Promise<string[]> {
+    if (!webhook) return [];
+    const event: StripeWebhookEvent = {
+      id: stripeId('evt'),
+      object: 'event',
+      api_version: STRIPE_API_VERSION,
+      created: Math.floor(Date.now() / 1000),
+      // A snapshot: later changes to the intent do not rewrite the event.
+      data: { object: structuredClone(intent) as unknown as Record<string, unknown> },
+      livemode: false,
+      pending_webhooks: 1,
+      type,
+    };
+    events.set(event.id, event);
+    const body = JSON.stringify(event, null, 2);
+    const delivery = await sender.send({
+      url: webhook.url,
+      event: event.type,
+      build: () => ({
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'user-agent': STRIPE_USER_AGENT,
+          ...signStripe({ secret: webhook.secret, body, timestamp: Math.floor(Date.now() / 1000) }),
+        },
+        body,
+      }),
+    });
+    return [delivery.id];
+  }
 
   app.use(
     '/v1',
@@ -380,6 +453,64 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   });
   app.get('/v1/payment_intents/:id', retrieve(store.paymentIntents, 'payment_intent'));
 
+  const idempotentResults = new Map<string, IdempotentResult>();
+  app.post('/v1/payment_intents', (req, res) => {
+    const params = (req.body ?? {}) as Record<string, unknown>;
+    const key = req.get('idempotency-key');
+    const fingerprint = stableStringify(params);
+    if (key !== undefined) {
+      const earlier = idempotentResults.get(key);
+      if (earlier && earlier.params !== fingerprint) {
+        res.status(400).json({
+          error: {
+            type: 'idempotency_error',
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+          },
+        });
+        return;
+      }
+      if (earlier) {
+        // The first answer again; nothing is created and no event is sent.
+        res.setHeader('Idempotent-Replayed', 'true');
+        res.json(earlier.body);
+        return;
+      }
+    }
+    const unknown = Object.keys(params).find((name) => !CREATE_PARAMS.has(name));
+    if (unknown !== undefined) throw new StripeRequestError(400, `Received unknown parameter: ${unknown}`, unknown);
+    const amountText = params.amount;
+    if (amountText === undefined) throw new StripeRequestError(400, 'Missing required param: amount.', 'amount');
+    if (typeof amountText !== 'string' || !/^\d+$/.test(amountText)) throw new StripeRequestError(400, `Invalid integer: ${String(amountText)}`, 'amount');
+    const amount = Number(amountText);
+    if (amount < 1) throw new StripeRequestError(400, 'This value must be greater than or equal to 1.', 'amount');
+    const currency = params.currency;
+    if (currency === undefined) throw new StripeRequestError(400, 'Missing required param: currency.', 'currency');
+    if (typeof currency !== 'string' || !/^[a-z]{3}$/i.test(currency)) throw new StripeRequestError(400, `Invalid currency: ${String(currency)}.`, 'currency');
+    const customer = params.customer;
+    if (customer !== undefined && (typeof customer !== 'string' || !store.customers.has(customer))) {
+      throw new StripeRequestError(400, `No such customer: '${String(customer)}'`, 'customer', 'resource_missing');
+    }
+    const intent: StripePaymentIntent = {
+      id: stripeId('pi'),
+      object: 'payment_intent',
+      amount,
+      currency: currency.toLowerCase(),
+      // What Stripe gives a new intent: waiting for a payment method, no attempt made.
+      status: 'requires_payment_method',
+      last_payment_error: null,
+      canceled_at: null,
+      customer: (customer as string | undefined) ?? null,
+      created: Math.floor(Date.now() / 1000),
+      metadata: parseMetadata(params.metadata),
+      livemode: false,
+    };
+    store.paymentIntents.set(intent.id, intent);
+    if (key !== undefined) idempotentResults.set(key, { params: fingerprint, body: structuredClone(intent) });
+    // Stripe answers at once and delivers its events on its own time: the answer does not wait.
+    void sendIntentEvent('payment_intent.created', intent);
+    res.json(intent);
+  });
+
   app.get('/v1/subscriptions/search', (req, res) => {
     res.json(search(req, 'subscriptions', store.subscriptions.values(), readSubscription));
   });
@@ -428,51 +559,18 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     if (!transition) {
       return sendError(res, 400, `Invalid status: must be one of ${Object.keys(TRANSITIONS).join(', ')}`, { param: 'status' });
     }
-    if (FINAL_STATUSES.has(intent.status) || intent.status === transition.status) {
+    // Another attempt can fail while the intent waits for a method; other moves must change the status.
+    if (FINAL_STATUSES.has(intent.status) || (intent.status === transition.status && transition.type !== PAYMENT_FAILED)) {
       return sendError(res, 400, `You cannot move this PaymentIntent to ${transition.status} because it has a status of ${intent.status}.`, {
         code: 'payment_intent_unexpected_state',
       });
     }
     intent.status = transition.status;
-    const extended = intent as StripePaymentIntent & { last_payment_error?: unknown; canceled_at?: number | null };
-    const now = Math.floor(Date.now() / 1000);
-    if (transition.type === 'payment_intent.payment_failed') {
-      extended.last_payment_error = { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' };
-    } else if (transition.status === 'succeeded') {
-      extended.last_payment_error = null;
-    }
-    if (transition.status === 'canceled') extended.canceled_at = now;
-
-    let deliveryIds: string[] = [];
-    if (webhook) {
-      const event: StripeWebhookEvent = {
-        id: stripeId('evt'),
-        object: 'event',
-        api_version: STRIPE_API_VERSION,
-        created: now,
-        // A snapshot: later changes to the intent do not rewrite the event.
-        data: { object: structuredClone(intent) as unknown as Record<string, unknown> },
-        livemode: false,
-        pending_webhooks: 1,
-        type: transition.type,
-      };
-      events.set(event.id, event);
-      const body = JSON.stringify(event, null, 2);
-      const delivery = await sender.send({
-        url: webhook.url,
-        event: event.type,
-        build: () => ({
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'user-agent': STRIPE_USER_AGENT,
-            ...signStripe({ secret: webhook.secret, body, timestamp: Math.floor(Date.now() / 1000) }),
-          },
-          body,
-        }),
-      });
-      deliveryIds = [delivery.id];
-    }
-    sendAdminResult(res, intent, deliveryIds);
+    // Stripe clears the error whenever the intent changes for another reason than a failed attempt.
+    intent.last_payment_error =
+      transition.type === PAYMENT_FAILED ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' } : null;
+    if (transition.status === 'canceled') intent.canceled_at = Math.floor(Date.now() / 1000);
+    sendAdminResult(res, intent, await sendIntentEvent(transition.type, intent));
   });
 
   const listening = await listen(root, options.port ?? 0, options.host);

@@ -5,8 +5,8 @@
  */
 import type { GoCardlessMandate, GoCardlessPayment } from '../../../lib/vendors/gocardless';
 import type { StripePaymentIntent, StripeSubscription } from '../../../lib/vendors/stripe';
-import { normalisePaymentStatus } from './payment-status';
-import type { PaymentProvider, PaymentStatus } from './payment-status';
+import { goCardlessPaymentStatus, stripePaymentStatus } from '../../../lib/vendors/payment-status';
+import type { PaymentProvider, PaymentStatus } from '../../../lib/vendors/payment-status';
 
 export interface EntityReference<T extends string> {
   __typename: T;
@@ -59,7 +59,7 @@ export function toPayment(intent: StripePaymentIntent): PaymentModel {
     provider: 'STRIPE',
     amountMinor: intent.amount,
     currency: intent.currency.toUpperCase(),
-    status: normalisePaymentStatus('STRIPE', intent.status),
+    status: stripePaymentStatus(intent),
     providerStatus: intent.status,
     createdAt: isoFromUnix(intent.created),
     invoice: invoiceId ? { __typename: 'Invoice', id: invoiceId } : null,
@@ -77,7 +77,7 @@ export function goCardlessToPayment(payment: GoCardlessPayment): PaymentModel {
     provider: 'GOCARDLESS',
     amountMinor: payment.amount,
     currency: payment.currency.toUpperCase(),
-    status: normalisePaymentStatus('GOCARDLESS', payment.status),
+    status: goCardlessPaymentStatus(payment.status),
     providerStatus: payment.status,
     createdAt: new Date(createdMs).toISOString(),
     invoice: invoiceId ? { __typename: 'Invoice', id: invoiceId } : null,

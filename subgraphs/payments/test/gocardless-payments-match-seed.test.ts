@@ -8,7 +8,7 @@
  * (vendor-cache.test.ts is about what it saves).
  */
 import type { SeedGoCardlessMandate, SeedGoCardlessPayment } from '../../../lib/seed';
-import { normalisePaymentStatus } from '../src/payment-status';
+import { goCardlessPaymentStatus } from '../../../lib/vendors/payment-status';
 import { PAYMENT_FIELDS, startPaymentsStack } from './payments-stack';
 import type { PaymentsStack } from './payments-stack';
 
@@ -41,7 +41,7 @@ function expectedPayment(payment: SeedGoCardlessPayment) {
     provider: 'GOCARDLESS',
     amountMinor: payment.amount,
     currency: 'GBP',
-    status: normalisePaymentStatus('GOCARDLESS', payment.status),
+    status: goCardlessPaymentStatus(payment.status),
     providerStatus: payment.status,
     createdAt: payment.createdAt,
     invoice: payment.invoiceId ? { id: payment.invoiceId } : null,

@@ -4,7 +4,7 @@
  * first), and Payment/PlanSubscription resolved by id.
  */
 import type { SeedGoCardlessPayment, SeedPaymentIntent, SeedSubscription, SeedWorld } from '../../../lib/seed';
-import { normalisePaymentStatus } from '../src/payment-status';
+import { goCardlessPaymentStatus, stripePaymentStatus } from '../../../lib/vendors/payment-status';
 import { PAYMENT_FIELDS, startPaymentsStack, SUBSCRIPTION_FIELDS } from './payments-stack';
 import type { PaymentsStack } from './payments-stack';
 
@@ -26,7 +26,7 @@ function expectedPayment(intent: SeedPaymentIntent) {
     provider: 'STRIPE',
     amountMinor: intent.amount,
     currency: 'GBP',
-    status: normalisePaymentStatus('STRIPE', intent.status),
+    status: stripePaymentStatus({ status: intent.status, last_payment_error: null }),
     providerStatus: intent.status,
     createdAt: new Date(intent.created * 1000).toISOString(),
     invoice: intent.invoiceId ? { id: intent.invoiceId } : null,
@@ -40,7 +40,7 @@ function expectedGoCardlessPayment(payment: SeedGoCardlessPayment) {
     provider: 'GOCARDLESS',
     amountMinor: payment.amount,
     currency: 'GBP',
-    status: normalisePaymentStatus('GOCARDLESS', payment.status),
+    status: goCardlessPaymentStatus(payment.status),
     providerStatus: payment.status,
     createdAt: payment.createdAt,
     invoice: payment.invoiceId ? { id: payment.invoiceId } : null,

@@ -7,6 +7,7 @@ const intent: StripePaymentIntent = {
   amount: 12345,
   currency: 'gbp',
   status: 'requires_capture',
+  last_payment_error: null,
   customer: 'cus_1',
   created: 1_750_000_000,
   metadata: { semble_patient_id: 'p1' },

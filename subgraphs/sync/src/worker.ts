@@ -28,10 +28,10 @@
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
 import { VendorError } from '../../../lib/vendor-error';
-import type { GoCardlessPaymentStatus } from '../../../lib/vendors/gocardless';
 import type { GoogleEvent, GoogleEventInput } from '../../../lib/vendors/google-calendar';
+import { goCardlessPaymentStatus, stripePaymentStatus } from '../../../lib/vendors/payment-status';
+import type { PaymentProvider, PaymentStatus } from '../../../lib/vendors/payment-status';
 import type { SembleBooking } from '../../../lib/vendors/semble';
-import type { StripePaymentIntent } from '../../../lib/vendors/stripe';
 import type { SyncClients } from './clients';
 import { inboxDeadLetterOptions } from './dead-letters';
 import { publishEntityChanges } from './entity-changes';
@@ -90,36 +90,23 @@ export function calendarEventId(bookingId: string): string {
 const PATIENT_EVENT = /^PATIENT_|^POLL$/;
 const BOOKING_EVENT = /^BOOKING_/;
 
-function paymentState(status: StripePaymentIntent['status']): InvoicePaymentRecord['state'] {
-  switch (status) {
-    case 'succeeded':
-      return 'PAID';
-    case 'canceled':
-      return 'CANCELLED';
-    case 'requires_payment_method':
-      // Stripe moves a declined attempt back here: the last payment failed.
-      return 'FAILED';
-    default:
-      return 'PENDING';
-  }
-}
-
 /**
- * GoCardless's payment statuses on the invoice, in the same four states as Stripe's. A
+ * The invoice's view of a payment's normalised status (lib/vendors/payment-status.ts, the table the
+ * payments subgraph's Payment.status comes from): paid, failed, cancelled, or still open. A
  * chargeback counts as FAILED: the money went back to the payer, so the invoice is unpaid.
  */
-function goCardlessPaymentState(status: GoCardlessPaymentStatus): InvoicePaymentRecord['state'] {
+function invoicePaymentState(status: PaymentStatus): InvoicePaymentRecord['state'] {
   switch (status) {
-    case 'confirmed':
-    case 'paid_out':
+    case 'SUCCEEDED':
       return 'PAID';
-    case 'failed':
-    case 'customer_approval_denied':
-    case 'charged_back':
+    case 'FAILED':
+    case 'CHARGED_BACK':
       return 'FAILED';
-    case 'cancelled':
+    case 'CANCELLED':
       return 'CANCELLED';
-    default:
+    case 'PENDING':
+    case 'REQUIRES_ACTION':
+    case 'PROCESSING':
       return 'PENDING';
   }
 }
@@ -231,52 +218,78 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
   }
 
   /**
-   * Semble's API for recording a payment on an invoice is unverified, so nothing is written to
-   * Semble: the normalised payment state is recorded on the invoice in the sync store.
+   * Records a payment, as just re-read from its provider, on its Semble invoice. Semble's API for
+   * recording a payment on an invoice is unverified, so nothing is written to Semble: the state is
+   * recorded on the invoice in the sync store. A status outside the provider's table is not
+   * guessed at: the invoice keeps what it had and the step is FAILED.
    */
-  async function syncPayment(paymentIntentId: string): Promise<void> {
-    const intent = await clients.stripe.retrievePaymentIntent(paymentIntentId);
-    const invoiceId = intent.metadata.semble_invoice_id;
-    const patientId = intent.metadata.semble_patient_id ?? null;
-    await publishEntityChanges(bus, 'stripe', paymentEntities(intent.id, invoiceId, patientId), logger);
+  async function recordPayment(payment: {
+    provider: PaymentProvider;
+    id: string;
+    invoiceId: string | undefined;
+    patientId: string | null;
+    status: PaymentStatus | null;
+    providerStatus: string;
+    amount: number;
+    currency: string;
+  }): Promise<void> {
+    const { invoiceId, patientId } = payment;
+    const vendor = payment.provider === 'STRIPE' ? 'stripe' : 'gocardless';
+    await publishEntityChanges(bus, vendor, paymentEntities(payment.id, invoiceId, patientId), logger);
     if (!invoiceId) {
       await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
+      return;
+    }
+    if (payment.status === null) {
+      // The provider's own word (not PHI); the payments subgraph reports the same on Payment.status.
+      logger.warn({ vendor, providerStatus: payment.providerStatus }, 'payment status not in the table: invoice left as it was');
+      await publishSyncEvent(bus, { type: 'FAILED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'FAILED' });
       return;
     }
     await store.putInvoicePayment({
       invoiceId,
       patientId,
-      provider: 'stripe',
-      paymentId: intent.id,
-      state: paymentState(intent.status),
-      amount: intent.amount,
-      currency: intent.currency,
-      updatedAt: new Date().toISOString(),
-    });
-    await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', fields: ['paymentStatus'], outcome: 'APPLIED' });
-  }
-
-  /** The GoCardless counterpart of syncPayment: re-read the payment, record its state on the invoice. */
-  async function syncGoCardlessPayment(paymentId: string): Promise<void> {
-    const payment = await clients.goCardless.getPayment(paymentId);
-    const invoiceId = payment.metadata?.semble_invoice_id;
-    const patientId = payment.metadata?.semble_patient_id ?? null;
-    await publishEntityChanges(bus, 'gocardless', paymentEntities(payment.id, invoiceId, patientId), logger);
-    if (!invoiceId) {
-      await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', outcome: 'SKIPPED' });
-      return;
-    }
-    await store.putInvoicePayment({
-      invoiceId,
-      patientId,
-      provider: 'gocardless',
+      provider: vendor,
       paymentId: payment.id,
-      state: goCardlessPaymentState(payment.status),
+      state: invoicePaymentState(payment.status),
       amount: payment.amount,
       currency: payment.currency,
       updatedAt: new Date().toISOString(),
     });
     await publishSyncEvent(bus, { type: 'PAYMENT_SYNCED', patientId, source: 'PAYMENTS', target: 'SEMBLE', fields: ['paymentStatus'], outcome: 'APPLIED' });
+  }
+
+  /**
+   * Any payment_intent.* event (created, processing, payment_failed, succeeded, …): the intent is
+   * re-read, so its status and last_payment_error, not the event's name, decide.
+   */
+  async function syncPayment(paymentIntentId: string): Promise<void> {
+    const intent = await clients.stripe.retrievePaymentIntent(paymentIntentId);
+    await recordPayment({
+      provider: 'STRIPE',
+      id: intent.id,
+      invoiceId: intent.metadata.semble_invoice_id,
+      patientId: intent.metadata.semble_patient_id ?? null,
+      status: stripePaymentStatus(intent),
+      providerStatus: intent.status,
+      amount: intent.amount,
+      currency: intent.currency,
+    });
+  }
+
+  /** The GoCardless counterpart of syncPayment: re-read the payment, record its state on the invoice. */
+  async function syncGoCardlessPayment(paymentId: string): Promise<void> {
+    const payment = await clients.goCardless.getPayment(paymentId);
+    await recordPayment({
+      provider: 'GOCARDLESS',
+      id: payment.id,
+      invoiceId: payment.metadata?.semble_invoice_id,
+      patientId: payment.metadata?.semble_patient_id ?? null,
+      status: goCardlessPaymentStatus(payment.status),
+      providerStatus: payment.status,
+      amount: payment.amount,
+      currency: payment.currency,
+    });
   }
 
   /** Runs one step; a permanent failure becomes a FAILED event, anything else is rethrown. */
