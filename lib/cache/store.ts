@@ -163,6 +163,15 @@ class LruStore {
   }
 }
 
+/**
+ * Entries are JSON (GraphQL answers, sealed strings): plain JSON.parse reads them several times
+ * faster than Keyv's default, whose reviver looks at every string for its Buffer encoding.
+ */
+const PLAIN_JSON = {
+  serialize: (data: unknown) => JSON.stringify(data),
+  deserialize: <T>(data: string | undefined) => (data === undefined ? undefined : (JSON.parse(data) as T)),
+};
+
 function memoryBackend(bounds: { maxEntries: number; maxBytes: number }): Backend {
   const keysByTag = new Map<string, Set<string>>();
   const tagsByKey = new Map<string, { tags: string[]; label: string }>();
@@ -177,7 +186,7 @@ function memoryBackend(bounds: { maxEntries: number; maxBytes: number }): Backen
   const store = new LruStore(bounds, forget);
   return {
     kind: 'memory',
-    keyv: new Keyv<unknown>({ store, useKeyPrefix: false }),
+    keyv: new Keyv<unknown>({ store, useKeyPrefix: false, ...PLAIN_JSON }),
     async index(entries) {
       for (const { key, tags, label } of entries) {
         forget(key);
@@ -217,7 +226,7 @@ function redisBackend(url: string, namespace: string, connectTimeoutMs: number):
   );
   // node-redis reports socket errors as events too; the failed commands are where they count.
   adapter.on('error', () => undefined);
-  const keyv = new Keyv<unknown>({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
+  const keyv = new Keyv<unknown>({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true, ...PLAIN_JSON });
   keyv.on('error', () => undefined);
   const redisKey = (hashedKey: string) => adapter.createKeyPrefix(hashedKey, namespace);
   const tagKey = (hashedTag: string) => adapter.createKeyPrefix(`tag:${hashedTag}`, namespace);
