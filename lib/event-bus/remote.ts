@@ -77,27 +77,36 @@ interface Transport {
 /** node:http(s) behind the RemoteFetch shape, on agents owned (and destroyed) by the bus. */
 function nodeTransport(): Transport {
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const send = (url: string, init: Parameters<RemoteFetch>[1], retryOnStaleSocket: boolean): ReturnType<RemoteFetch> =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const secure = target.protocol === 'https:';
+      const request = (secure ? https : http).request(
+        target,
+        { method: init.method, headers: init.headers, agent: secure ? agents.https : agents.http, signal: init.signal },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: response.statusCode ?? 0, text: async () => text });
+          });
+        },
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the host closed as idle just as we reused it: the host never read
+        // the request, so sending it again on a new socket is safe (what Node's docs advise).
+        if (retryOnStaleSocket && request.reusedSocket && error.code === 'ECONNRESET' && !init.signal?.aborted) {
+          send(url, init, false).then(resolve, reject);
+          return;
+        }
+        reject(error);
+      });
+      request.end(init.body);
+    });
   return {
-    fetch: (url, init) =>
-      new Promise((resolve, reject) => {
-        const target = new URL(url);
-        const secure = target.protocol === 'https:';
-        const request = (secure ? https : http).request(
-          target,
-          { method: init.method, headers: init.headers, agent: secure ? agents.https : agents.http, signal: init.signal },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('error', reject);
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              resolve({ status: response.statusCode ?? 0, text: async () => text });
-            });
-          },
-        );
-        request.on('error', reject);
-        request.end(init.body);
-      }),
+    fetch: (url, init) => send(url, init, true),
     destroy() {
       agents.http.destroy();
       agents.https.destroy();

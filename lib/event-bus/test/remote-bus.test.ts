@@ -5,6 +5,7 @@
  * bearer token, long-polls that answer on publish, the tail cursor, and a subscriber that
  * survives the host going away.
  */
+import http from 'node:http';
 import express from 'express';
 import { createBusHost } from '../http-host';
 import type { BusHost } from '../http-host';
@@ -115,6 +116,33 @@ describe('remote event bus', () => {
     expect(await hosted.local.read('shared')).toEqual([fromLocal, fromRemote]);
     await waitFor('both events', () => received.length === 2);
     expect(received).toEqual([fromLocal, fromRemote]);
+  });
+
+  it('sends a publish again on a new connection when the host closed the kept-alive one as it was reused', async () => {
+    const local = createMemoryEventBus();
+    const host = createBusHost(local, { token: TOKEN });
+    const app = express();
+    app.use('/__bus', host);
+    // Like a host whose idle timeout fires just as the client reuses the socket: the second
+    // request on any connection finds it closed, unread.
+    const requestsBySocket = new WeakMap<object, number>();
+    const server = http.createServer((req, res) => {
+      const n = (requestsBySocket.get(req.socket) ?? 0) + 1;
+      requestsBySocket.set(req.socket, n);
+      if (n === 2) req.socket.destroy();
+      else app(req, res);
+    });
+    const listening = await listen(server);
+    const remote = createRemoteEventBus({ url: `${listening.url}/__bus`, token: TOKEN });
+    disposers.push(async () => {
+      await remote.close();
+      await host.close();
+      await listening.stop();
+      await local.close();
+    });
+    await remote.publish({ topic: 'audit', type: 'first', payload: {} });
+    await remote.publish({ topic: 'audit', type: 'second', payload: {} });
+    expect((await local.read('audit')).map((event) => event.type)).toEqual(['first', 'second']);
   });
 
   it('rejects consume, saying to run workers where the bus is', async () => {
