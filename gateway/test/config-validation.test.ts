@@ -25,8 +25,13 @@ describe('gateway configuration is validated at start-up', () => {
       retry: { maxRetries: 2, backoffMs: 25, maxBackoffMs: 2000, budgetRatio: 0.2, budgetMinPerSecond: 5 },
       health: { intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, ejectAfterFailures: 3 },
       breaker: { failureThreshold: 5, windowMs: 60_000, halfOpenAfterMs: 30_000, successesToClose: 3 },
+      concurrency: { enabled: true, maxConcurrent: 64, queueSize: 1024, callerMaxConcurrent: 16, callerQueueSize: 256, queueTimeoutMs: 10_000 },
       dedupe: true,
     });
+  });
+
+  it("refuses a caller's share larger than the subgraph's, naming the variable", () => {
+    expect(() => loadGatewayConfig({ ...DEV, UPSTREAM_MAX_CONCURRENCY: '8', UPSTREAM_CALLER_MAX_CONCURRENCY: '10' })).toThrow(/UPSTREAM_CALLER_MAX_CONCURRENCY: .*callerMaxConcurrent must not exceed maxConcurrent/);
   });
 
   it('requires authentication by default and a secret to sign subgraph calls with, naming both', () => {
