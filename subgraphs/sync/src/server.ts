@@ -1,7 +1,8 @@
 /**
  * The sync subgraph: SyncEvent and Conflict, the review mutation, and the Patient fields
  * `syncStatus` and `conflicts`; plus, in the same process when configured, the sync worker, the
- * reconciliation sweep (sweep.ts; with the worker, on by default) and the Semble poller; and its operational routes (/readyz, /metrics: status-routes.ts, metrics.ts).
+ * reconciliation sweep (sweep.ts; with the worker, on by default) and the Semble poller; and its
+ * operational routes (/readyz, /metrics: status-routes.ts, metrics.ts).
  * The Subscription root fields are served by the gateway from the bus, not here. No I/O at
  * import time.
  */
