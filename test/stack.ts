@@ -65,6 +65,12 @@ export interface StackOptions {
   wrongTokenFor?: Vendor;
   /** More gateway environment (e.g. CACHE_* settings); it wins over the stack's own. */
   gatewayEnv?: Record<string, string>;
+  /**
+   * More sync service environment; it wins over the stack's own. The stack turns the
+   * reconciliation sweep off (SYNC_SWEEP_ENABLED=false): its background listings would land in
+   * the vendor request counts tests assert on. Pass SYNC_SWEEP_ENABLED=true to have it.
+   */
+  syncEnv?: Record<string, string>;
 }
 
 export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
@@ -127,7 +133,9 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl, ({ vendor }) => VENDOR_TOKENS[vendor]),
           ...STACK_WEBHOOK_SECRETS,
           SYNC_WORKER_CLAIM_AFTER_MS: '500',
+          SYNC_SWEEP_ENABLED: 'false',
           ...internalTokenSecret,
+          ...options.syncEnv,
         },
         { bus },
       )) as SyncServer,

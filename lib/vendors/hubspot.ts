@@ -71,7 +71,10 @@ export interface HubSpotBatchResponse<T> {
 export type HubSpotFilter<P extends string> =
   | { propertyName: P; operator: 'EQ' | 'NEQ'; value: string }
   | { propertyName: P; operator: 'IN'; values: string[] }
-  | { propertyName: P; operator: 'HAS_PROPERTY' | 'NOT_HAS_PROPERTY' };
+  | { propertyName: P; operator: 'HAS_PROPERTY' | 'NOT_HAS_PROPERTY' }
+  /** Numbers, and datetimes as epoch milliseconds (e.g. lastmodifieddate GTE a checkpoint). */
+  | { propertyName: P; operator: 'GT' | 'GTE' | 'LT' | 'LTE'; value: string }
+  | { propertyName: P; operator: 'BETWEEN'; value: string; highValue: string };
 
 export interface HubSpotFilterGroup<P extends string> {
   filters: Array<HubSpotFilter<P>>;

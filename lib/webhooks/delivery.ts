@@ -9,8 +9,11 @@
 /** pending: first attempt in flight; retrying: waiting for the next; delivered / failed: final. */
 export type WebhookDeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'failed';
 
-/** Why the last attempt did not succeed, without details that could leak a payload. */
-export type WebhookDeliveryError = 'HTTP_STATUS' | 'TIMEOUT' | 'NETWORK' | 'BUILD' | 'STOPPED';
+/**
+ * Why the last attempt did not succeed, without details that could leak a payload. DROPPED:
+ * never sent, on purpose (`dropNext`), standing for a notification the vendor lost.
+ */
+export type WebhookDeliveryError = 'HTTP_STATUS' | 'TIMEOUT' | 'NETWORK' | 'BUILD' | 'STOPPED' | 'DROPPED';
 
 export interface WebhookDelivery {
   id: string;
@@ -77,6 +80,12 @@ export interface WebhookSender {
   clear(): void;
   /** Cancel scheduled retries (those deliveries end as failed with lastError STOPPED); later sends fail the same way. */
   stop(): void;
+  /**
+   * Lose the next `count` deliveries, as a vendor sometimes does: each is listed as failed with
+   * lastError DROPPED and 0 attempts, and nothing is sent. Adds to any drops still pending;
+   * returns how many are pending now.
+   */
+  dropNext(count: number): number;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
@@ -91,6 +100,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   const timers = new Map<string, NodeJS.Timeout>();
   let stopped = false;
   let sequence = 0;
+  let drops = 0;
 
   const snapshot = (delivery: WebhookDelivery): WebhookDelivery => ({ ...delivery });
 
@@ -179,6 +189,12 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         createdAt: new Date().toISOString(),
       };
       remember(delivery);
+      if (drops > 0) {
+        drops -= 1;
+        delivery.status = 'failed';
+        delivery.lastError = 'DROPPED';
+        return snapshot(delivery);
+      }
       if (stopped) {
         delivery.status = 'failed';
         delivery.lastError = 'STOPPED';
@@ -190,6 +206,11 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     list: () => deliveries.map(snapshot),
     clear() {
       deliveries = deliveries.filter(unfinished);
+    },
+    dropNext(count) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count: expected a non-negative integer, got ${String(count)}`);
+      drops += count;
+      return drops;
     },
     stop() {
       stopped = true;

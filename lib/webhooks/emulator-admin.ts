@@ -5,6 +5,8 @@
  *
  *   GET    /__admin/webhooks   → { deliveries: [{ id, url, event, status, attempts, lastStatusCode, lastError, createdAt }] }
  *   DELETE /__admin/webhooks   → forget finished deliveries
+ *   POST   /__admin/webhooks/drop { count?: 1 } → { dropping }: lose the next `count` webhooks
+ *          (listed as failed, lastError DROPPED, never sent), as a vendor sometimes does
  *
  * Each emulator adds its own "change a record as a person in the vendor's UI would" routes to
  * `admin` (answering with the updated record and, when webhooks went out, the delivery ids in
@@ -41,6 +43,14 @@ export function createAdminFront(app: Express, sender: WebhookSender): AdminFron
   admin.delete('/webhooks', (_req, res) => {
     sender.clear();
     res.status(204).end();
+  });
+  admin.post('/webhooks/drop', (req, res) => {
+    const count = (req.body as { count?: unknown } | undefined)?.count ?? 1;
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
+      res.status(400).json({ message: `count: expected a positive integer, got ${JSON.stringify(count)}` });
+      return;
+    }
+    res.json({ dropping: sender.dropNext(count) });
   });
   root.use('/__admin', admin);
   root.use(app);

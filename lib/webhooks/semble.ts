@@ -2,9 +2,10 @@
  * Semble webhooks. Semble's signature scheme is unverified (shared/domain.md), but its
  * createWebhook takes custom `headers`, so we register a shared secret in a header of our
  * choosing (default `x-semble-webhook-secret`) and compare it in constant time. The body
- * `{ eventType, data: { id } }` is only a hint: the receiver re-reads the record by id. With
- * no event id on the wire, the replay-dedup key is a hash of the body; note that two changes
- * to the same record produce the same body, so keep that dedup window short.
+ * `{ eventType, data: { id } }` is only a hint: the receiver re-reads the record by id. There is
+ * no event id on the wire, and two changes to the same record produce the same body, so the
+ * body hash (`eventId`) identifies a body, not a change: never drop a delivery because its hash
+ * was seen before (the sync service de-duplicates no Semble delivery).
  */
 import { constantTimeEqual, parseJson, readHeader, secretList, sha256Hex } from './verification';
 import type { HeaderSource, RawBody, WebhookFailure } from './verification';
@@ -66,7 +67,7 @@ export function verifySemble(input: SembleVerifyInput): SembleVerification {
   return { ok: true, event: { eventType: body.eventType, data: { id: String(id) } }, eventId: sembleEventId(input.body) };
 }
 
-/** Replay-dedup key: Semble sends no event id, so the SHA-256 of the raw body stands in. */
+/** The SHA-256 of the raw body: names the body (for logs and tests), not a change. */
 export function sembleEventId(body: RawBody): string {
   return sha256Hex(body);
 }

@@ -3,7 +3,9 @@
  * format (objects with string-valued `properties`, batch read/upsert, search with filterGroups and
  * `after` paging), with HubSpot's error bodies (`{status:"error", message, correlationId,
  * category}`), its Bearer auth and its rolling-window rate limit with `X-HubSpot-RateLimit-*`
- * headers. Records live in mutable Maps so later work can edit them and emit webhooks.
+ * headers. Records live in mutable Maps so later work can edit them and emit webhooks. Search
+ * filters: EQ, NEQ, IN, HAS_PROPERTY, NOT_HAS_PROPERTY, and GT/GTE/LT/LTE/BETWEEN on numbers and
+ * on datetimes (epoch ms or ISO 8601), so `lastmodifieddate GTE <checkpoint>` lists what changed.
  *
  * Deliberate strictness: search EQ compares values exactly, so a client that forgets to
  * normalise an email is caught here rather than papered over.
@@ -201,7 +203,21 @@ interface Filter {
   propertyName: string;
   operator: string;
   value?: unknown;
+  /** BETWEEN's upper bound (inclusive, as the lower one). */
+  highValue?: unknown;
   values?: unknown;
+}
+
+/** Datetime properties: stored as ISO 8601 text, compared as instants. */
+const DATETIME_PROPERTIES: readonly string[] = ['createdate', 'lastmodifieddate', 'hs_lastmodifieddate', 'closedate'];
+
+/** A value as a number for GT/LT and friends: epoch ms for datetimes (given as ms or ISO 8601), else the number; null if neither. */
+function orderable(propertyName: string, value: string): number | null {
+  const text = value.trim();
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (!DATETIME_PROPERTIES.includes(propertyName)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 /** A filter's predicate, or a message saying why the filter is invalid. */
@@ -225,6 +241,36 @@ function compileFilter(filter: Filter): ((record: StoredObject) => boolean) | st
       return (r) => {
         const v = r.properties[name];
         return v !== null && v !== undefined && wanted.has(v);
+      };
+    }
+    case 'GT':
+    case 'GTE':
+    case 'LT':
+    case 'LTE':
+    case 'BETWEEN': {
+      // HubSpot compares datetime properties as instants (a filter value in epoch milliseconds,
+      // as its docs use, or ISO 8601) and number properties as numbers.
+      const bound = (value: unknown, key: string): number | string => {
+        if (value === undefined || value === null || value === '') return `Filter on ${name} with ${filter.operator} needs ${key}.`;
+        const ms = orderable(name, String(value));
+        return ms === null ? `Filter on ${name} with ${filter.operator}: ${key} must be a number or a date.` : ms;
+      };
+      const low = bound(filter.value, 'a value');
+      if (typeof low === 'string') return low;
+      const high = filter.operator === 'BETWEEN' ? bound(filter.highValue, 'a highValue') : low;
+      if (typeof high === 'string') return high;
+      const test: Record<string, (v: number) => boolean> = {
+        GT: (v) => v > low,
+        GTE: (v) => v >= low,
+        LT: (v) => v < low,
+        LTE: (v) => v <= low,
+        BETWEEN: (v) => v >= low && v <= high,
+      };
+      const matches = test[filter.operator]!;
+      return (r) => {
+        const raw = r.properties[name];
+        const v = raw === null || raw === undefined || raw === '' ? null : orderable(name, raw);
+        return v !== null && matches(v);
       };
     }
     case 'HAS_PROPERTY':

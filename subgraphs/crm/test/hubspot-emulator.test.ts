@@ -116,6 +116,34 @@ test('search EQ compares exactly (the client normalises emails, not the emulator
   expect((await search(contact.email!.toUpperCase())).body.total).toBe(0);
 });
 
+test('search by lastmodifieddate GTE/LT/BETWEEN (epoch ms or ISO 8601), sorted by it: what an incremental sweep asks', async () => {
+  const times = world.contacts.map((c) => Date.parse(c.updatedAt)).sort((a, b) => a - b);
+  const since = times[Math.floor(times.length / 2)]!;
+  const expected = world.contacts.filter((c) => Date.parse(c.updatedAt) >= since);
+  const search = (filters: unknown[]) =>
+    call('POST', '/crm/v3/objects/contacts/search', {
+      filterGroups: [{ filters }],
+      properties: ['lastmodifieddate'],
+      sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
+      limit: 200,
+    });
+  const byMs = await search([{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(since) }]);
+  expect(byMs.status).toBe(200);
+  expect(byMs.body.total).toBe(expected.length);
+  const modified = byMs.body.results.map((r: { properties: { lastmodifieddate: string } }) => Date.parse(r.properties.lastmodifieddate));
+  expect(modified).toEqual([...modified].sort((a, b) => a - b));
+  expect(modified.every((ms: number) => ms >= since)).toBe(true);
+  const byIso = await search([{ propertyName: 'lastmodifieddate', operator: 'GTE', value: new Date(since).toISOString() }]);
+  expect(byIso.body.total).toBe(expected.length);
+  const before = await search([{ propertyName: 'lastmodifieddate', operator: 'LT', value: String(since) }]);
+  expect(before.body.total).toBe(world.contacts.length - expected.length);
+  const between = await search([{ propertyName: 'lastmodifieddate', operator: 'BETWEEN', value: String(since), highValue: String(since) }]);
+  expect(between.body.total).toBe(world.contacts.filter((c) => Date.parse(c.updatedAt) === since).length);
+  const bad = await search([{ propertyName: 'lastmodifieddate', operator: 'GT', value: 'yesterday' }]);
+  expect(bad.status).toBe(400);
+  expect(bad.body.category).toBe('VALIDATION_ERROR');
+});
+
 test('batch upsert by semble_patient_id updates an existing contact and creates a new one', async () => {
   const contact = world.contacts[2]!;
   const answer = await call('POST', '/crm/v3/objects/contacts/batch/upsert', {

@@ -119,6 +119,23 @@ describe('Semble webhooks', () => {
     expect(await deliveries(emulator)).toEqual([]);
   });
 
+  it('loses the next webhook when told to (POST /__admin/webhooks/drop): the change applies, nothing is sent', async () => {
+    const drop = (body: unknown) => fetch(`${emulator.url}/__admin/webhooks/drop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await drop({ count: 0 })).status).toBe(400);
+    const answer = await drop({});
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ dropping: 1 });
+    const lost = world.patients[4]!;
+    expect((await patch(`/patients/${lost.id}`, { lastName: 'Lost' })).status).toBe(200);
+    expect(emulator.store.patients.get(lost.id)!.lastName).toBe('Lost');
+    expect(await deliveries(emulator)).toEqual([expect.objectContaining({ event: 'PATIENT_UPDATED', status: 'failed', attempts: 0, lastError: 'DROPPED' })]);
+    // Only the next one: the following change is sent as usual.
+    expect((await patch(`/patients/${lost.id}`, { firstName: 'Found' })).status).toBe(200);
+    const [hook] = await receiver.waitFor(1);
+    expect(JSON.parse(hook!.body.toString())).toEqual({ eventType: 'PATIENT_UPDATED', data: { id: lost.id } });
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('answers 404 for an unknown record and 400 for a bad change, sending nothing', async () => {
     expect((await patch('/patients/no-such-patient', { firstName: 'X' })).status).toBe(404);
     const notJson = await fetch(`${emulator.url}/__admin/patients/${world.patients[0]!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"firstName":' });

@@ -40,8 +40,17 @@ const toolSchema = z.object({
   busMaxEventsPerTopic: z.number().int().min(1).default(100_000),
   /** Prefix of the sync store's Redis keys. @default pg:sync: */
   syncKeyPrefix: z.string().min(1).default('pg:sync:'),
-  /** Semble polling fallback: milliseconds between polls; 0 turns it off. @default 0 */
+  /** Semble polling fallback: milliseconds between polls; 0 turns it off. @default 0 (the sweep covers lost Semble webhooks) */
   pollIntervalMs: z.number().int().min(0).default(0),
+  /**
+   * The reconciliation sweep (sweep.ts), in processes that run the worker: lists what changed in
+   * Semble and HubSpot since its checkpoint and repairs what a lost webhook left behind. @default true
+   */
+  sweepEnabled: z.boolean().default(true),
+  /** Milliseconds between the end of one sweep and the start of the next; 0 turns it off. @default 60000 */
+  sweepIntervalMs: z.number().int().min(0).default(60_000),
+  /** How far before its checkpoints a sweep lists (clock skew, HubSpot's search index lag). @default 30000 */
+  sweepOverlapMs: z.number().int().min(0).default(30_000),
   /** Run the sync worker in this process (consumer group 'sync-workers'). @default true */
   worker: z.boolean().default(true),
   /** This process's name in the worker consumer group. @default host name + pid */
@@ -97,6 +106,9 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   busMaxEventsPerTopic: 'BUS_MAX_EVENTS_PER_TOPIC',
   syncKeyPrefix: 'SYNC_KEY_PREFIX',
   pollIntervalMs: 'SYNC_POLL_INTERVAL_MS',
+  sweepEnabled: 'SYNC_SWEEP_ENABLED',
+  sweepIntervalMs: 'SYNC_SWEEP_INTERVAL_MS',
+  sweepOverlapMs: 'SYNC_SWEEP_OVERLAP_MS',
   worker: 'SYNC_WORKER',
   workerName: 'SYNC_WORKER_NAME',
   workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
@@ -148,6 +160,9 @@ function load<S extends typeof toolSchema>(chosen: S, env: NodeJS.ProcessEnv): z
       busMaxEventsPerTopic: envInt(env.BUS_MAX_EVENTS_PER_TOPIC),
       syncKeyPrefix: text(env.SYNC_KEY_PREFIX),
       pollIntervalMs: envInt(env.SYNC_POLL_INTERVAL_MS),
+      sweepEnabled: envBool(env.SYNC_SWEEP_ENABLED),
+      sweepIntervalMs: envInt(env.SYNC_SWEEP_INTERVAL_MS),
+      sweepOverlapMs: envInt(env.SYNC_SWEEP_OVERLAP_MS),
       worker: envBool(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),

@@ -2,7 +2,8 @@
  * The sync service's Prometheus metrics (prom-client), in a registry of its own so several
  * services can live in one process (tests), as the gateway's (gateway/src/metrics.ts): inbox
  * events handled, failed and set aside, sync events published by type, webhook deliveries
- * accepted and refused by vendor, and the process's own metrics. They are taken at the edges (the
+ * accepted and refused by vendor, reconciliation sweep runs and the patients they scanned and
+ * repaired, and the process's own metrics. They are taken at the edges (the
  * bus the service uses, the webhook routes' answers), so the sync engine knows nothing of them.
  */
 import type { RequestHandler } from 'express';
@@ -10,6 +11,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BusEvent, DeadLetter, EventBus } from '../../../lib/event-bus';
 import { INBOX_TOPIC, SYNC_EVENTS_TOPIC } from './inbox';
 import type { SyncEventPayload } from './inbox';
+import type { SweepRun } from './sweep';
 import type { WebhookVendor } from './webhooks';
 
 export interface SyncMetrics {
@@ -18,6 +20,8 @@ export interface SyncMetrics {
   meter(bus: EventBus): EventBus;
   /** Counts each answer to a webhook delivery; mount it at /webhooks, before the webhook router. */
   countWebhookDeliveries: RequestHandler;
+  /** Counts one reconciliation sweep run (the sweep's `onRun`). */
+  countSweep(run: SweepRun): void;
 }
 
 /** Every webhook route, so a label never takes a value from an arbitrary request path. */
@@ -41,8 +45,21 @@ export function createSyncMetrics(): SyncMetrics {
     labelNames: ['vendor', 'outcome', 'status'],
     registers: [registry],
   });
+  const sweepRuns = new Counter({
+    name: 'sync_sweep_runs_total',
+    help: 'Reconciliation sweep runs, by outcome: completed, skipped (another replica was sweeping), failed (a listing or the store failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const sweepScanned = new Counter({ name: 'sync_sweep_records_scanned_total', help: 'Patients the sweep found changed since its checkpoint and synced', registers: [registry] });
+  const sweepRepaired = new Counter({
+    name: 'sync_sweep_records_repaired_total',
+    help: 'Patients the sweep found out of step with the shadow copy and wrote (changes no webhook had brought)',
+    registers: [registry],
+  });
   // Present from the start, so a dashboard tells "none yet" from "not measured".
   for (const outcome of ['handled', 'failed', 'dead_lettered']) inbox.inc({ outcome }, 0);
+  for (const outcome of ['completed', 'skipped', 'failed']) sweepRuns.inc({ outcome }, 0);
 
   const meter = (bus: EventBus): EventBus => ({
     async publish(input) {
@@ -85,5 +102,12 @@ export function createSyncMetrics(): SyncMetrics {
     next();
   };
 
-  return { registry, meter, countWebhookDeliveries };
+  const countSweep = (run: SweepRun): void => {
+    sweepRuns.inc({ outcome: run.outcome });
+    if (run.outcome !== 'completed') return;
+    sweepScanned.inc(run.report.scanned);
+    sweepRepaired.inc(run.report.repaired);
+  };
+
+  return { registry, meter, countWebhookDeliveries, countSweep };
 }

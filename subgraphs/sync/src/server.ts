@@ -1,7 +1,8 @@
 /**
  * The sync subgraph: SyncEvent and Conflict, the review mutation, and the Patient fields
- * `syncStatus` and `conflicts`; plus, in the same process when configured, the sync worker and
- * the Semble poller; and its operational routes (/readyz, /metrics: status-routes.ts, metrics.ts).
+ * `syncStatus` and `conflicts`; plus, in the same process when configured, the sync worker, the
+ * reconciliation sweep (sweep.ts; with the worker, on by default) and the Semble poller; and its
+ * operational routes (/readyz, /metrics: status-routes.ts, metrics.ts).
  * The Subscription root fields are served by the gateway from the bus, not here. No I/O at
  * import time.
  */
@@ -40,6 +41,8 @@ import { listAuditRecords } from './audit-records';
 import type { AuditFilter } from './audit-records';
 import { createSyncMetrics } from './metrics';
 import { createStatusRouter } from './status-routes';
+import { createSyncSweep, readSweepReport } from './sweep';
+import type { SweepReport, SyncSweep } from './sweep';
 import type { WorkerPhase } from './status-routes';
 
 export const name = 'sync';
@@ -178,6 +181,10 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     syncEvent(_: unknown, args: { id: string }, { bus }: SyncContext) {
       return findSyncEvent(bus, args.id);
     },
+    async syncSweep(_: unknown, _args: unknown, { store }: SyncContext) {
+      const report: SweepReport | null = await readSweepReport(store);
+      return report && { ...report, lastRunAt: report.finishedAt };
+    },
   },
   Mutation: {
     redriveDeadLetters(_: unknown, _args: unknown, { bus, store, logger, identity }: SyncContext) {
@@ -257,6 +264,8 @@ export interface SyncServer extends RunningSubgraph {
   worker: SyncWorker | null;
   /** Null unless SYNC_POLL_INTERVAL_MS > 0. */
   poller: SemblePoller | null;
+  /** Null unless the worker runs here with SYNC_SWEEP_ENABLED and SYNC_SWEEP_INTERVAL_MS > 0. */
+  sweep: SyncSweep | null;
 }
 
 const csv = (value: string | undefined) => value?.split(',').map((part) => part.trim()).filter(Boolean);
@@ -357,8 +366,22 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
     const poller =
       config.pollIntervalMs > 0 ? createSemblePoller({ semble: clients.semble, bus, store, logger, intervalMs: config.pollIntervalMs }) : null;
     if (poller) cleanUps.push(() => poller.stop());
+    // The sweep writes, as the worker does: it runs where the worker runs.
+    const sweep =
+      worker && config.sweepEnabled && config.sweepIntervalMs > 0
+        ? createSyncSweep({
+            clients,
+            store,
+            patientSync: createPatientSync({ clients, store, bus, logger }),
+            logger,
+            intervalMs: config.sweepIntervalMs,
+            overlapMs: config.sweepOverlapMs,
+            onRun: metrics.countSweep,
+          })
+        : null;
+    if (sweep) cleanUps.push(() => sweep.stop());
 
-    return { ...subgraph, bus, store, clients, worker, poller, stop: cleanUp };
+    return { ...subgraph, bus, store, clients, worker, poller, sweep, stop: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;

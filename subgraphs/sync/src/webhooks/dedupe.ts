@@ -3,8 +3,9 @@
  * accepted, for long enough to cover the vendors' retry schedules. Two implementations: memory
  * (one process, the embedded default) and Redis (SET NX PX, shared by every replica).
  *
- * Keys are vendor event ids (or, for Semble, a body hash), never record contents: they are
- * safe to store and to log.
+ * Keys are vendor event ids, never record contents: they are safe to store and to log. Only
+ * ids a vendor keeps across retries of one event are used, so a key seen before is provably a
+ * repeat; Semble, which sends none, is not de-duplicated at all (router.ts).
  */
 import { createRedisConnection } from '../../../../lib/event-bus/redis-connection';
 

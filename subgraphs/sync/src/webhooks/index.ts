@@ -6,5 +6,5 @@ export { createWebhookRouter, inboxEventType } from './router';
 export type { WebhookRouterOptions } from './router';
 export { createMemoryWebhookDedupe, createRedisWebhookDedupe, DEFAULT_DEDUPE_TTL_MS, PENDING_TTL_MS } from './dedupe';
 export type { ClaimResult, MemoryWebhookDedupeOptions, RedisWebhookDedupeOptions, WebhookDedupe } from './dedupe';
-export { SEMBLE_DEDUPE_WINDOW_MS, calendarIdFromResourceUri } from './vendors';
+export { calendarIdFromResourceUri } from './vendors';
 export type { VendorSecrets, WebhookVendor } from './vendors';

@@ -4,12 +4,18 @@
  * handed on as ONE InboxPayload event on the sync-inbox topic; the worker does the rest. The
  * records it names are announced on `entity-changes` (entity-changes.ts) for caches to evict.
  *
+ * Webhooks are hints: the worker re-reads every record it is told about, and the shadow copy
+ * makes a repeated hint a no-op. So de-duplication only saves work and may drop nothing but a
+ * provable repeat of one delivery: the same vendor event id (HubSpot, Stripe, GoCardless) or
+ * Google's channel + message number. Semble sends no id, and two real edits of one patient send
+ * identical bodies, so its deliveries are never de-duplicated (vendors.ts).
+ *
  * Acknowledgement is the promise to the vendor that nothing is lost, so a delivery is
  * answered 2xx only after bus.publish resolved. When the bus (or the dedupe store) is down,
  * the claimed ids are released and the answer is 503: the vendor retries, and the retry is
  * accepted as new. Answers:
  *   200 { duplicate: false, accepted, duplicates }  published (accepted = items on the event)
- *   200 { duplicate: true }                          every event id was seen before
+ *   200 { duplicate: true }                          every event id was seen before (never for Semble)
  *   200 { duplicate: false, accepted: 0 }            Google `sync` (a new channel), not published
  *   400 WEBHOOK_BODY_INVALID                         authentic, but not the vendor's shape
  *   401 WEBHOOK_SIGNATURE_INVALID { reason }         missing/bad/stale signature or token
@@ -66,8 +72,9 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
    * Claims every key, in parallel. On a store failure, or when another delivery of one of the
    * keys is still being handed on (it may yet fail), releases what it got and reports it.
    */
-  async function claimAll(entries: InboxEntry[], ttlMs: number | undefined): Promise<{ fresh: InboxEntry[]; inProgress: boolean }> {
-    const results = await Promise.allSettled(entries.map((entry) => dedupe.claim(entry.key, ttlMs)));
+  async function claimAll(entries: InboxEntry[]): Promise<{ fresh: InboxEntry[]; inProgress: boolean }> {
+    // Entries without a key are never duplicates: they are fresh without asking the store.
+    const results = await Promise.allSettled(entries.map((entry) => (entry.key === null ? Promise.resolve('claimed' as const) : dedupe.claim(entry.key))));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     const outcome = (index: number) => {
       const result = results[index]!;
@@ -83,16 +90,18 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     return { fresh: inProgress ? [] : fresh, inProgress };
   }
 
+  const keysOf = (entries: InboxEntry[]): string[] => entries.flatMap((entry) => (entry.key === null ? [] : [entry.key]));
+
   /** Best effort: a key left pending lets retries through once PENDING_TTL_MS has passed. */
-  async function confirmAll(entries: InboxEntry[], ttlMs: number | undefined): Promise<void> {
-    const results = await Promise.allSettled(entries.map((entry) => dedupe.confirm(entry.key, ttlMs)));
+  async function confirmAll(entries: InboxEntry[]): Promise<void> {
+    const results = await Promise.allSettled(keysOf(entries).map((key) => dedupe.confirm(key)));
     const failures = results.filter((result) => result.status === 'rejected').length;
     if (failures > 0) logger.error({ failures }, 'webhook dedupe keys could not be confirmed');
   }
 
   /** Best effort: a key that cannot be released only turns the retry into a duplicate answer. */
   async function releaseAll(entries: InboxEntry[]): Promise<void> {
-    const results = await Promise.allSettled(entries.map((entry) => dedupe.release(entry.key)));
+    const results = await Promise.allSettled(keysOf(entries).map((key) => dedupe.release(key)));
     const failures = results.filter((result) => result.status === 'rejected').length;
     if (failures > 0) logger.error({ failures }, 'webhook dedupe keys could not be released');
   }
@@ -126,7 +135,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
 
       let fresh: InboxEntry[];
       try {
-        const claimed = await claimAll(checked.entries, checked.dedupeTtlMs);
+        const claimed = await claimAll(checked.entries);
         if (claimed.inProgress) {
           // Acknowledging now would lose the event if the delivery in progress fails to publish.
           logger.info({ vendor, outcome: 'in-progress' }, 'webhook delivery already being handled');
@@ -149,7 +158,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       const payload: InboxPayload = { receivedAt: new Date().toISOString(), items: fresh.map((entry) => entry.item) };
       try {
         const event = await bus.publish({ topic: INBOX_TOPIC, type: inboxEventType(vendor), payload });
-        await confirmAll(fresh, checked.dedupeTtlMs);
+        await confirmAll(fresh);
         logger.info({ vendor, outcome: 'published', items: fresh.length, duplicates, cursor: event.cursor }, 'webhook accepted');
         // Caches drop what the notification names now, before the worker has even read it.
         await publishEntityChanges(bus, fresh[0]!.item.vendor, fresh.flatMap((entry) => entitiesNamedBy(entry.item)), logger);

@@ -25,8 +25,13 @@ export interface ReceivedDelivery {
 }
 
 export interface InboxEntry {
-  /** `<vendor>:<event id>`; safe to store and log. */
-  key: string;
+  /**
+   * `<vendor>:<event id>`, safe to store and log: the id the vendor gives one event and keeps on
+   * every retry of it, so a second delivery with the key is provably the same event. Null when
+   * the vendor sends no such id (Semble): the entry is never de-duplicated, and a repeat costs
+   * one re-read that finds nothing to write.
+   */
+  key: string | null;
   item: InboxItem;
 }
 
@@ -34,8 +39,6 @@ export type VendorCheck =
   | {
       ok: true;
       entries: InboxEntry[];
-      /** How long the keys are remembered, when not the dedupe's default. */
-      dedupeTtlMs?: number;
     }
   | { ok: false; reason: WebhookRejection };
 
@@ -55,12 +58,6 @@ export interface VendorEndpoint {
   enabled: boolean;
   check(delivery: ReceivedDelivery): VendorCheck;
 }
-
-/**
- * Semble sends no event id; the body hash stands in, and two real changes to one record send
- * identical bodies. Only a retry arriving within this window counts as a replay.
- */
-export const SEMBLE_DEDUPE_WINDOW_MS = 10_000;
 
 const nonEmpty = (secrets: readonly string[] | undefined): string[] =>
   (secrets ?? []).filter((secret) => typeof secret === 'string' && secret !== '');
@@ -201,12 +198,15 @@ export function vendorEndpoints(secrets: VendorSecrets): VendorEndpoint[] {
       check(delivery) {
         const verified = verifySemble({ headers: delivery.headers, body: delivery.body, secret: semble });
         if (!verified.ok) return verified;
+        // No key: Semble sends no event id, and two real edits of one record send identical
+        // bytes (`{ eventType, data: { id } }`), so nothing on the wire tells a retry from a new
+        // change. Every delivery is handed on; the worker re-reads the patient and the shadow
+        // copy makes a repeat a no-op.
         return {
           ok: true,
-          dedupeTtlMs: SEMBLE_DEDUPE_WINDOW_MS,
           entries: [
             {
-              key: `semble:${verified.eventId}`,
+              key: null,
               item: { vendor: 'semble', eventType: verified.event.eventType, id: verified.event.data.id },
             },
           ],
