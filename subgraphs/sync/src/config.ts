@@ -42,6 +42,8 @@ const toolSchema = z.object({
   syncKeyPrefix: z.string().min(1).default('pg:sync:'),
   /** Semble polling fallback: milliseconds between polls; 0 turns it off. @default 0 */
   pollIntervalMs: z.number().int().min(0).default(0),
+  /** Last write wins: changes of a field this close in time (ms) count as simultaneous and the field's owner wins. @default 2000 */
+  clockSkewMs: z.number().int().min(0).default(2000),
   /** Run the sync worker in this process (consumer group 'sync-workers'). @default true */
   worker: z.boolean().default(true),
   /** This process's name in the worker consumer group. @default host name + pid */
@@ -97,6 +99,7 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   busMaxEventsPerTopic: 'BUS_MAX_EVENTS_PER_TOPIC',
   syncKeyPrefix: 'SYNC_KEY_PREFIX',
   pollIntervalMs: 'SYNC_POLL_INTERVAL_MS',
+  clockSkewMs: 'SYNC_CLOCK_SKEW_MS',
   worker: 'SYNC_WORKER',
   workerName: 'SYNC_WORKER_NAME',
   workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
@@ -148,6 +151,7 @@ function load<S extends typeof toolSchema>(chosen: S, env: NodeJS.ProcessEnv): z
       busMaxEventsPerTopic: envInt(env.BUS_MAX_EVENTS_PER_TOPIC),
       syncKeyPrefix: text(env.SYNC_KEY_PREFIX),
       pollIntervalMs: envInt(env.SYNC_POLL_INTERVAL_MS),
+      clockSkewMs: envInt(env.SYNC_CLOCK_SKEW_MS),
       worker: envBool(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),

@@ -230,7 +230,12 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     },
     async syncStatus(patient: { id: string }, _: unknown, { store }: SyncContext) {
       const [status, open] = await Promise.all([store.getStatus(patient.id), store.conflictsOfPatient(patient.id, 'OPEN')]);
-      return { state: status?.state ?? 'NEVER_SYNCED', lastSyncedAt: status?.lastSyncedAt ?? null, openConflicts: open.length };
+      return {
+        state: status?.state ?? 'NEVER_SYNCED',
+        lastSyncedAt: status?.lastSyncedAt ?? null,
+        openConflicts: open.length,
+        dataQualityIssues: status?.dataQualityIssues ?? [],
+      };
     },
     conflicts(patient: { id: string }, args: { status?: ConflictStatus | null }, { store }: SyncContext) {
       return store.conflictsOfPatient(patient.id, args.status ?? undefined);
@@ -326,7 +331,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
               token: config.adminToken,
               semble: clients.semble,
               store,
-              patientSync: createPatientSync({ clients, store, bus, logger }),
+              patientSync: createPatientSync({ clients, store, bus, logger, clockSkewMs: config.clockSkewMs }),
               logger,
             }),
           );
@@ -343,6 +348,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
           clients,
           logger,
           consumer: config.workerName,
+          clockSkewMs: config.clockSkewMs,
           claimAfterMs: config.workerClaimAfterMs,
           maxDeliveries: config.workerMaxDeliveries,
         })
