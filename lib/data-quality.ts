@@ -5,7 +5,8 @@
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 
-export type DataQualityIssue = 'EMAIL_MISSING' | 'EMAIL_INVALID' | 'PHONE_MISSING' | 'PHONE_INVALID' | 'NHS_NUMBER_INVALID';
+/** EMAIL_DUPLICATE: another patient already uses the email (the sync engine's check; see DataQualityInput). */
+export type DataQualityIssue = 'EMAIL_MISSING' | 'EMAIL_INVALID' | 'EMAIL_DUPLICATE' | 'PHONE_MISSING' | 'PHONE_INVALID' | 'NHS_NUMBER_INVALID';
 export type DataQualityRoute = 'DIRECT' | 'SYNC_AND_FLAG' | 'HOLD_FOR_REVIEW';
 
 export interface DataQuality {
@@ -20,6 +21,13 @@ export interface DataQualityInput {
   phones: ReadonlyArray<string | null | undefined>;
   /** The NHS number as entered (spaces and hyphens allowed); absent is not an issue. */
   nhsNumber: string | null | undefined;
+  /**
+   * Another patient already uses this email (compared trimmed and lower-cased). Needs a lookup
+   * across patients, so only callers that made one say so. An EMAIL_DUPLICATE issue, and the
+   * patient is at least flagged for review (route SYNC_AND_FLAG): two patients sharing an email
+   * is for a person to look at, never something to merge silently. @default false
+   */
+  emailUsedByAnotherPatient?: boolean;
 }
 
 /**
@@ -74,6 +82,7 @@ export function assessDataQuality(input: DataQualityInput): DataQuality {
   const email = input.email?.trim() ?? '';
   if (!email) issues.push('EMAIL_MISSING');
   else if (!isValidEmail(email)) issues.push('EMAIL_INVALID');
+  else if (input.emailUsedByAnotherPatient) issues.push('EMAIL_DUPLICATE');
 
   const phones = input.phones.map((phone) => phone?.trim() ?? '').filter((phone) => phone !== '');
   if (phones.length === 0) issues.push('PHONE_MISSING');
@@ -84,5 +93,6 @@ export function assessDataQuality(input: DataQualityInput): DataQuality {
   if (nhs && !isValidNhsNumber(nhs)) issues.push('NHS_NUMBER_INVALID');
 
   const score = scoreOf(issues.length);
-  return { score, issues, route: routeOf(score) };
+  const route = routeOf(score);
+  return { score, issues, route: issues.includes('EMAIL_DUPLICATE') && route === 'DIRECT' ? 'SYNC_AND_FLAG' : route };
 }

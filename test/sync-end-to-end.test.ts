@@ -152,15 +152,23 @@ describe('sync with conflict review, pushed live through the gateway', () => {
     const before = await hubspotContact(contact.id);
     const initially = await stack.query('query ($id: ID!) { patient(id: $id) { syncStatus { state } } }', { id: patient.id });
     expect(initially.data.patient.syncStatus.state).toBe('NEVER_SYNCED');
+    // Both systems get the same bad email and phone before the worker runs: had only Semble changed
+    // them, those critical fields would differ from the CRM's and be conflicts (see
+    // subgraphs/sync/test/no-silent-overwrite.test.ts) rather than a hold.
+    await admin('hubspot', `/contacts/${contact.id}`, { properties: { email: 'not-an-email', phone: '12345' } });
+    const typed = await hubspotContact(contact.id);
+    expect(typed).toEqual({ ...before, email: 'not-an-email', phone: '12345', lastmodifieddate: expect.any(String) });
+    await admin('semble', `/patients/${patient.id}`, { email: 'not-an-email', phone: '12345' });
+    await until('webhooks delivered to the sync service', async () => (await deliveriesDone('hubspot')) && (await deliveriesDone('semble')));
     const worker = await startSyncWorker({ bus: stack.bus, store: stack.sync.store, clients: stack.sync.clients, logger: createLogger('test-worker', 'silent'), consumer: 'held-test' });
     try {
-      await admin('semble', `/patients/${patient.id}`, { email: 'not-an-email', phone: '12345' });
       const status = await until('the held status', async () => {
         const result = await stack.query('query ($id: ID!) { patient(id: $id) { dataQuality { score route } syncStatus { state } } }', { id: patient.id });
         return result.data?.patient?.syncStatus?.state === 'HELD_FOR_REVIEW' && result.data.patient;
       });
       expect(status.dataQuality).toEqual({ score: 40, route: 'HOLD_FOR_REVIEW' });
-      expect(await hubspotContact(contact.id)).toEqual(before);
+      // Nothing written by the sync: the contact holds what the CRM user typed, nothing more.
+      expect(await hubspotContact(contact.id)).toEqual(typed);
     } finally {
       await worker.stop();
     }

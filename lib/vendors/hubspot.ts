@@ -26,6 +26,11 @@ export type ContactProperty =
   | 'hs_object_id'
   | 'semble_patient_id'
   | 'marketing_consent'
+  /** Standard address properties (street, city, postcode, country). */
+  | 'address'
+  | 'city'
+  | 'zip'
+  | 'country'
   /** Custom property the sync engine keeps the patient's date of birth in (YYYY-MM-DD). */
   | 'date_of_birth';
 
@@ -40,10 +45,25 @@ export type DealProperty =
   | 'hs_object_id'
   | 'semble_patient_id';
 
+/**
+ * One past value of a property, as `propertiesWithHistory` returns it (newest first). `sourceType`
+ * says who set it: e.g. CRM_UI (a person in HubSpot), INTEGRATION (an app such as this one), IMPORT.
+ */
+export interface HubSpotPropertyHistoryEntry {
+  value: string;
+  /** ISO 8601. */
+  timestamp: string;
+  sourceType: string;
+  sourceId?: string;
+  updatedByUserId?: number;
+}
+
 /** A CRM object as HubSpot returns it; every property value is a string (or null when empty). */
 export interface HubSpotObject<P extends string> {
   id: string;
   properties: { [K in P]?: string | null };
+  /** Only when asked for with `propertiesWithHistory`: each named property's changes, newest first. */
+  propertiesWithHistory?: { [K in P]?: HubSpotPropertyHistoryEntry[] };
   createdAt: string;
   updatedAt: string;
   archived: boolean;
@@ -120,9 +140,19 @@ export interface HubSpotClientOptions {
   fetch?: typeof fetch;
 }
 
+export interface HubSpotReadOptions<P extends string> {
+  /** Properties to return with their change history (`propertiesWithHistory`), e.g. for per-property change times. */
+  propertiesWithHistory?: readonly P[];
+}
+
 export interface HubSpotClient {
   /** Contacts by id (or by a unique `idProperty`); misses are simply absent. Any number of ids: chunked into ≤ 100 per call. */
-  batchReadContacts(ids: readonly string[], properties: readonly ContactProperty[], idProperty?: ContactProperty): Promise<HubSpotContact[]>;
+  batchReadContacts(
+    ids: readonly string[],
+    properties: readonly ContactProperty[],
+    idProperty?: ContactProperty,
+    options?: HubSpotReadOptions<ContactProperty>,
+  ): Promise<HubSpotContact[]>;
   /** One page of a contact search. */
   searchContacts(request: HubSpotSearchRequest<ContactProperty>): Promise<HubSpotSearchResponse<HubSpotContact>>;
   /** One contact, or null when HubSpot has no such record. */
@@ -151,7 +181,14 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     fetch: options.fetch,
   });
 
-  async function batchRead<T>(type: 'contacts' | 'deals', ids: readonly string[], properties: readonly string[], idProperty?: string): Promise<T[]> {
+  async function batchRead<T>(
+    type: 'contacts' | 'deals',
+    ids: readonly string[],
+    properties: readonly string[],
+    idProperty?: string,
+    options: HubSpotReadOptions<string> = {},
+  ): Promise<T[]> {
+    const history = options.propertiesWithHistory && options.propertiesWithHistory.length > 0 ? { propertiesWithHistory: options.propertiesWithHistory } : {};
     const unique = [...new Set(ids)];
     // Chunks go out together: the rate limiter, not us, decides when to slow down.
     const pages = await Promise.all(
@@ -160,7 +197,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
         http.request<HubSpotBatchResponse<T>>({
           method: 'POST',
           path: `/crm/v3/objects/${type}/batch/read`,
-          body: { inputs: inputs.map((id) => ({ id })), properties, ...(idProperty ? { idProperty } : {}) },
+          body: { inputs: inputs.map((id) => ({ id })), properties, ...history, ...(idProperty ? { idProperty } : {}) },
           retryable: true,
         }),
       ),
@@ -184,7 +221,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
   }
 
   return {
-    batchReadContacts: (ids, properties, idProperty) => batchRead<HubSpotContact>('contacts', ids, properties, idProperty),
+    batchReadContacts: (ids, properties, idProperty, options) => batchRead<HubSpotContact>('contacts', ids, properties, idProperty, options),
     batchReadDeals: (ids, properties, idProperty) => batchRead<HubSpotDeal>('deals', ids, properties, idProperty),
     searchContacts: (request) => search<HubSpotContact>('contacts', request),
     searchDeals: (request) => search<HubSpotDeal>('deals', request),

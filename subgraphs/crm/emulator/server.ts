@@ -21,6 +21,11 @@
  *
  * Emulator simplification: every changed property is sent, as if the app subscribed to
  * contact.propertyChange for each of them; deals send nothing.
+ *
+ * Property history: every change of a property is kept (value, timestamp, sourceType: IMPORT
+ * for the seed, INTEGRATION for batch/upsert, CRM_UI for the admin route) and returned, newest
+ * first, for the properties named in `propertiesWithHistory` (batch/read body, or the query
+ * string of a single read), as HubSpot's CRM v3 API does.
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -40,6 +45,14 @@ export const SEARCH_IN_VALUES_MAX = 100;
 
 export type ObjectType = 'contacts' | 'deals';
 
+/** One past value of a property, as `propertiesWithHistory` returns it. */
+export interface PropertyHistoryEntry {
+  /** HubSpot reports a cleared property as "". */
+  value: string;
+  timestamp: string;
+  sourceType: 'IMPORT' | 'INTEGRATION' | 'CRM_UI';
+}
+
 /** One stored CRM object, as HubSpot returns it (every property value is a string or null). */
 export interface StoredObject {
   id: string;
@@ -47,6 +60,16 @@ export interface StoredObject {
   createdAt: string;
   updatedAt: string;
   archived: boolean;
+  /** Each property's changes, newest first; a property changed behind the emulator's back has none. */
+  propertiesWithHistory?: Record<string, PropertyHistoryEntry[]>;
+}
+
+/** Records changed properties in the object's history (newest first). */
+function recordHistory(record: StoredObject, changes: ReadonlyArray<[string, string | null]>, timestamp: string, sourceType: PropertyHistoryEntry['sourceType']): void {
+  const history = (record.propertiesWithHistory ??= {});
+  for (const [name, value] of changes) {
+    (history[name] ??= []).unshift({ value: value ?? '', timestamp, sourceType });
+  }
 }
 
 export interface RateLimitOptions {
@@ -96,7 +119,7 @@ export interface HubSpotEmulator extends Listening {
 const KNOWN_PROPERTIES: Record<ObjectType, readonly string[]> = {
   // date_of_birth: a custom contact property (HubSpot has no standard one), which the sync engine writes.
   contacts: ['email', 'firstname', 'lastname', 'phone', 'lifecyclestage', 'hubspot_owner_id', 'marketing_consent',
-    'semble_patient_id', 'date_of_birth', 'hs_object_id', 'createdate', 'lastmodifieddate'],
+    'semble_patient_id', 'date_of_birth', 'address', 'city', 'zip', 'country', 'hs_object_id', 'createdate', 'lastmodifieddate'],
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'semble_patient_id', 'hs_object_id',
     'createdate', 'hs_lastmodifieddate'],
 };
@@ -129,7 +152,7 @@ const OBJECT_LABEL: Record<ObjectType, string> = { contacts: 'CONTACT', deals: '
 export function objectsFromWorld(world: SeedWorld): Record<ObjectType, Map<string, StoredObject>> {
   const contacts = new Map<string, StoredObject>();
   for (const c of world.contacts) {
-    contacts.set(c.id, {
+    const contact: StoredObject = {
       id: c.id,
       properties: {
         email: c.email,
@@ -147,7 +170,10 @@ export function objectsFromWorld(world: SeedWorld): Record<ObjectType, Map<strin
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
       archived: false,
-    });
+    };
+    // The seed's values as one import at the contact's last change.
+    recordHistory(contact, changedProperties({}, contact.properties).filter(([, value]) => value !== null), c.updatedAt, 'IMPORT');
+    contacts.set(c.id, contact);
   }
   const deals = new Map<string, StoredObject>();
   for (const d of world.deals) {
@@ -186,13 +212,18 @@ function propertiesFromQuery(value: unknown): string[] {
   return parts.flatMap((p) => String(p).split(',')).map((p) => p.trim()).filter(Boolean);
 }
 
-function present(type: ObjectType, record: StoredObject, requested: readonly string[] | undefined): StoredObject {
+function present(type: ObjectType, record: StoredObject, requested: readonly string[] | undefined, withHistory: readonly string[] = []): StoredObject {
   const wanted = new Set([...(requested && requested.length > 0 ? requested : DEFAULT_PROPERTIES[type]), ...ALWAYS_RETURNED[type]]);
   const properties: Record<string, string | null> = {};
   for (const name of wanted) {
     if (KNOWN_PROPERTIES[type].includes(name)) properties[name] = record.properties[name] ?? null;
   }
-  return { id: record.id, properties, createdAt: record.createdAt, updatedAt: record.updatedAt, archived: record.archived };
+  const presented: StoredObject = { id: record.id, properties, createdAt: record.createdAt, updatedAt: record.updatedAt, archived: record.archived };
+  const known = withHistory.filter((name) => KNOWN_PROPERTIES[type].includes(name));
+  if (known.length > 0) {
+    presented.propertiesWithHistory = Object.fromEntries(known.map((name) => [name, (record.propertiesWithHistory?.[name] ?? []).map((entry) => ({ ...entry }))]));
+  }
+  return presented;
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -400,7 +431,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
     };
 
     app.post(`${base}/batch/read`, (req, res) => {
-      const body = (req.body ?? {}) as { inputs?: unknown; properties?: unknown; idProperty?: unknown };
+      const body = (req.body ?? {}) as { inputs?: unknown; properties?: unknown; propertiesWithHistory?: unknown; idProperty?: unknown };
       if (!Array.isArray(body.inputs) || !body.inputs.every((i) => i && typeof (i as { id?: unknown }).id === 'string')) {
         return sendError(res, 400, 'VALIDATION_ERROR', 'inputs must be an array of {id: string}.');
       }
@@ -410,6 +441,10 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
       if (body.properties !== undefined && !isStringArray(body.properties)) {
         return sendError(res, 400, 'VALIDATION_ERROR', 'properties must be an array of strings.');
       }
+      if (body.propertiesWithHistory !== undefined && !isStringArray(body.propertiesWithHistory)) {
+        return sendError(res, 400, 'VALIDATION_ERROR', 'propertiesWithHistory must be an array of strings.');
+      }
+      const withHistory = (body.propertiesWithHistory as string[] | undefined) ?? [];
       if (body.idProperty !== undefined && typeof body.idProperty !== 'string') {
         return sendError(res, 400, 'VALIDATION_ERROR', 'idProperty must be a string.');
       }
@@ -420,7 +455,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
       const missing: string[] = [];
       for (const { id } of body.inputs as Array<{ id: string }>) {
         const record = find(id);
-        if (record && !record.archived) results.push(present(type, record, requested));
+        if (record && !record.archived) results.push(present(type, record, requested, withHistory));
         else missing.push(id);
       }
       const answer: Record<string, unknown> = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
@@ -462,6 +497,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
         if (existing) {
           const properties = changedProperties(existing.properties, changes);
           if (properties.length > 0) changed.push({ objectId: existing.id, properties });
+          recordHistory(existing, properties, now, 'INTEGRATION');
           Object.assign(existing.properties, changes, { [MODIFIED_PROPERTY[type]]: now });
           existing.updatedAt = now;
           results.push({ ...present(type, existing, Object.keys(changes)), new: false });
@@ -478,6 +514,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
           // A new contact's properties change from nothing to their first value.
           const properties = changedProperties({}, { ...changes, [input.idProperty]: input.id }).filter(([, value]) => value !== null);
           if (properties.length > 0) changed.push({ objectId: id, properties });
+          recordHistory(record, properties, now, 'INTEGRATION');
           results.push({ ...present(type, record, Object.keys(changes)), new: true });
         }
       }
@@ -527,7 +564,8 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
       const record = lookup(idProperty)(String(req.params.id));
       if (!record || record.archived) return sendError(res, 404, 'OBJECT_NOT_FOUND', 'resource not found');
       const requested = propertiesFromQuery(req.query.properties);
-      return res.json(present(type, record, requested.length > 0 ? [...requested, ...(idProperty ? [idProperty] : [])] : undefined));
+      const withHistory = propertiesFromQuery(req.query.propertiesWithHistory);
+      return res.json(present(type, record, requested.length > 0 ? [...requested, ...(idProperty ? [idProperty] : [])] : undefined, withHistory));
     });
   }
 
@@ -560,6 +598,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions): Pro
       const now = new Date().toISOString();
       Object.assign(record.properties, changes, { lastmodifieddate: now });
       record.updatedAt = now;
+      recordHistory(record, changed, now, 'CRM_UI');
       deliveries = await notifyPropertyChanges([{ objectId: record.id, properties: changed }], 'CRM_UI');
     }
     sendAdminResult(res, present('contacts', record, KNOWN_PROPERTIES.contacts), deliveries.map((d) => d.id));

@@ -179,3 +179,36 @@ test('every allowed answer carries X-HubSpot-RateLimit-* headers; over the limit
     await limited.stop();
   }
 });
+
+test('propertiesWithHistory: each named property with its changes, newest first, with who made them (IMPORT, INTEGRATION, CRM_UI)', async () => {
+  const contact = world.contacts[1]!;
+  const upsert = await call('POST', '/crm/v3/objects/contacts/batch/upsert', {
+    inputs: [{ id: contact.patientId, idProperty: 'semble_patient_id', properties: { firstname: 'Integrated' } }],
+  });
+  expect(upsert.status).toBe(200);
+  const edited = await fetch(`${emulator.url}/__admin/contacts/${contact.id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ properties: { firstname: 'Typed' } }),
+  });
+  expect(edited.status).toBe(200);
+
+  const read = await call('POST', '/crm/v3/objects/contacts/batch/read', { inputs: [{ id: contact.id }], properties: ['firstname'], propertiesWithHistory: ['firstname', 'lastname'] });
+  expect(read.status).toBe(200);
+  const [result] = read.body.results;
+  expect(result.properties.firstname).toBe('Typed');
+  expect(result.propertiesWithHistory.firstname.map((entry: { value: string; sourceType: string }) => [entry.value, entry.sourceType])).toEqual([
+    ['Typed', 'CRM_UI'],
+    ['Integrated', 'INTEGRATION'],
+    [contact.firstName, 'IMPORT'],
+  ]);
+  const times = result.propertiesWithHistory.firstname.map((entry: { timestamp: string }) => Date.parse(entry.timestamp));
+  expect(times).toEqual([...times].sort((a, b) => b - a));
+  expect(result.propertiesWithHistory.firstname[0].timestamp).toBe(result.properties.lastmodifieddate);
+  expect(result.propertiesWithHistory.lastname).toEqual([{ value: contact.lastName, timestamp: contact.updatedAt, sourceType: 'IMPORT' }]);
+
+  // A single read takes it in the query string; without asking, there is none.
+  const one = await call('GET', `/crm/v3/objects/contacts/${contact.id}?properties=firstname&propertiesWithHistory=firstname`);
+  expect(one.body.propertiesWithHistory.firstname).toHaveLength(3);
+  expect((await call('GET', `/crm/v3/objects/contacts/${contact.id}?properties=firstname`)).body).not.toHaveProperty('propertiesWithHistory');
+});

@@ -85,7 +85,7 @@ async function runLocalBackfill(config: SyncToolConfig, stateFile: string | unde
   const store = config.redisUrl ? baseStore : withFileCheckpoints(baseStore, checkpointFile);
   const clients = createSyncClients(config);
   try {
-    return await runBackfill({ semble: clients.semble, store, patientSync: createPatientSync({ clients, store, bus, logger }), ...run });
+    return await runBackfill({ semble: clients.semble, store, patientSync: createPatientSync({ clients, store, bus, logger, clockSkewMs: config.clockSkewMs }), ...run });
   } finally {
     await store.close();
     await bus.close();

@@ -27,6 +27,10 @@ export interface SemblePatientData {
   email?: string | null;
   dob?: string | null;
   phone?: string;
+  address?: string | null;
+  city?: string | null;
+  postcode?: string | null;
+  country?: string | null;
 }
 
 /** Semble refused a write (its payload `error`): a data problem, so retrying will not help. */

@@ -51,6 +51,8 @@ const toolSchema = z.object({
   sweepIntervalMs: z.number().int().min(0).default(60_000),
   /** How far before its checkpoints a sweep lists (clock skew, HubSpot's search index lag). @default 30000 */
   sweepOverlapMs: z.number().int().min(0).default(30_000),
+  /** Last write wins: changes of a field this close in time (ms) count as simultaneous and the field's owner wins. @default 2000 */
+  clockSkewMs: z.number().int().min(0).default(2000),
   /** Run the sync worker in this process (consumer group 'sync-workers'). @default true */
   worker: z.boolean().default(true),
   /** This process's name in the worker consumer group. @default host name + pid */
@@ -109,6 +111,7 @@ const ENV_KEYS: Record<keyof SyncConfig, string> = {
   sweepEnabled: 'SYNC_SWEEP_ENABLED',
   sweepIntervalMs: 'SYNC_SWEEP_INTERVAL_MS',
   sweepOverlapMs: 'SYNC_SWEEP_OVERLAP_MS',
+  clockSkewMs: 'SYNC_CLOCK_SKEW_MS',
   worker: 'SYNC_WORKER',
   workerName: 'SYNC_WORKER_NAME',
   workerClaimAfterMs: 'SYNC_WORKER_CLAIM_AFTER_MS',
@@ -163,6 +166,7 @@ function load<S extends typeof toolSchema>(chosen: S, env: NodeJS.ProcessEnv): z
       sweepEnabled: envBool(env.SYNC_SWEEP_ENABLED),
       sweepIntervalMs: envInt(env.SYNC_SWEEP_INTERVAL_MS),
       sweepOverlapMs: envInt(env.SYNC_SWEEP_OVERLAP_MS),
+      clockSkewMs: envInt(env.SYNC_CLOCK_SKEW_MS),
       worker: envBool(env.SYNC_WORKER),
       workerName: text(env.SYNC_WORKER_NAME),
       workerClaimAfterMs: envInt(env.SYNC_WORKER_CLAIM_AFTER_MS),

@@ -70,6 +70,7 @@ export interface SyncEventPayload {
     | 'HELD_FOR_REVIEW'
     | 'CONFLICT_OPENED'
     | 'CONFLICT_RESOLVED'
+    | 'REJECTED_NOT_OWNER'
     | 'FAILED'
     | 'DEAD_LETTERED';
   patientId: string | null;

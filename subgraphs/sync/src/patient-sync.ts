@@ -3,7 +3,9 @@
  * patient, both directions) and by the backfill (a page of 100, Semble → CRM):
  *
  *   read   Semble patients (unless the caller already has them) and the CRM contacts by
- *          `semble_patient_id` (one batch read); the shadow copies from the store;
+ *          `semble_patient_id` (one batch read, with the synced properties' history for
+ *          per-field change times); which other patients use each patient's email (one CRM
+ *          search per 100 emails, plus the batch itself); the shadow copies from the store;
  *   plan   planPatientSync per patient (rules/);
  *   write  the CRM writes of all patients in one batch upsert by `semble_patient_id` (which
  *          creates missing contacts), then each patient's Semble writes (updatePatient);
@@ -22,20 +24,24 @@
  *
  * Events (sync-events): CONTACT_SYNCED when the CRM contact was written (source SEMBLE, target
  * CRM), PATIENT_SYNCED when Semble was written (source CRM, target SEMBLE) or, with outcome
- * SKIPPED, when there was nothing to write; HELD_FOR_REVIEW (outcome HELD) when data quality
+ * SKIPPED, when there was nothing to write; REJECTED_NOT_OWNER for fields whose change on the
+ * non-owning side was reverted (source the owner, target the side written; those fields are not
+ * listed in CONTACT_SYNCED / PATIENT_SYNCED, so a revert never looks like a propagation); HELD_FOR_REVIEW (outcome HELD) when data quality
  * stopped the writes; CONFLICT_OPENED per conflict opened or changed (plus its event on
  * `conflicts`); FAILED when a patient cannot be synced and retrying will not help.
  */
 import type { EventBus } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
+import { HUBSPOT_IN_VALUES_LIMIT, HUBSPOT_SEARCH_LIMIT } from '../../../lib/vendors/hubspot';
 import type { HubSpotContact, HubSpotUpsertInput, ContactProperty } from '../../../lib/vendors/hubspot';
 import type { SemblePatient } from '../../../lib/vendors/semble';
 import type { SyncClients } from './clients';
 import { publishConflictEvent, publishSyncEvent } from './events';
 import { describeFailure, isPermanentFailure } from './failures';
 import type { SyncEventPayload } from './inbox';
-import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
-import { planPatientSync } from './rules/plan';
+import { contactToRecord, sembleToRecord, SYNC_CONTACT_HISTORY_PROPERTIES, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
+import { normaliseEmail } from './rules/normalise';
+import { DEFAULT_CLOCK_SKEW_MS, planPatientSync } from './rules/plan';
 import type { FieldValue, SyncDirection, SyncField, SyncPlan } from './rules';
 import type { OwnershipTable } from './rules/ownership';
 import { SETTLED_BY_SYNC } from './rules/resolve';
@@ -53,6 +59,8 @@ export interface PatientSyncDeps {
   now?: () => string;
   /** The per-patient lock's TTL and wait. @default PATIENT_LOCK_OPTIONS */
   lock?: LockOptions;
+  /** Last-write-wins clock-skew allowance (PlanPatientSyncOptions.clockSkewMs). @default DEFAULT_CLOCK_SKEW_MS */
+  clockSkewMs?: number;
 }
 
 export interface PatientSyncInput {
@@ -117,6 +125,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
   const { clients, store, bus, logger } = deps;
   const now = deps.now ?? (() => new Date().toISOString());
   const lockOptions = deps.lock ?? PATIENT_LOCK_OPTIONS;
+  const planOptions = { clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, ...(deps.ownership ? { ownership: deps.ownership } : {}) };
 
   /**
    * Runs `body` holding the locks of `ids` (taken in the given order); ids whose lock stayed busy
@@ -151,13 +160,49 @@ export function createPatientSync(deps: PatientSyncDeps) {
   }
 
   async function readContacts(patientIds: readonly string[]): Promise<Map<string, HubSpotContact>> {
-    const contacts = await clients.hubspot.batchReadContacts(patientIds, SYNC_CONTACT_PROPERTIES, 'semble_patient_id');
+    const contacts = await clients.hubspot.batchReadContacts(patientIds, SYNC_CONTACT_PROPERTIES, 'semble_patient_id', {
+      propertiesWithHistory: SYNC_CONTACT_HISTORY_PROPERTIES,
+    });
     const byPatient = new Map<string, HubSpotContact>();
     for (const contact of contacts) {
       const patientId = contact.properties.semble_patient_id;
       if (patientId && !contact.archived) byPatient.set(patientId, contact);
     }
     return byPatient;
+  }
+
+  /**
+   * Normalised email → the patients known to use it: the patients of `sembleRecords` and those
+   * whose CRM contact has it (contacts not linked to a patient, e.g. leads, do not count).
+   */
+  async function emailUsers(sembleRecords: ReadonlyMap<string, SemblePatient | null | Error>): Promise<Map<string, Set<string>>> {
+    const users = new Map<string, Set<string>>();
+    const add = (email: string | null, patientId: string) => {
+      if (email === null) return;
+      const ids = users.get(email) ?? new Set<string>();
+      ids.add(patientId);
+      users.set(email, ids);
+    };
+    for (const [patientId, patient] of sembleRecords) if (patient && !(patient instanceof Error)) add(normaliseEmail(patient.email), patientId);
+    const emails = [...users.keys()];
+    for (let i = 0; i < emails.length; i += HUBSPOT_IN_VALUES_LIMIT) {
+      const values = emails.slice(i, i + HUBSPOT_IN_VALUES_LIMIT);
+      let after: string | undefined;
+      do {
+        const page = await clients.hubspot.searchContacts({
+          filterGroups: [{ filters: [{ propertyName: 'email', operator: 'IN', values }] }],
+          properties: ['email', 'semble_patient_id'],
+          limit: HUBSPOT_SEARCH_LIMIT,
+          ...(after !== undefined ? { after } : {}),
+        });
+        for (const contact of page.results) {
+          const patientId = contact.properties.semble_patient_id;
+          if (patientId && !contact.archived) add(normaliseEmail(contact.properties.email), patientId);
+        }
+        after = page.paging?.next?.after;
+      } while (after !== undefined);
+    }
+    return users;
   }
 
   function owe(outbox: Outbox, patientId: string, publish: () => Promise<unknown>): void {
@@ -236,15 +281,29 @@ export function createPatientSync(deps: PatientSyncDeps) {
       state,
       lastSyncedAt: synced ? at : (previous?.lastSyncedAt ?? null),
       crmContactId: written.contactId ?? planned.contact?.id ?? previous?.crmContactId ?? null,
+      dataQualityIssues: plan.dataQuality?.issues ?? previous?.dataQualityIssues ?? [],
     });
 
     const outcome = plan.status === 'WRITE_AND_FLAG' ? 'FLAGGED' : 'APPLIED';
     const events: Array<Omit<SyncEventPayload, 'time'>> = [];
-    if (written.contactCreated || written.contactUpdated) {
-      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: Object.keys(plan.writes.crm), outcome, conflictId: null });
+    // Reverts of the non-owner's changes are their own events, not propagations.
+    const rejected = (action: 'WRITE_CRM' | 'WRITE_SEMBLE') =>
+      plan.decisions.filter((decision) => decision.reason === 'REJECTED_NOT_OWNER' && decision.action === action).map((decision) => decision.field as string);
+    const rejectedInCrm = written.contactUpdated ? rejected('WRITE_CRM') : [];
+    const rejectedInSemble = written.sembleUpdated ? rejected('WRITE_SEMBLE') : [];
+    const toCrm = Object.keys(plan.writes.crm).filter((field) => !rejectedInCrm.includes(field));
+    const toSemble = Object.keys(plan.writes.semble).filter((field) => !rejectedInSemble.includes(field));
+    if (written.contactCreated || (written.contactUpdated && toCrm.length > 0)) {
+      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: toCrm, outcome, conflictId: null });
     }
-    if (written.sembleUpdated) {
-      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: Object.keys(plan.writes.semble), outcome, conflictId: null });
+    if (written.sembleUpdated && toSemble.length > 0) {
+      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: toSemble, outcome, conflictId: null });
+    }
+    if (rejectedInCrm.length > 0) {
+      events.push({ type: 'REJECTED_NOT_OWNER', patientId, source: 'SEMBLE', target: 'CRM', fields: rejectedInCrm, outcome, conflictId: null });
+    }
+    if (rejectedInSemble.length > 0) {
+      events.push({ type: 'REJECTED_NOT_OWNER', patientId, source: 'CRM', target: 'SEMBLE', fields: rejectedInSemble, outcome, conflictId: null });
     }
     if (plan.status === 'HELD') {
       const blocked = plan.decisions.filter((decision) => decision.reason === 'HELD_FOR_REVIEW');
@@ -313,8 +372,10 @@ export function createPatientSync(deps: PatientSyncDeps) {
 
     let sembleRecords: Map<string, SemblePatient | null | Error>;
     let contacts: Map<string, HubSpotContact>;
+    let usersOfEmail: Map<string, Set<string>>;
     try {
       [sembleRecords, contacts] = await Promise.all([readSemble(unique), readContacts(ids)]);
+      usersOfEmail = await emailUsers(sembleRecords);
     } catch (error) {
       // A failed read tells us nothing about any patient: every one of them is retried.
       logger.warn({ patients: ids.length, failure: describeFailure(error) }, 'patient sync reads failed');
@@ -336,6 +397,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
           continue;
         }
         const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
+        const email = normaliseEmail(semble.email);
         const plan = planPatientSync(
           {
             semble: sembleToRecord(semble),
@@ -344,8 +406,9 @@ export function createPatientSync(deps: PatientSyncDeps) {
             direction: options.direction,
             now: now(),
             openConflictFields: openConflicts.map((conflict) => conflict.field as SyncField),
+            emailUsedByAnotherPatient: email !== null && [...(usersOfEmail.get(email) ?? [])].some((id) => id !== input.patientId),
           },
-          deps.ownership ? { ownership: deps.ownership } : {},
+          planOptions,
         );
         planned.push({ input, plan, contact, openConflicts });
       } catch (error) {

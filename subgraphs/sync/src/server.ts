@@ -237,7 +237,12 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     },
     async syncStatus(patient: { id: string }, _: unknown, { store }: SyncContext) {
       const [status, open] = await Promise.all([store.getStatus(patient.id), store.conflictsOfPatient(patient.id, 'OPEN')]);
-      return { state: status?.state ?? 'NEVER_SYNCED', lastSyncedAt: status?.lastSyncedAt ?? null, openConflicts: open.length };
+      return {
+        state: status?.state ?? 'NEVER_SYNCED',
+        lastSyncedAt: status?.lastSyncedAt ?? null,
+        openConflicts: open.length,
+        dataQualityIssues: status?.dataQualityIssues ?? [],
+      };
     },
     conflicts(patient: { id: string }, args: { status?: ConflictStatus | null }, { store }: SyncContext) {
       return store.conflictsOfPatient(patient.id, args.status ?? undefined);
@@ -335,7 +340,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
               token: config.adminToken,
               semble: clients.semble,
               store,
-              patientSync: createPatientSync({ clients, store, bus, logger }),
+              patientSync: createPatientSync({ clients, store, bus, logger, clockSkewMs: config.clockSkewMs }),
               logger,
             }),
           );
@@ -352,6 +357,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
           clients,
           logger,
           consumer: config.workerName,
+          clockSkewMs: config.clockSkewMs,
           claimAfterMs: config.workerClaimAfterMs,
           maxDeliveries: config.workerMaxDeliveries,
         })

@@ -64,6 +64,8 @@ export interface SyncWorkerOptions {
   maxDeliveries?: number;
   /** The calendar events' zone. @default Europe/London */
   timeZone?: string;
+  /** Last-write-wins clock-skew allowance of the patient sync. @default DEFAULT_CLOCK_SKEW_MS (rules/plan.ts) */
+  clockSkewMs?: number;
 }
 
 export interface SyncWorker {
@@ -137,7 +139,7 @@ function eventMatches(existing: GoogleEvent, wanted: GoogleEventInput): boolean 
 export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> & { patientSync?: PatientSync }) {
   const { bus, store, clients, logger } = options;
   const timeZone = options.timeZone ?? 'Europe/London';
-  const patientSync = options.patientSync ?? createPatientSync({ clients, store, bus, logger });
+  const patientSync = options.patientSync ?? createPatientSync({ clients, store, bus, logger, clockSkewMs: options.clockSkewMs });
 
   function retryIfNeeded(results: PatientSyncResult[]): void {
     const retries = results.filter((outcome) => outcome.outcome === 'RETRY');

@@ -68,15 +68,40 @@ describe('a critical field changed on both sides since the last sync', () => {
     ]);
   });
 
-  it('is not a conflict when only one side changed (see field-ownership: a CRM-only change is reverted)', () => {
-    expect(plan({ semble: sembleRecord({ phone: '07912 111222' }) }).conflicts).toEqual([]);
-    expect(plan({ crm: crmRecord({ phone: '07912 111222' }) }).conflicts).toEqual([]);
+});
+
+describe('a critical field that differs, whoever changed it', () => {
+  it('a CRM-only change is a conflict, not a silent revert: neither side is written', () => {
+    const result = plan({ crm: crmRecord({ phone: '07912 111222' }) });
+    expect(result.conflicts).toEqual([{ field: 'phone', sembleValue: '+447912345678', crmValue: '+447912111222', lastSyncedValue: '+447912345678' }]);
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_ONE_SIDE' });
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+    expect(result.nextShadow?.values.phone).toBe('+447912345678');
   });
 
-  it('is not possible on the first sync: with no shadow, nothing "changed since the last sync"', () => {
+  it('a Semble-only change is a conflict too (the seed: "whoever changed it")', () => {
+    const result = plan({ semble: sembleRecord({ dateOfBirth: '1985-12-11' }) });
+    expect(result.conflicts).toEqual([{ field: 'dateOfBirth', sembleValue: '1985-12-11', crmValue: '1985-12-10', lastSyncedValue: '1985-12-10' }]);
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+  });
+
+  it('on the first sync (no shadow), two different values are a conflict and neither side is written', () => {
     const result = plan({ shadow: null, crm: crmRecord({ email: 'ada@crm.example' }) });
-    expect(result.conflicts).toEqual([]);
-    expect(decisionFor(result, 'email')).toMatchObject({ action: 'WRITE_CRM', reason: 'INITIAL_SYNC' });
+    expect(result.conflicts).toEqual([{ field: 'email', sembleValue: 'ada.lovelace@example.co.uk', crmValue: 'ada@crm.example', lastSyncedValue: null }]);
+    expect(decisionFor(result, 'email')).toEqual({ field: 'email', action: 'CONFLICT', reason: 'CRITICAL_DIFFERS_AT_FIRST_SYNC' });
+    expect(result.writes.crm).not.toHaveProperty('email');
+    expect(result.writes.semble).toEqual({});
+  });
+
+  it('a conflict opened at the first sync is settled once the sides agree', () => {
+    const result = plan({
+      shadow: null,
+      semble: sembleRecord({ email: 'ada@crm.example' }),
+      crm: crmRecord({ email: 'Ada@CRM.example' }),
+      openConflictFields: ['email'],
+    });
+    expect(result.settledConflicts).toEqual([{ field: 'email', value: 'ada@crm.example' }]);
+    expect(result.nextShadow?.values.email).toBe('ada@crm.example');
   });
 
   it('does not block applying the rest: after applying, only the conflict remains', () => {

@@ -63,7 +63,8 @@ describe('data quality routes every patient write', () => {
       crm: crmRecord({ phone: '07912 333444' }),
     });
     expect(result.status).toBe('HELD');
-    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['phone']);
+    // Semble's email changed too (to a bad one): a critical change, so a conflict as well.
+    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['email', 'phone']);
   });
 
   it('with nothing to write there is nothing to hold: a poor record that is in sync is just reported', () => {
@@ -82,17 +83,36 @@ describe('the score is that of the Semble-side record the plan would leave', () 
     expect(result.dataQuality?.issues).toEqual(['PHONE_INVALID']);
   });
 
-  it("does not count a bad CRM value that is being reverted (it never reaches Semble)", () => {
+  it("does not count a bad CRM value waiting for review (it never reaches Semble)", () => {
     const result = plan({ crm: crmRecord({ email: 'ada@', phone: '07700 900123' }) });
     expect(result.dataQuality?.score).toBe(100);
-    expect(result.status).toBe('WRITE');
+    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['email', 'phone']);
+    expect(result.status).toBe('NO_WRITES');
   });
 
-  it('counts a CRM value that would be written to Semble (with a table where the CRM owns the phone)', () => {
-    const ownership = createOwnershipTable(DEFAULT_FIELD_RULES.map((rule) => (rule.field === 'phone' ? { ...rule, owner: 'CRM' as const } : rule)));
+  it('counts a CRM value that would be written to Semble (with a table where the CRM owns a non-critical phone)', () => {
+    const ownership = createOwnershipTable(
+      DEFAULT_FIELD_RULES.map((rule) => (rule.field === 'phone' ? { ...rule, owner: 'CRM' as const, critical: false } : rule)),
+    );
     const result = plan({ semble: sembleRecord({ nhsNumber: '943 476 5918', email: 'ada@' }), crm: crmRecord({ phone: '07700 900123' }) }, { ownership });
     expect(decisionFor(result, 'phone')).toMatchObject({ action: 'SKIP', reason: 'HELD_FOR_REVIEW', blockedAction: 'WRITE_SEMBLE' });
     expect(result.dataQuality?.issues).toEqual(['EMAIL_INVALID', 'PHONE_INVALID', 'NHS_NUMBER_INVALID']);
+    expect(result.status).toBe('HELD');
+  });
+});
+
+describe('an email another patient already uses (the seed\'s email uniqueness rule)', () => {
+  it('is a data-quality issue that flags the patient: written, but for review (FLAGGED), never a silent merge', () => {
+    const result = plan({ semble: sembleRecord({ lastName: 'King' }), emailUsedByAnotherPatient: true });
+    expect(result.dataQuality).toEqual({ score: 80, issues: ['EMAIL_DUPLICATE'], route: 'SYNC_AND_FLAG' });
+    expect(result.status).toBe('WRITE_AND_FLAG');
+    // The same plan without the duplicate goes straight through.
+    expect(plan({ semble: sembleRecord({ lastName: 'King' }) }).status).toBe('WRITE');
+  });
+
+  it('counts like any other issue: with two more the patient is held', () => {
+    const result = plan({ semble: sembleRecord({ lastName: 'King', ...TWO_ISSUES }), emailUsedByAnotherPatient: true });
+    expect(result.dataQuality).toEqual({ score: 40, issues: ['EMAIL_DUPLICATE', 'PHONE_INVALID', 'NHS_NUMBER_INVALID'], route: 'HOLD_FOR_REVIEW' });
     expect(result.status).toBe('HELD');
   });
 });

@@ -13,7 +13,7 @@ describe('the ownership table (domain.md)', () => {
   });
 
   it('syncs only the fields both systems hold', () => {
-    expect(DEFAULT_OWNERSHIP.sharedFields()).toEqual(['firstName', 'lastName', 'email', 'phone', 'dateOfBirth']);
+    expect(DEFAULT_OWNERSHIP.sharedFields()).toEqual(['firstName', 'lastName', 'email', 'phone', 'dateOfBirth', 'address']);
     expect(DEFAULT_OWNERSHIP.isShared('nhsNumber')).toBe(false);
     expect(DEFAULT_OWNERSHIP.isShared('lifecycleStage')).toBe(false);
   });
@@ -21,6 +21,12 @@ describe('the ownership table (domain.md)', () => {
   it('marks email, phone and date of birth critical, and nothing else', () => {
     const critical = DEFAULT_OWNERSHIP.rules.filter((rule) => rule.critical).map((rule) => rule.field);
     expect(critical).toEqual(['email', 'phone', 'dateOfBirth']);
+  });
+
+  it('lets the later edit win for names and rejects a CRM edit of the address', () => {
+    expect(DEFAULT_OWNERSHIP.onNonOwnerChange('firstName')).toBe('LAST_WRITE_WINS');
+    expect(DEFAULT_OWNERSHIP.onNonOwnerChange('lastName')).toBe('LAST_WRITE_WINS');
+    expect(DEFAULT_OWNERSHIP.onNonOwnerChange('address')).toBe('REJECT');
   });
 });
 
@@ -60,6 +66,9 @@ describe('an ownership table from configuration is validated up front', () => {
       'field rule "email".owner: expected SEMBLE or CRM, got "HUBSPOT"',
     );
     expect(() => createOwnershipTable(withRule('email', { presentOn: [] }))).toThrow(OwnershipConfigError);
+    expect(() => createOwnershipTable(withRule('address', { onNonOwnerChange: 'IGNORE' as never }))).toThrow(
+      'field rule "address".onNonOwnerChange: expected REJECT or LAST_WRITE_WINS, got "IGNORE"',
+    );
   });
 });
 
@@ -71,25 +80,38 @@ describe('the owner of a field wins when only one side changed it', () => {
     expect(result.status).toBe('WRITE');
   });
 
-  it('a CRM change to a Semble-owned field is reverted: Semble\'s value is written back to the CRM', () => {
-    const result = plan({ crm: crmRecord({ lastName: 'Byron' }) });
-    expect(decisionFor(result, 'lastName')).toEqual({ field: 'lastName', action: 'WRITE_CRM', value: 'Lovelace', reason: 'REVERT_NON_OWNER_CHANGE' });
+  it('a CRM change to a Semble-owned field with the REJECT policy (the address) is reverted, as a rejection', () => {
+    const result = plan({ crm: crmRecord({ address: { line: '1 Elsewhere Road', city: 'Leeds', postcode: 'LS1 1AA', country: 'GB' } }) });
+    expect(decisionFor(result, 'address')).toEqual({
+      field: 'address',
+      action: 'WRITE_CRM',
+      value: { line: '12 St James Square', city: 'London', postcode: 'SW1Y 4JH', country: 'GB' },
+      reason: 'REJECTED_NOT_OWNER',
+    });
     expect(result.writes.semble).toEqual({});
   });
 
-  it('a CRM change to a Semble-owned critical field that Semble did not change is reverted, not a conflict', () => {
-    const result = plan({ crm: crmRecord({ phone: '+447700900000', email: 'ada@elsewhere.example' }) });
-    expect(result.conflicts).toEqual([]);
-    expect(decisionFor(result, 'phone')).toMatchObject({ action: 'WRITE_CRM', value: '+447912345678', reason: 'REVERT_NON_OWNER_CHANGE' });
-    expect(decisionFor(result, 'email')).toMatchObject({ action: 'WRITE_CRM', value: 'ada.lovelace@example.co.uk', reason: 'REVERT_NON_OWNER_CHANGE' });
+  it('a CRM change to a Semble-owned name (LAST_WRITE_WINS) is the last write: it flows to Semble', () => {
+    const result = plan({ crm: crmRecord({ lastName: 'Byron' }) });
+    expect(decisionFor(result, 'lastName')).toEqual({ field: 'lastName', action: 'WRITE_SEMBLE', value: 'Byron', reason: 'NON_OWNER_CHANGED' });
+    expect(result.writes.crm).toEqual({});
   });
 
-  it('with a table where the CRM owns the phone, a CRM phone change flows to Semble and a Semble one is reverted', () => {
-    const ownership = createOwnershipTable(DEFAULT_FIELD_RULES.map((rule) => (rule.field === 'phone' ? { ...rule, owner: 'CRM' as const } : rule)));
-    const fromCrm = plan({ crm: crmRecord({ phone: '07912 000001' }) }, { ownership });
-    expect(decisionFor(fromCrm, 'phone')).toMatchObject({ action: 'WRITE_SEMBLE', value: '+447912000001', reason: 'OWNER_CHANGED' });
-    const fromSemble = plan({ semble: sembleRecord({ phone: '07912 000001' }) }, { ownership });
-    expect(decisionFor(fromSemble, 'phone')).toMatchObject({ action: 'WRITE_SEMBLE', value: '+447912345678', reason: 'REVERT_NON_OWNER_CHANGE' });
+  it('a CRM change to a critical field is neither reverted nor taken: it is a conflict', () => {
+    const result = plan({ crm: crmRecord({ phone: '+447700900000', email: 'ada@elsewhere.example' }) });
+    expect(result.conflicts.map((conflict) => conflict.field)).toEqual(['email', 'phone']);
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_ONE_SIDE' });
+    expect(decisionFor(result, 'email')).toEqual({ field: 'email', action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_ONE_SIDE' });
+    expect(result.writes).toEqual({ semble: {}, crm: {} });
+  });
+
+  it('with a table where the CRM owns a REJECT address, a CRM change flows to Semble and a Semble one is reverted', () => {
+    const ownership = createOwnershipTable(DEFAULT_FIELD_RULES.map((rule) => (rule.field === 'address' ? { ...rule, owner: 'CRM' as const } : rule)));
+    const moved = { line: '1 Elsewhere Road', city: 'Leeds', postcode: 'LS1 1AA', country: 'GB' };
+    const fromCrm = plan({ crm: crmRecord({ address: moved }) }, { ownership });
+    expect(decisionFor(fromCrm, 'address')).toMatchObject({ action: 'WRITE_SEMBLE', value: moved, reason: 'OWNER_CHANGED' });
+    const fromSemble = plan({ semble: sembleRecord({ address: moved }) }, { ownership });
+    expect(decisionFor(fromSemble, 'address')).toMatchObject({ action: 'WRITE_SEMBLE', value: { line: '12 St James Square' }, reason: 'REJECTED_NOT_OWNER' });
   });
 });
 
@@ -103,16 +125,15 @@ describe('one-sided fields are never written to the other system', () => {
     expect(result.status).toBe('NO_WRITES');
   });
 
-  it("Semble's address and NHS number never go to the CRM, and are kept out of the shadow copy", () => {
-    const result = plan({ semble: sembleRecord({ nhsNumber: '401 023 2137', address: null }) });
-    expect(decisionFor(result, 'address')).toEqual({ field: 'address', action: 'SKIP', reason: 'ONLY_IN_SEMBLE' });
+  it("Semble's NHS number never goes to the CRM, and is kept out of the shadow copy", () => {
+    const result = plan({ semble: sembleRecord({ nhsNumber: '401 023 2137' }) });
     expect(decisionFor(result, 'nhsNumber')).toEqual({ field: 'nhsNumber', action: 'SKIP', reason: 'ONLY_IN_SEMBLE' });
     expect(result.writes.crm).toEqual({});
-    expect(Object.keys(result.nextShadow?.values ?? {}).sort()).toEqual(['dateOfBirth', 'email', 'firstName', 'lastName', 'phone']);
+    expect(Object.keys(result.nextShadow?.values ?? {}).sort()).toEqual(['address', 'dateOfBirth', 'email', 'firstName', 'lastName', 'phone']);
   });
 });
 
-describe('the first sync treats the CRM as stale for Semble-owned fields', () => {
+describe('the first sync takes the owner\'s values, except where that would replace a critical value', () => {
   it('creates a new contact from Semble\'s values, normalised (E.164 phone, lower-case email)', () => {
     const result = plan({ crm: null, shadow: null, semble: sembleRecord({ email: ' Ada.Lovelace@Example.co.uk ' }) });
     expect(result.createCrmContact).toBe(true);
@@ -122,22 +143,29 @@ describe('the first sync treats the CRM as stale for Semble-owned fields', () =>
       email: 'ada.lovelace@example.co.uk',
       phone: '+447912345678',
       dateOfBirth: '1985-12-10',
+      address: { line: '12 St James Square', city: 'London', postcode: 'SW1Y 4JH', country: 'GB' },
     });
     expect(writesOf(result).every((decision) => decision.reason === 'INITIAL_SYNC')).toBe(true);
     expect(result.nextShadow).toEqual({ patientId: 'semble-patient-1', syncedAt: '2025-03-01T12:00:00.000Z', values: result.writes.crm });
   });
 
-  it('overwrites an existing, never-synced contact where it differs, and leaves the CRM-only fields alone', () => {
+  it('overwrites a non-critical field of an existing, never-synced contact, leaves the CRM-only fields alone, and sends a differing critical one to review', () => {
     const result = plan({ shadow: null, crm: crmRecord({ lastName: 'Byron', phone: '07700 900123' }) });
     expect(result.createCrmContact).toBe(false);
-    expect(result.writes.crm).toEqual({ lastName: 'Lovelace', phone: '+447912345678' });
+    expect(result.writes.crm).toEqual({ lastName: 'Lovelace' });
+    expect(decisionFor(result, 'phone')).toEqual({ field: 'phone', action: 'CONFLICT', reason: 'CRITICAL_DIFFERS_AT_FIRST_SYNC' });
+    expect(result.conflicts).toEqual([{ field: 'phone', sembleValue: '+447912345678', crmValue: '07700 900123', lastSyncedValue: null }]);
+    expect(result.nextShadow?.values).not.toHaveProperty('phone');
     expect(decisionFor(result, 'firstName')).toMatchObject({ action: 'SKIP', reason: 'IN_SYNC' });
     expect(decisionFor(result, 'lifecycleStage')).toMatchObject({ action: 'SKIP', reason: 'ONLY_IN_CRM' });
   });
 
-  it('clears a CRM value Semble does not have: the owner\'s "no value" wins too', () => {
-    const result = plan({ shadow: null, semble: sembleRecord({ dateOfBirth: null }) });
-    expect(decisionFor(result, 'dateOfBirth')).toEqual({ field: 'dateOfBirth', action: 'WRITE_CRM', value: null, reason: 'INITIAL_SYNC' });
+  it('fills an empty critical CRM value (nothing is lost), but never clears one Semble does not have', () => {
+    const filled = plan({ shadow: null, crm: crmRecord({ dateOfBirth: null }) });
+    expect(decisionFor(filled, 'dateOfBirth')).toEqual({ field: 'dateOfBirth', action: 'WRITE_CRM', value: '1985-12-10', reason: 'INITIAL_SYNC' });
+    const missingInSemble = plan({ shadow: null, semble: sembleRecord({ dateOfBirth: null }) });
+    expect(decisionFor(missingInSemble, 'dateOfBirth')).toEqual({ field: 'dateOfBirth', action: 'CONFLICT', reason: 'CRITICAL_DIFFERS_AT_FIRST_SYNC' });
+    expect(missingInSemble.writes).toEqual({ semble: {}, crm: {} });
   });
 });
 

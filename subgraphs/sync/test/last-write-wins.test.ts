@@ -1,3 +1,4 @@
+import { DEFAULT_CLOCK_SKEW_MS, SyncPlanInputError } from '../src/rules/plan';
 import { decisionFor, plan, sembleRecord, crmRecord } from './patient-records';
 
 describe('a shared non-critical field changed on both sides: the last write wins', () => {
@@ -58,9 +59,10 @@ describe('a shared non-critical field changed on both sides: the last write wins
     expect(decisionFor(bothUndated, 'lastName')).toMatchObject({ action: 'WRITE_CRM', value: 'King', reason: 'TIE_OWNER_WINS' });
   });
 
-  it('does not apply when only one side changed: a lone CRM edit of a Semble-owned name is reverted, however recent', () => {
-    const result = plan({ crm: crmRecord({ lastName: 'Byron', updatedAt: '2025-02-28T00:00:00.000Z' }) });
-    expect(decisionFor(result, 'lastName')).toMatchObject({ action: 'WRITE_CRM', value: 'Lovelace', reason: 'REVERT_NON_OWNER_CHANGE' });
+  it('when only the CRM changed a name, that change is the last write: it flows to Semble whatever its timestamp', () => {
+    const result = plan({ crm: crmRecord({ lastName: 'Byron', updatedAt: '2025-01-01T00:00:00.000Z' }) });
+    expect(decisionFor(result, 'lastName')).toEqual({ field: 'lastName', action: 'WRITE_SEMBLE', value: 'Byron', reason: 'NON_OWNER_CHANGED' });
+    expect(result.nextShadow?.values.lastName).toBe('Byron');
   });
 
   it('decides each field on its own timestamps', () => {
@@ -73,5 +75,40 @@ describe('a shared non-critical field changed on both sides: the last write wins
       }),
     });
     expect(result.writes).toEqual({ semble: { firstName: 'Augusta Ada' }, crm: { lastName: 'King' } });
+  });
+});
+
+describe('the clock-skew allowance: changes closer than clockSkewMs count as simultaneous and the owner wins', () => {
+  const SEMBLE_AT = '2025-02-11T09:00:00.000Z';
+  const crmLaterBy = (ms: number) => new Date(Date.parse(SEMBLE_AT) + ms).toISOString();
+  const bothChanged = (crmAfterMs: number) => ({
+    semble: sembleRecord({ firstName: 'Augusta', updatedAt: SEMBLE_AT }),
+    crm: crmRecord({ firstName: 'Augusta Ada', fieldUpdatedAt: { firstName: crmLaterBy(crmAfterMs) } }),
+  });
+
+  it('defaults to 2000 ms, inclusive: a CRM edit 2000 ms later loses to the owner, 2001 ms later wins', () => {
+    expect(DEFAULT_CLOCK_SKEW_MS).toBe(2000);
+    expect(decisionFor(plan(bothChanged(2000)), 'firstName')).toEqual({ field: 'firstName', action: 'WRITE_CRM', value: 'Augusta', reason: 'TIE_OWNER_WINS' });
+    expect(decisionFor(plan(bothChanged(2001)), 'firstName')).toEqual({ field: 'firstName', action: 'WRITE_SEMBLE', value: 'Augusta Ada', reason: 'LAST_WRITE_WINS' });
+  });
+
+  it('is symmetric: a Semble edit just inside the allowance after the CRM one is a tie too (the owner wins either way)', () => {
+    expect(decisionFor(plan(bothChanged(-1500)), 'firstName')).toMatchObject({ action: 'WRITE_CRM', value: 'Augusta', reason: 'TIE_OWNER_WINS' });
+    expect(decisionFor(plan(bothChanged(-2500)), 'firstName')).toMatchObject({ action: 'WRITE_CRM', value: 'Augusta', reason: 'LAST_WRITE_WINS' });
+  });
+
+  it('is configurable: with 0 ms a CRM edit 1 ms later wins, with 5000 ms one 4 s later does not', () => {
+    expect(decisionFor(plan(bothChanged(1), { clockSkewMs: 0 }), 'firstName')).toMatchObject({ action: 'WRITE_SEMBLE', reason: 'LAST_WRITE_WINS' });
+    expect(decisionFor(plan(bothChanged(4000), { clockSkewMs: 5000 }), 'firstName')).toMatchObject({ action: 'WRITE_CRM', reason: 'TIE_OWNER_WINS' });
+  });
+
+  it('does not apply to a field changed on one side only (no race to decide)', () => {
+    const result = plan({ crm: crmRecord({ firstName: 'Augusta Ada', fieldUpdatedAt: { firstName: crmLaterBy(1) } }) }, { clockSkewMs: 60_000 });
+    expect(decisionFor(result, 'firstName')).toMatchObject({ action: 'WRITE_SEMBLE', value: 'Augusta Ada', reason: 'NON_OWNER_CHANGED' });
+  });
+
+  it('refuses a negative or non-finite allowance', () => {
+    expect(() => plan({}, { clockSkewMs: -1 })).toThrow(new SyncPlanInputError('clockSkewMs: expected a number of milliseconds ≥ 0, got -1'));
+    expect(() => plan({}, { clockSkewMs: Number.NaN })).toThrow(SyncPlanInputError);
   });
 });

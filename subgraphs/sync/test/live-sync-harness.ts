@@ -111,6 +111,7 @@ export async function startLiveSync(options: LiveSyncOptions = {}): Promise<Live
       sweepEnabled: options.sweepIntervalMs !== undefined && options.sweepIntervalMs !== false,
       sweepIntervalMs: options.sweepIntervalMs || 60_000,
       sweepOverlapMs: options.sweepOverlapMs ?? 0,
+      clockSkewMs: 2000,
       worker: true,
       workerName: 'live-worker',
       // A failed handling comes back soon, so a slow machine does not stall a test for long.

@@ -38,6 +38,7 @@ export function crmRecord(overrides: Partial<PatientRecord> = {}): PatientRecord
     email: 'ada.lovelace@example.co.uk',
     phone: '+447912345678',
     dateOfBirth: '1985-12-10T00:00:00.000Z',
+    address: { line: '12 St James Square', city: 'London', postcode: 'sw1y 4jh', country: 'GB' },
     lifecycleStage: 'customer',
     ownerId: 'owner-7',
     marketingConsent: true,

@@ -26,8 +26,8 @@ describe('a one-way run writes only its target system', () => {
   });
 
   it('CRM_TO_SEMBLE does not revert CRM edits (that is a write to the CRM) nor create contacts', () => {
-    const revert = plan({ crm: crmRecord({ lastName: 'Byron' }), direction: 'CRM_TO_SEMBLE' });
-    expect(decisionFor(revert, 'lastName')).toMatchObject({ action: 'SKIP', reason: 'DIRECTION_EXCLUDED', blockedAction: 'WRITE_CRM' });
+    const revert = plan({ crm: crmRecord({ address: { line: '1 Elsewhere Road', city: 'Leeds', postcode: 'LS1 1AA', country: 'GB' } }), direction: 'CRM_TO_SEMBLE' });
+    expect(decisionFor(revert, 'address')).toMatchObject({ action: 'SKIP', reason: 'DIRECTION_EXCLUDED', blockedAction: 'WRITE_CRM' });
     expect(revert.status).toBe('NO_WRITES');
     const create = plan({ crm: null, shadow: null, direction: 'CRM_TO_SEMBLE' });
     expect(create.createCrmContact).toBe(false);

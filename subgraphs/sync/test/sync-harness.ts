@@ -106,7 +106,9 @@ function toItems(receiver: 'semble' | 'hubspot' | 'gocardless', body: Buffer): I
   }));
 }
 
-export async function startSyncHarness(options: { patients?: number; server?: boolean; adminToken?: string } = {}): Promise<SyncHarness> {
+export async function startSyncHarness(
+  options: { patients?: number; server?: boolean; adminToken?: string; /** @default 2000, the service's */ clockSkewMs?: number } = {},
+): Promise<SyncHarness> {
   const world = createSeedWorld({ patients: options.patients ?? 30, seed: 42 });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -161,6 +163,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
       sweepEnabled: false,
       sweepIntervalMs: 60_000,
       sweepOverlapMs: 30_000,
+      clockSkewMs: options.clockSkewMs ?? 2000,
       worker: false,
       workerName: 'test-worker',
       workerClaimAfterMs: 30_000,
@@ -170,7 +173,7 @@ export async function startSyncHarness(options: { patients?: number; server?: bo
     };
     const clients = createSyncClients(config);
     const logger = createLogger('sync-test');
-    const handler = createInboxHandler({ bus, store, clients, logger });
+    const handler = createInboxHandler({ bus, store, clients, logger, clockSkewMs: config.clockSkewMs });
     const server = options.server ? await createServer(config, { bus, store, clients, logger }) : null;
     if (server) stops.push(() => server.stop());
 

@@ -26,15 +26,21 @@ describe('planning again with the result applied gives an all-SKIP plan', () => 
   it('after a plan that mixes propagation, a revert, last write wins and a shared change', () => {
     const { first, second } = planTwice({
       semble: sembleRecord({ lastName: 'King', firstName: 'Augusta', email: 'Ada@New.example', updatedAt: '2025-02-10T00:00:00.000Z' }),
-      crm: crmRecord({ phone: '07912 000001', firstName: 'Augusta Ada', email: 'ada@new.example', fieldUpdatedAt: { firstName: '2025-02-11T00:00:00.000Z' } }),
+      crm: crmRecord({
+        address: { line: '1 Elsewhere Road', city: 'Leeds', postcode: 'LS1 1AA', country: 'GB' },
+        firstName: 'Augusta Ada',
+        email: 'ada@new.example',
+        fieldUpdatedAt: { firstName: '2025-02-11T00:00:00.000Z' },
+      }),
       shadow: shadowOf(),
     });
-    expect(nonSkips(first)).toEqual(['firstName:WRITE_SEMBLE', 'lastName:WRITE_CRM', 'phone:WRITE_CRM']);
+    expect(nonSkips(first)).toEqual(['firstName:WRITE_SEMBLE', 'lastName:WRITE_CRM', 'address:WRITE_CRM']);
     expect(nonSkips(second)).toEqual([]);
   });
 
   it('after a flagged plan (the flag does not make it come back)', () => {
-    const { first, second } = planTwice({ semble: sembleRecord({ lastName: 'King', phone: '07700 900123', nhsNumber: '943 476 5918' }), crm: crmRecord(), shadow: shadowOf() });
+    // A bad second phone (never synced) and a bad NHS number: two issues, and no critical change.
+    const { first, second } = planTwice({ semble: sembleRecord({ lastName: 'King', otherPhones: ['07700 900123'], nhsNumber: '943 476 5918' }), crm: crmRecord(), shadow: shadowOf() });
     expect(first.status).toBe('WRITE_AND_FLAG');
     expect(nonSkips(second)).toEqual([]);
   });

@@ -1,44 +1,59 @@
 /**
  * Field ownership: which system is the system of record for each field, which systems hold
- * the field at all, and which fields are critical (a change on both sides goes to a person).
+ * the field at all, which fields are critical (any difference goes to a person), and what a
+ * change on the non-owning side of a shared field does (rejected, or last write wins).
  * The table is plain data so it can come from configuration; `createOwnershipTable`
  * validates it once, up front.
  */
 import { SYNC_FIELDS, isSyncField } from './types';
 import type { SyncField, SyncSide } from './types';
 
+/**
+ * What a change on the non-owning side of a shared, non-critical field does (plan.ts):
+ * - REJECT: it is reverted to the owner's value, with a visible REJECTED_NOT_OWNER sync event;
+ * - LAST_WRITE_WINS: the field is edited in both systems; the later change (per field) wins, the
+ *   owner breaking ties and winning within the clock-skew allowance.
+ */
+export type NonOwnerChangePolicy = 'REJECT' | 'LAST_WRITE_WINS';
+const POLICIES: readonly NonOwnerChangePolicy[] = ['REJECT', 'LAST_WRITE_WINS'];
+
 export interface FieldRule {
   field: SyncField;
-  /** The system of record: its value wins unless both sides changed (see plan.ts). */
+  /** The system of record: the first sync takes its value, and it wins ties (see plan.ts). */
   owner: SyncSide;
   /** The systems that hold the field. A field held by one side only is never synced. */
   presentOn: readonly SyncSide[];
   /**
-   * A change on both sides since the last sync with different values becomes a conflict for
-   * review instead of last write wins. Only meaningful for a field held by both sides.
+   * Whenever the two systems hold different values (whoever changed it, or on a first sync), the
+   * field becomes a conflict for review and neither side is written. Only for a field held by both sides.
    */
   critical: boolean;
+  /** See NonOwnerChangePolicy; ignored for critical and one-sided fields. */
+  onNonOwnerChange: NonOwnerChangePolicy;
 }
 
 /**
  * domain.md: demographics and clinical data belong to Semble; marketing and sales data
  * (lifecycle stage, owner, consent) to the CRM; email, phone and date of birth are critical.
- * HubSpot holds name, email, phone and (as a contact property) date of birth; address and
- * NHS number live only in Semble; lifecycle stage, owner and consent only in HubSpot (Semble's
+ * HubSpot holds name, email, phone, address (its standard address/city/zip/country properties)
+ * and (as a custom contact property) date of birth. Names are edited in both systems (a
+ * misspelling fixed by whoever notices), so the later edit wins; the address is Semble's and a
+ * CRM edit of it is rejected. The NHS number lives only in Semble; lifecycle stage, owner and
+ * consent only in HubSpot (Semble's
  * `communicationPreferences.promotionalMarketing` is not mapped: add SEMBLE to `presentOn`
  * here once an adapter maps it).
  */
 export const DEFAULT_FIELD_RULES: readonly FieldRule[] = [
-  { field: 'firstName', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: false },
-  { field: 'lastName', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: false },
-  { field: 'email', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true },
-  { field: 'phone', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true },
-  { field: 'dateOfBirth', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true },
-  { field: 'address', owner: 'SEMBLE', presentOn: ['SEMBLE'], critical: false },
-  { field: 'nhsNumber', owner: 'SEMBLE', presentOn: ['SEMBLE'], critical: false },
-  { field: 'lifecycleStage', owner: 'CRM', presentOn: ['CRM'], critical: false },
-  { field: 'ownerId', owner: 'CRM', presentOn: ['CRM'], critical: false },
-  { field: 'marketingConsent', owner: 'CRM', presentOn: ['CRM'], critical: false },
+  { field: 'firstName', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: false, onNonOwnerChange: 'LAST_WRITE_WINS' },
+  { field: 'lastName', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: false, onNonOwnerChange: 'LAST_WRITE_WINS' },
+  { field: 'email', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true, onNonOwnerChange: 'REJECT' },
+  { field: 'phone', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true, onNonOwnerChange: 'REJECT' },
+  { field: 'dateOfBirth', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: true, onNonOwnerChange: 'REJECT' },
+  { field: 'address', owner: 'SEMBLE', presentOn: ['SEMBLE', 'CRM'], critical: false, onNonOwnerChange: 'REJECT' },
+  { field: 'nhsNumber', owner: 'SEMBLE', presentOn: ['SEMBLE'], critical: false, onNonOwnerChange: 'REJECT' },
+  { field: 'lifecycleStage', owner: 'CRM', presentOn: ['CRM'], critical: false, onNonOwnerChange: 'REJECT' },
+  { field: 'ownerId', owner: 'CRM', presentOn: ['CRM'], critical: false, onNonOwnerChange: 'REJECT' },
+  { field: 'marketingConsent', owner: 'CRM', presentOn: ['CRM'], critical: false, onNonOwnerChange: 'REJECT' },
 ];
 
 export interface OwnershipTable {
@@ -49,6 +64,7 @@ export interface OwnershipTable {
   /** Held by both systems, so compared and synced. */
   isShared(field: SyncField): boolean;
   isCritical(field: SyncField): boolean;
+  onNonOwnerChange(field: SyncField): NonOwnerChangePolicy;
   /** Fields held by both sides, in table order: the fields a shadow copy keeps. */
   sharedFields(): SyncField[];
 }
@@ -100,7 +116,16 @@ export function createOwnershipTable(rules: readonly FieldRule[] = DEFAULT_FIELD
     if (rule.critical && !SIDES.every((side) => presentOn.includes(side))) {
       throw new OwnershipConfigError(`${at}.critical: expected false for a field held by one system only, got true`);
     }
-    byField.set(rule.field, { field: rule.field, owner: rule.owner as SyncSide, presentOn: [...presentOn], critical: rule.critical });
+    if (!POLICIES.includes(rule.onNonOwnerChange as NonOwnerChangePolicy)) {
+      throw new OwnershipConfigError(`${at}.onNonOwnerChange: expected ${POLICIES.join(' or ')}, got ${describe(rule.onNonOwnerChange)}`);
+    }
+    byField.set(rule.field, {
+      field: rule.field,
+      owner: rule.owner as SyncSide,
+      presentOn: [...presentOn],
+      critical: rule.critical,
+      onNonOwnerChange: rule.onNonOwnerChange as NonOwnerChangePolicy,
+    });
   });
   const missing = SYNC_FIELDS.filter((field) => !byField.has(field));
   if (missing.length > 0) throw new OwnershipConfigError(`field rules: expected a rule for every field, missing ${missing.join(', ')}`);
@@ -114,6 +139,7 @@ export function createOwnershipTable(rules: readonly FieldRule[] = DEFAULT_FIELD
     ownerOf: (field) => rule(field).owner,
     isShared,
     isCritical: (field) => rule(field).critical,
+    onNonOwnerChange: (field) => rule(field).onNonOwnerChange,
     sharedFields: () => SYNC_FIELDS.filter(isShared),
   };
 }

@@ -4,21 +4,29 @@
  * the data-quality score routes the write, and the shadow copy once the plan is applied.
  * Pure: no I/O, no clock (the caller passes `now`).
  *
- * Per shared field, with s = Semble's value, c = the CRM's, b = the shadow's (all normalised):
- * - no b (never synced)       → the owner's value is written to the other side (initial sync);
- * - nothing changed           → SKIP;
- * - only the owner changed    → propagate to the other side;
- * - only the non-owner changed→ revert: write the owner's value back. This includes a CRM
- *                               edit of a Semble-owned critical field (email, phone, date of
- *                               birth): CRM → Semble carries only CRM-owned fields, so it is
- *                               reverted, not a conflict;
- * - both changed, same value  → SKIP (the shadow catches up);
- * - both changed, different   → critical field: CONFLICT, neither side written;
- *                               otherwise last write wins by the sides' timestamps, a tie
- *                               (or no timestamps) goes to the owner.
- * A field with an open conflict is under review: whatever changes, neither side is written
- * until a person resolves it (the conflict's values follow the sides), unless both sides now
- * hold the same value, which settles it (`settledConflicts`) and becomes the shadow's value.
+ * Per shared field, with s = Semble's value, c = the CRM's, b = the shadow's (all normalised,
+ * so spelling differences are no difference), in this order:
+ * 1. an open conflict on the field: neither side is written while it waits for a person (its
+ *    values follow the sides), unless s = c, which settles it (`settledConflicts`, SOURCES_AGREE);
+ * 2. s = c → SKIP (IN_SYNC, or SAME_CHANGE_ON_BOTH_SIDES when both moved away from b);
+ * 3. a critical field (email, phone, date of birth) whose values differ → one CONFLICT, neither
+ *    side written, whoever changed it: one side (CRITICAL_CHANGED_ON_ONE_SIDE), both sides
+ *    (CRITICAL_CHANGED_ON_BOTH_SIDES) or no b (CRITICAL_DIFFERS_AT_FIRST_SYNC). One exception,
+ *    as nothing is lost: with no b, an empty value on the non-owning side (a new contact, a
+ *    contact without a date of birth) is filled with the owner's (INITIAL_SYNC);
+ * 4. a non-critical field with no b (never synced) → the owner's value goes to the other side
+ *    (INITIAL_SYNC);
+ * 5. only the owner changed → propagate (OWNER_CHANGED);
+ * 6. the non-owning side changed (alone, or both did), by the field's `onNonOwnerChange`:
+ *    - REJECT: the owner's value is written back (REJECTED_NOT_OWNER; the caller publishes a
+ *      REJECTED_NOT_OWNER sync event, so the revert is never silent);
+ *    - LAST_WRITE_WINS: alone → its change flows to the owner (NON_OWNER_CHANGED); both → the
+ *      later change of that field wins (LAST_WRITE_WINS). Change times are per field: the
+ *      record's `fieldUpdatedAt` (HubSpot's property history), else its `updatedAt` (for Semble,
+ *      which has no field history, a field that differs from b changed at or before the
+ *      record's updatedAt, so that upper bound is its time). Tie-break: when the two times are
+ *      within `clockSkewMs` of each other (the two vendors' clocks are not ours), equal, or both
+ *      unknown, the owner wins (TIE_OWNER_WINS); a side with no time is older than one with a time.
  * One-sided fields are never written. Then: writes the run's direction excludes are skipped,
  * and if the Semble-side record that would result scores below 60, nothing is written.
  */
@@ -50,14 +58,20 @@ export type DecisionReason =
   | 'INITIAL_SYNC'
   /** WRITE: only the owner changed the field; the change flows to the other side. */
   | 'OWNER_CHANGED'
-  /** WRITE: only the non-owner changed an owned field; the owner's value is written back. */
-  | 'REVERT_NON_OWNER_CHANGE'
-  /** WRITE: a non-critical field changed on both sides; the later change wins. */
+  /** WRITE: the non-owner changed a field whose policy is REJECT; the owner's value is written back (and the rejection published). */
+  | 'REJECTED_NOT_OWNER'
+  /** WRITE: only the non-owner changed a LAST_WRITE_WINS field; being the last write, its change flows to the owner. */
+  | 'NON_OWNER_CHANGED'
+  /** WRITE: a LAST_WRITE_WINS field changed on both sides; the later change of the field wins. */
   | 'LAST_WRITE_WINS'
-  /** WRITE: as LAST_WRITE_WINS but the times are equal or unknown; the owner wins. */
+  /** WRITE: as LAST_WRITE_WINS but the times are within the clock-skew allowance, equal or both unknown; the owner wins. */
   | 'TIE_OWNER_WINS'
   /** CONFLICT: a critical field changed on both sides to different values; a person decides. */
   | 'CRITICAL_CHANGED_ON_BOTH_SIDES'
+  /** CONFLICT: a critical field changed on one side only (either side); a person decides. */
+  | 'CRITICAL_CHANGED_ON_ONE_SIDE'
+  /** CONFLICT: a critical field with no agreed value yet holds different values on the two sides; a person decides. */
+  | 'CRITICAL_DIFFERS_AT_FIRST_SYNC'
   /** SKIP: a CRM-owned field while there is no CRM contact yet: no value to propagate. */
   | 'NO_CRM_CONTACT'
   /** SKIP: the write would go to a system this run's direction does not write (see `blockedAction`). */
@@ -134,11 +148,25 @@ export interface PlanPatientSyncInput {
   now: string;
   /** Fields with an OPEN conflict for this patient. @default none */
   openConflictFields?: readonly SyncField[];
+  /**
+   * Another patient already uses the Semble record's email (after normalisation): a
+   * data-quality issue (EMAIL_DUPLICATE) that flags the patient at least. @default false
+   */
+  emailUsedByAnotherPatient?: boolean;
 }
+
+/** @default for PlanPatientSyncOptions.clockSkewMs (and SYNC_CLOCK_SKEW_MS). */
+export const DEFAULT_CLOCK_SKEW_MS = 2000;
 
 export interface PlanPatientSyncOptions {
   /** @default DEFAULT_OWNERSHIP (domain.md's table) */
   ownership?: OwnershipTable;
+  /**
+   * Last write wins: two changes of a field less than this many milliseconds apart (inclusive)
+   * are treated as simultaneous and the owner wins. Covers the clocks of two vendors.
+   * A negative or non-finite value throws SyncPlanInputError. @default DEFAULT_CLOCK_SKEW_MS
+   */
+  clockSkewMs?: number;
 }
 
 /** Misuse of planPatientSync by its caller (not a data problem); names the input, never a value. */
@@ -191,10 +219,13 @@ interface FieldContext {
   shadow: ShadowCopy | null;
   /** The field has an open conflict. */
   underReview: boolean;
+  clockSkewMs: number;
 }
 
-/** The decision for one field before direction and data quality are taken into account. */
-function decideField({ rule, semble, crm, shadow, underReview }: FieldContext): { decision: FieldDecision; conflict?: PlannedConflict } {
+type Decided = { decision: FieldDecision; conflict?: PlannedConflict };
+
+/** The decision for one field before direction and data quality are taken into account (see the header). */
+function decideField({ rule, semble, crm, shadow, underReview, clockSkewMs }: FieldContext): Decided {
   const { field, owner } = rule;
   if (!rule.presentOn.includes('CRM')) return { decision: { field, action: 'SKIP', reason: 'ONLY_IN_SEMBLE' } };
   if (!rule.presentOn.includes('SEMBLE')) return { decision: { field, action: 'SKIP', reason: 'ONLY_IN_CRM' } };
@@ -202,48 +233,52 @@ function decideField({ rule, semble, crm, shadow, underReview }: FieldContext): 
   const s = normaliseFieldValue(field, semble[field]);
   const c = crm ? normaliseFieldValue(field, crm[field]) : null;
   const ownerValue = owner === 'SEMBLE' ? s : c;
-  // Whoever wins, the owner's value goes to the other side.
-  const toOther = writeTo(owner === 'SEMBLE' ? 'CRM' : 'SEMBLE');
-
+  const otherValue = owner === 'SEMBLE' ? c : s;
+  const nonOwner: FieldRule['owner'] = owner === 'SEMBLE' ? 'CRM' : 'SEMBLE';
+  const toOther = writeTo(nonOwner);
+  const toOwner = writeTo(owner);
   // With no contact the shadow is moot (see CRM_CONTACT_DELETED for a contact that went away).
-  if (!crm || !hasShadowValue(shadow, field)) {
-    if (sameFieldValue(s, c)) return { decision: { field, action: 'SKIP', value: s, reason: 'IN_SYNC' } };
+  const baseline = crm !== null && hasShadowValue(shadow, field);
+  const b = baseline ? ((shadow as ShadowCopy).values[field] as FieldValue) : null;
+  const conflict = (reason: DecisionReason): Decided => ({
+    decision: { field, action: 'CONFLICT', reason },
+    conflict: { field, sembleValue: s, crmValue: c, lastSyncedValue: b },
+  });
+
+  if (underReview && crm) {
+    if (sameFieldValue(s, c)) return { decision: { field, action: 'SKIP', value: s, reason: 'CONFLICT_SETTLED' } };
+    return conflict('UNDER_REVIEW');
+  }
+  if (sameFieldValue(s, c)) {
+    const reason = baseline && !sameFieldValue(s, b) ? 'SAME_CHANGE_ON_BOTH_SIDES' : 'IN_SYNC';
+    return { decision: { field, action: 'SKIP', value: s, reason } };
+  }
+  if (!baseline) {
     // A CRM-owned field with no contact: there is no CRM value to propagate, and writing null would erase Semble's.
     if (!crm && owner === 'CRM') return { decision: { field, action: 'SKIP', reason: 'NO_CRM_CONTACT' } };
+    // A critical value on the other side that the owner's would replace goes to a person; an empty one is just filled.
+    if (rule.critical && otherValue !== null) return conflict('CRITICAL_DIFFERS_AT_FIRST_SYNC');
     return { decision: { field, action: toOther, value: ownerValue, reason: 'INITIAL_SYNC' } };
   }
 
-  const b = (shadow as ShadowCopy).values[field] as FieldValue;
-  if (underReview) {
-    if (sameFieldValue(s, c)) return { decision: { field, action: 'SKIP', value: s, reason: 'CONFLICT_SETTLED' } };
-    return {
-      decision: { field, action: 'CONFLICT', reason: 'UNDER_REVIEW' },
-      conflict: { field, sembleValue: s, crmValue: c, lastSyncedValue: b },
-    };
-  }
   const sembleChanged = !sameFieldValue(s, b);
   const crmChanged = !sameFieldValue(c, b);
-  if (!sembleChanged && !crmChanged) return { decision: { field, action: 'SKIP', value: s, reason: 'IN_SYNC' } };
-  if (sembleChanged && crmChanged && sameFieldValue(s, c)) {
-    return { decision: { field, action: 'SKIP', value: s, reason: 'SAME_CHANGE_ON_BOTH_SIDES' } };
+  if (rule.critical) return conflict(sembleChanged && crmChanged ? 'CRITICAL_CHANGED_ON_BOTH_SIDES' : 'CRITICAL_CHANGED_ON_ONE_SIDE');
+  const ownerChanged = owner === 'SEMBLE' ? sembleChanged : crmChanged;
+  const nonOwnerChanged = owner === 'SEMBLE' ? crmChanged : sembleChanged;
+  if (!nonOwnerChanged) return { decision: { field, action: toOther, value: ownerValue, reason: 'OWNER_CHANGED' } };
+  if (rule.onNonOwnerChange === 'REJECT') return { decision: { field, action: toOther, value: ownerValue, reason: 'REJECTED_NOT_OWNER' } };
+  if (!ownerChanged) return { decision: { field, action: toOwner, value: otherValue, reason: 'NON_OWNER_CHANGED' } };
+
+  // Last write wins, per field.
+  const ownerAt = changedAt(owner === 'SEMBLE' ? semble : (crm as PatientRecord), field);
+  const otherAt = changedAt(owner === 'SEMBLE' ? (crm as PatientRecord) : semble, field);
+  if (ownerAt === otherAt || Math.abs(ownerAt - otherAt) <= clockSkewMs) {
+    return { decision: { field, action: toOther, value: ownerValue, reason: 'TIE_OWNER_WINS' } };
   }
-  if (sembleChanged !== crmChanged) {
-    const ownerChanged = (owner === 'SEMBLE') === sembleChanged;
-    return { decision: { field, action: toOther, value: ownerValue, reason: ownerChanged ? 'OWNER_CHANGED' : 'REVERT_NON_OWNER_CHANGE' } };
-  }
-  // Both changed, to different values.
-  if (rule.critical) {
-    return {
-      decision: { field, action: 'CONFLICT', reason: 'CRITICAL_CHANGED_ON_BOTH_SIDES' },
-      conflict: { field, sembleValue: s, crmValue: c, lastSyncedValue: b },
-    };
-  }
-  const sembleAt = changedAt(semble, field);
-  const crmAt = changedAt(crm, field);
-  if (sembleAt === crmAt) return { decision: { field, action: toOther, value: ownerValue, reason: 'TIE_OWNER_WINS' } };
-  return sembleAt > crmAt
-    ? { decision: { field, action: 'WRITE_CRM', value: s, reason: 'LAST_WRITE_WINS' } }
-    : { decision: { field, action: 'WRITE_SEMBLE', value: c, reason: 'LAST_WRITE_WINS' } };
+  return ownerAt > otherAt
+    ? { decision: { field, action: toOther, value: ownerValue, reason: 'LAST_WRITE_WINS' } }
+    : { decision: { field, action: toOwner, value: otherValue, reason: 'LAST_WRITE_WINS' } };
 }
 
 function allowedBy(direction: SyncDirection, action: WriteAction): boolean {
@@ -273,6 +308,10 @@ function skipAll(ownership: OwnershipTable, reason: DecisionReason): FieldDecisi
 export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatientSyncOptions = {}): SyncPlan {
   const patientId = validateInput(input);
   const ownership = options.ownership ?? DEFAULT_OWNERSHIP;
+  const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (!Number.isFinite(clockSkewMs) || clockSkewMs < 0) {
+    throw new SyncPlanInputError(`clockSkewMs: expected a number of milliseconds ≥ 0, got ${String(clockSkewMs)}`);
+  }
   const { semble, crm, shadow, direction, now } = input;
 
   const notSynced = (status: 'NO_SEMBLE_RECORD' | 'CRM_CONTACT_DELETED'): SyncPlan => ({
@@ -293,7 +332,7 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
   const conflicts: PlannedConflict[] = [];
   const underReview = new Set(input.openConflictFields ?? []);
   let decisions = ownership.rules.map((rule) => {
-    const { decision, conflict } = decideField({ rule, semble, crm, shadow, underReview: underReview.has(rule.field) });
+    const { decision, conflict } = decideField({ rule, semble, crm, shadow, underReview: underReview.has(rule.field), clockSkewMs });
     if (conflict) conflicts.push(conflict);
     return decision;
   });
@@ -311,6 +350,7 @@ export function planPatientSync(input: PlanPatientSyncInput, options: PlanPatien
     email: sembleAfter('email'),
     phones: [sembleAfter('phone'), ...(semble.otherPhones ?? [])],
     nhsNumber: sembleAfter('nhsNumber'),
+    emailUsedByAnotherPatient: input.emailUsedByAnotherPatient ?? false,
   });
 
   const createCrmContact = crm === null && allowedBy(direction, 'WRITE_CRM');

@@ -23,6 +23,11 @@ export interface PatientSyncStatus {
   lastSyncedAt: string | null;
   /** The HubSpot contact the patient is linked to, once known. */
   crmContactId: string | null;
+  /**
+   * The data-quality issues of the Semble record at the last sync, including the ones only the
+   * sync engine can see (EMAIL_DUPLICATE). Absent in statuses recorded before it was kept.
+   */
+  dataQualityIssues?: string[];
 }
 
 export type ConflictStatus = 'OPEN' | 'RESOLVED';
