@@ -39,8 +39,8 @@ import { planPatientSync } from './rules/plan';
 import type { FieldValue, SyncDirection, SyncField, SyncPlan } from './rules';
 import type { OwnershipTable } from './rules/ownership';
 import { SETTLED_BY_SYNC } from './rules/resolve';
-import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName } from './store';
-import type { ConflictRecord, LockOptions, PatientSyncState, SyncStore } from './store';
+import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName, syncStateOf } from './store';
+import type { AssessedDataQuality, ConflictRecord, LockOptions, PatientSyncState, SyncStore } from './store';
 
 export interface PatientSyncDeps {
   clients: Pick<SyncClients, 'semble' | 'hubspot'>;
@@ -229,13 +229,18 @@ export function createPatientSync(deps: PatientSyncDeps) {
     const previous = await store.getStatus(patientId);
     // Read before planning, under the patient's lock (which resolveConflict takes too): nothing else changed them.
     const openConflicts = planned.openConflicts.length + conflictsOpened - conflictsClosed;
-    const state: PatientSyncState =
-      openConflicts > 0 ? 'CONFLICT' : plan.status === 'HELD' ? 'HELD_FOR_REVIEW' : plan.route === 'SYNC_AND_FLAG' ? 'FLAGGED' : 'IN_SYNC';
+    // The route held or flagged the patient whether or not there was anything to write; a plan
+    // that assessed nothing (contact deleted) leaves the last assessment, and its queue, as it was.
+    const dataQuality: AssessedDataQuality | null = plan.dataQuality
+      ? { ...plan.dataQuality, since: previous?.dataQuality?.route === plan.dataQuality.route ? previous.dataQuality.since : now() }
+      : (previous?.dataQuality ?? null);
+    const state: PatientSyncState = syncStateOf(openConflicts, dataQuality);
     await store.putStatus({
       patientId,
       state,
       lastSyncedAt: synced ? at : (previous?.lastSyncedAt ?? null),
       crmContactId: written.contactId ?? planned.contact?.id ?? previous?.crmContactId ?? null,
+      dataQuality,
     });
 
     const outcome = plan.status === 'WRITE_AND_FLAG' ? 'FLAGGED' : 'APPLIED';
