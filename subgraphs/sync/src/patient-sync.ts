@@ -32,6 +32,7 @@ import type { HubSpotContact, HubSpotUpsertInput, ContactProperty } from '../../
 import type { SemblePatient } from '../../../lib/vendors/semble';
 import type { SyncClients } from './clients';
 import { publishConflictEvent, publishSyncEvent } from './events';
+import type { SyncEventInput } from './events';
 import { describeFailure, isPermanentFailure } from './failures';
 import type { SyncEventPayload } from './inbox';
 import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
@@ -94,7 +95,14 @@ export interface PatientSyncResult {
   error?: unknown;
 }
 
-type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null; openConflicts: ConflictRecord[] };
+type Planned = {
+  input: PatientSyncInput;
+  plan: SyncPlan;
+  contact: HubSpotContact | null;
+  openConflicts: ConflictRecord[];
+  /** Each side's last change (its record's updatedAt): the `sourceChangedAt` of the events of writes from it. */
+  changedAt: { SEMBLE: string | null; CRM: string | null };
+};
 
 /** Publications owed per patient, made once the patients' locks are released. */
 type Outbox = Map<string, Array<() => Promise<unknown>>>;
@@ -244,12 +252,12 @@ export function createPatientSync(deps: PatientSyncDeps) {
     });
 
     const outcome = plan.status === 'WRITE_AND_FLAG' ? 'FLAGGED' : 'APPLIED';
-    const events: Array<Omit<SyncEventPayload, 'time'>> = [];
+    const events: SyncEventInput[] = [];
     if (written.contactCreated || written.contactUpdated) {
-      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: Object.keys(plan.writes.crm), outcome, conflictId: null });
+      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: Object.keys(plan.writes.crm), outcome, conflictId: null, sourceChangedAt: planned.changedAt.SEMBLE });
     }
     if (written.sembleUpdated) {
-      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: Object.keys(plan.writes.semble), outcome, conflictId: null });
+      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: Object.keys(plan.writes.semble), outcome, conflictId: null, sourceChangedAt: planned.changedAt.CRM });
     }
     if (plan.status === 'HELD') {
       const blocked = plan.decisions.filter((decision) => decision.reason === 'HELD_FOR_REVIEW');
@@ -341,10 +349,12 @@ export function createPatientSync(deps: PatientSyncDeps) {
           continue;
         }
         const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
+        const sembleRecord = sembleToRecord(semble);
+        const crmRecord = contact ? contactToRecord(contact) : null;
         const plan = planPatientSync(
           {
-            semble: sembleToRecord(semble),
-            crm: contact ? contactToRecord(contact) : null,
+            semble: sembleRecord,
+            crm: crmRecord,
             shadow,
             direction: options.direction,
             now: now(),
@@ -352,7 +362,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
           },
           deps.ownership ? { ownership: deps.ownership } : {},
         );
-        planned.push({ input, plan, contact, openConflicts });
+        planned.push({ input, plan, contact, openConflicts, changedAt: { SEMBLE: sembleRecord.updatedAt, CRM: crmRecord?.updatedAt ?? null } });
       } catch (error) {
         results.set(input.patientId, failed(outbox, input.patientId, options.trigger, error));
       }

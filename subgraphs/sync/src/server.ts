@@ -328,6 +328,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
     deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix, maxEventsPerTopic: config.busMaxEventsPerTopic })),
   );
   const store = deps.store ?? createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
+  metrics.gaugeStore(store);
   const clients = deps.clients ?? createSyncClients(config);
   const dedupe = config.redisUrl
     ? createRedisWebhookDedupe({ url: config.redisUrl, keyPrefix: `${config.syncKeyPrefix}webhook-seen:` })
