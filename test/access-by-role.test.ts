@@ -82,6 +82,25 @@ describe('access to patient data by role', () => {
     }
   });
 
+  it('lets only the roles that review the sync (admin, integration) read the worklists', async () => {
+    const worklists = '{ heldPatients { totalCount } flaggedPatients { totalCount } conflicts(status: OPEN) { totalCount } }';
+    for (const role of Object.keys(SEES)) {
+      const answer = await stack.query(worklists, undefined, { token: token(role) });
+      const reads = SEES[role]!.includes('sync');
+      const lists = ['heldPatients', 'flaggedPatients', 'conflicts'].map((field) => [field, answer.data?.[field] ?? null]);
+      expect({ role, lists }).toEqual({
+        role,
+        lists: [
+          ['heldPatients', reads ? { totalCount: expect.any(Number) } : null],
+          ['flaggedPatients', reads ? { totalCount: expect.any(Number) } : null],
+          ['conflicts', reads ? { totalCount: expect.any(Number) } : null],
+        ],
+      });
+      const refused = (answer.errors ?? []).filter((error) => error.extensions?.code === 'UNAUTHORIZED_FIELD_OR_TYPE').length;
+      expect({ role, refused }).toEqual({ role, refused: reads ? 0 : 3 });
+    }
+  });
+
   describe('over a subscription', () => {
     const clients: Client[] = [];
     const connect = (role: string) => {

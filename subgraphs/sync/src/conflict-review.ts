@@ -23,7 +23,7 @@ import { publishConflictEvent, publishSyncEvent } from './events';
 import { contactToRecord, sembleToRecord, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
 import { applyShadowEntry, ConflictResolutionError, normaliseFieldValue, planConflictResolution, sameFieldValue } from './rules';
 import type { ConflictResolution, ConflictResolutionPlan, SyncField } from './rules';
-import { PATIENT_LOCK_OPTIONS, SyncStoreError, patientLockName, sameResolution } from './store';
+import { PATIENT_LOCK_OPTIONS, SyncStoreError, patientLockName, sameResolution, syncStateOf } from './store';
 import type { ConflictRecord, LockOptions, SyncStore } from './store';
 
 export type ConflictReviewErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT_ALREADY_RESOLVED' | 'PATIENT_NOT_FOUND';
@@ -130,11 +130,14 @@ async function applyResolution(deps: ConflictReviewDeps, request: ResolveConflic
 
   const open = await store.conflictsOfPatient(patientId, 'OPEN');
   const status = await store.getStatus(patientId);
+  // The data quality stays as last assessed (the echo of these writes re-assesses it): a held
+  // patient is still held once its conflict is settled.
   await store.putStatus({
     patientId,
-    state: open.length > 0 ? 'CONFLICT' : 'IN_SYNC',
+    state: syncStateOf(open.length, status?.dataQuality),
     lastSyncedAt: now,
     crmContactId: written.contactId ?? status?.crmContactId ?? null,
+    dataQuality: status?.dataQuality ?? null,
   });
   return { resolved, field, written: { semble: written.semble, crm: written.crm } };
 }

@@ -9,8 +9,8 @@ import { CONFLICTS_TOPIC, SYNC_EVENTS_TOPIC } from './inbox';
 import type { ConflictEventPayload, SyncEventPayload } from './inbox';
 import type { ConflictRecord, SyncStore } from './store';
 
-export type SyncEventInput = Omit<SyncEventPayload, 'time' | 'conflictId' | 'patientId' | 'target' | 'fields'> &
-  Partial<Pick<SyncEventPayload, 'conflictId' | 'patientId' | 'target' | 'fields'>>;
+export type SyncEventInput = Omit<SyncEventPayload, 'time' | 'conflictId' | 'patientId' | 'target' | 'fields' | 'sourceChangedAt'> &
+  Partial<Pick<SyncEventPayload, 'conflictId' | 'patientId' | 'target' | 'fields'>> & { sourceChangedAt?: string | null };
 
 export function publishSyncEvent(bus: EventBus, input: SyncEventInput, now = new Date().toISOString()): Promise<BusEvent<SyncEventPayload>> {
   const payload: SyncEventPayload = {
@@ -22,6 +22,7 @@ export function publishSyncEvent(bus: EventBus, input: SyncEventInput, now = new
     outcome: input.outcome,
     conflictId: input.conflictId ?? null,
     time: now,
+    ...(input.sourceChangedAt ? { sourceChangedAt: input.sourceChangedAt } : {}),
   };
   return bus.publish({ topic: SYNC_EVENTS_TOPIC, type: 'sync.step', payload });
 }

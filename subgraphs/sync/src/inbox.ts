@@ -81,6 +81,11 @@ export interface SyncEventPayload {
   outcome: 'APPLIED' | 'FLAGGED' | 'SKIPPED' | 'HELD' | 'CONFLICT' | 'FAILED';
   conflictId: string | null;
   time: string;
+  /**
+   * When the source system last changed the record this step wrote from (its `updatedAt`), when
+   * known: `time` minus this is the sync's lag (metrics.ts, sync_apply_lag_seconds).
+   */
+  sourceChangedAt?: string;
 }
 
 /** Payload of a `conflicts` event: the conflict's id and status (the gateway looks up the rest). */

@@ -37,6 +37,7 @@ import type { HubSpotContact, HubSpotUpsertInput, ContactProperty } from '../../
 import type { SemblePatient } from '../../../lib/vendors/semble';
 import type { SyncClients } from './clients';
 import { publishConflictEvent, publishSyncEvent } from './events';
+import type { SyncEventInput } from './events';
 import { describeFailure, isPermanentFailure } from './failures';
 import type { SyncEventPayload } from './inbox';
 import { contactToRecord, sembleToRecord, SYNC_CONTACT_HISTORY_PROPERTIES, SYNC_CONTACT_PROPERTIES, toContactProperties, toSemblePatientData } from './records';
@@ -45,8 +46,8 @@ import { DEFAULT_CLOCK_SKEW_MS, planPatientSync } from './rules/plan';
 import type { FieldValue, SyncDirection, SyncField, SyncPlan } from './rules';
 import type { OwnershipTable } from './rules/ownership';
 import { SETTLED_BY_SYNC } from './rules/resolve';
-import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName } from './store';
-import type { ConflictRecord, LockOptions, PatientSyncState, SyncStore } from './store';
+import { LockTimeoutError, PATIENT_LOCK_OPTIONS, patientLockName, syncStateOf } from './store';
+import type { AssessedDataQuality, ConflictRecord, LockOptions, PatientSyncState, SyncStore } from './store';
 
 export interface PatientSyncDeps {
   clients: Pick<SyncClients, 'semble' | 'hubspot'>;
@@ -102,7 +103,14 @@ export interface PatientSyncResult {
   error?: unknown;
 }
 
-type Planned = { input: PatientSyncInput; plan: SyncPlan; contact: HubSpotContact | null; openConflicts: ConflictRecord[] };
+type Planned = {
+  input: PatientSyncInput;
+  plan: SyncPlan;
+  contact: HubSpotContact | null;
+  openConflicts: ConflictRecord[];
+  /** Each side's last change (its record's updatedAt): the `sourceChangedAt` of the events of writes from it. */
+  changedAt: { SEMBLE: string | null; CRM: string | null };
+};
 
 /** Publications owed per patient, made once the patients' locks are released. */
 type Outbox = Map<string, Array<() => Promise<unknown>>>;
@@ -274,18 +282,23 @@ export function createPatientSync(deps: PatientSyncDeps) {
     const previous = await store.getStatus(patientId);
     // Read before planning, under the patient's lock (which resolveConflict takes too): nothing else changed them.
     const openConflicts = planned.openConflicts.length + conflictsOpened - conflictsClosed;
-    const state: PatientSyncState =
-      openConflicts > 0 ? 'CONFLICT' : plan.status === 'HELD' ? 'HELD_FOR_REVIEW' : plan.route === 'SYNC_AND_FLAG' ? 'FLAGGED' : 'IN_SYNC';
+    // The route held or flagged the patient whether or not there was anything to write; a plan
+    // that assessed nothing (contact deleted) leaves the last assessment, and its queue, as it was.
+    const dataQuality: AssessedDataQuality | null = plan.dataQuality
+      ? { ...plan.dataQuality, since: previous?.dataQuality?.route === plan.dataQuality.route ? previous.dataQuality.since : now() }
+      : (previous?.dataQuality ?? null);
+    const state: PatientSyncState = syncStateOf(openConflicts, dataQuality);
     await store.putStatus({
       patientId,
       state,
       lastSyncedAt: synced ? at : (previous?.lastSyncedAt ?? null),
       crmContactId: written.contactId ?? planned.contact?.id ?? previous?.crmContactId ?? null,
       dataQualityIssues: plan.dataQuality?.issues ?? previous?.dataQualityIssues ?? [],
+      dataQuality,
     });
 
     const outcome = plan.status === 'WRITE_AND_FLAG' ? 'FLAGGED' : 'APPLIED';
-    const events: Array<Omit<SyncEventPayload, 'time'>> = [];
+    const events: SyncEventInput[] = [];
     // Reverts of the non-owner's changes are their own events, not propagations.
     const rejected = (action: 'WRITE_CRM' | 'WRITE_SEMBLE') =>
       plan.decisions.filter((decision) => decision.reason === 'REJECTED_NOT_OWNER' && decision.action === action).map((decision) => decision.field as string);
@@ -294,10 +307,10 @@ export function createPatientSync(deps: PatientSyncDeps) {
     const toCrm = Object.keys(plan.writes.crm).filter((field) => !rejectedInCrm.includes(field));
     const toSemble = Object.keys(plan.writes.semble).filter((field) => !rejectedInSemble.includes(field));
     if (written.contactCreated || (written.contactUpdated && toCrm.length > 0)) {
-      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: toCrm, outcome, conflictId: null });
+      events.push({ type: 'CONTACT_SYNCED', patientId, source: 'SEMBLE', target: 'CRM', fields: toCrm, outcome, conflictId: null, sourceChangedAt: planned.changedAt.SEMBLE });
     }
     if (written.sembleUpdated && toSemble.length > 0) {
-      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: toSemble, outcome, conflictId: null });
+      events.push({ type: 'PATIENT_SYNCED', patientId, source: 'CRM', target: 'SEMBLE', fields: toSemble, outcome, conflictId: null, sourceChangedAt: planned.changedAt.CRM });
     }
     if (rejectedInCrm.length > 0) {
       events.push({ type: 'REJECTED_NOT_OWNER', patientId, source: 'SEMBLE', target: 'CRM', fields: rejectedInCrm, outcome, conflictId: null });
@@ -398,10 +411,12 @@ export function createPatientSync(deps: PatientSyncDeps) {
         }
         const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
         const email = normaliseEmail(semble.email);
+        const sembleRecord = sembleToRecord(semble);
+        const crmRecord = contact ? contactToRecord(contact) : null;
         const plan = planPatientSync(
           {
-            semble: sembleToRecord(semble),
-            crm: contact ? contactToRecord(contact) : null,
+            semble: sembleRecord,
+            crm: crmRecord,
             shadow,
             direction: options.direction,
             now: now(),
@@ -410,7 +425,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
           },
           planOptions,
         );
-        planned.push({ input, plan, contact, openConflicts });
+        planned.push({ input, plan, contact, openConflicts, changedAt: { SEMBLE: sembleRecord.updatedAt, CRM: crmRecord?.updatedAt ?? null } });
       } catch (error) {
         results.set(input.patientId, failed(outbox, input.patientId, options.trigger, error));
       }

@@ -32,7 +32,7 @@ import { createSemblePoller } from './poller';
 import type { SemblePoller } from './poller';
 import type { ConflictResolution } from './rules';
 import { createSyncStore, LockTimeoutError, SyncStoreError } from './store';
-import type { ConflictRecord, ConflictStatus, SyncStore } from './store';
+import type { ConflictRecord, ConflictStatus, ReviewQueue, SyncStore } from './store';
 import { createMemoryWebhookDedupe, createRedisWebhookDedupe, createWebhookRouter } from './webhooks';
 import type { VendorSecrets } from './webhooks';
 import { startSyncWorker } from './worker';
@@ -47,7 +47,7 @@ import type { WorkerPhase } from './status-routes';
 
 export const name = 'sync';
 
-/** Largest `first` of Query.conflicts. */
+/** Largest `first` of Query.conflicts, heldPatients and flaggedPatients. */
 export const MAX_CONFLICTS_PAGE = 500;
 
 /** What the resolvers work with; lib/subgraph.ts adds who is asking. */
@@ -144,31 +144,70 @@ function reviewError(error: unknown): unknown {
   return syncError(code, error.message);
 }
 
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** A connection (nodes, edges, pageInfo, totalCount) of one store page, with `first` checked and a foreign cursor a BAD_USER_INPUT. */
+async function connectionOf<T>(args: PageArgs, read: (page: { first: number; after?: string }) => Promise<{ edges: Array<{ cursor: string; node: T }>; hasNextPage: boolean; totalCount: number }>) {
+  const first = args.first ?? 50;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_CONFLICTS_PAGE) {
+    throw syncError(SyncErrorCode.BadUserInput, `first: expected 0 to ${MAX_CONFLICTS_PAGE}, got ${first}`, { argumentName: 'first' });
+  }
+  try {
+    const page = await read({ first, ...(args.after ? { after: args.after } : {}) });
+    const { edges } = page;
+    return {
+      nodes: edges.map((edge) => edge.node),
+      edges,
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: Boolean(args.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+      totalCount: page.totalCount,
+    };
+  } catch (error) {
+    if (error instanceof SyncStoreError && error.code === 'INVALID_PAGE_CURSOR') throw syncError(SyncErrorCode.BadUserInput, error.message, { argumentName: 'after' });
+    throw error;
+  }
+}
+
+/** One review queue as a connection of HeldPatient / FlaggedPatient (`since` is their heldAt / flaggedAt). */
+function reviewQueueConnection(store: SyncStore, queue: ReviewQueue, args: PageArgs) {
+  return connectionOf(args, async (page) => {
+    const listed = await store.listReviewQueue(queue, page);
+    const edges = listed.edges.flatMap(({ cursor, status }) => {
+      const quality = status.dataQuality;
+      if (!quality) return [];
+      const node = {
+        patient: { __typename: 'Patient', id: status.patientId },
+        score: quality.score,
+        issues: quality.issues,
+        since: quality.since,
+        lastSyncedAt: status.lastSyncedAt,
+      };
+      return [{ cursor, node }];
+    });
+    return { ...listed, edges };
+  });
+}
+
 export const resolvers: GraphQLResolverMap<SyncContext> = {
   Query: {
-    async conflicts(_: unknown, args: { status?: ConflictStatus | null; first?: number | null; after?: string | null }, { store }: SyncContext) {
-      const first = args.first ?? 50;
-      if (!Number.isInteger(first) || first < 0 || first > MAX_CONFLICTS_PAGE) {
-        throw syncError(SyncErrorCode.BadUserInput, `first: expected 0 to ${MAX_CONFLICTS_PAGE}, got ${first}`, { argumentName: 'first' });
-      }
-      try {
-        const page = await store.listConflicts({ first, ...(args.status ? { status: args.status } : {}), ...(args.after ? { after: args.after } : {}) });
-        const edges = page.edges.map((edge) => ({ cursor: edge.cursor, node: edge.conflict }));
-        return {
-          nodes: edges.map((edge) => edge.node),
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: Boolean(args.after),
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges[edges.length - 1]?.cursor ?? null,
-          },
-          totalCount: page.totalCount,
-        };
-      } catch (error) {
-        if (error instanceof SyncStoreError && error.code === 'INVALID_PAGE_CURSOR') throw syncError(SyncErrorCode.BadUserInput, error.message, { argumentName: 'after' });
-        throw error;
-      }
+    conflicts(_: unknown, args: { status?: ConflictStatus | null } & PageArgs, { store }: SyncContext) {
+      return connectionOf(args, async (page) => {
+        const listed = await store.listConflicts({ ...page, ...(args.status ? { status: args.status } : {}) });
+        return { ...listed, edges: listed.edges.map((edge) => ({ cursor: edge.cursor, node: edge.conflict })) };
+      });
+    },
+    heldPatients(_: unknown, args: PageArgs, { store }: SyncContext) {
+      return reviewQueueConnection(store, 'HELD', args);
+    },
+    flaggedPatients(_: unknown, args: PageArgs, { store }: SyncContext) {
+      return reviewQueueConnection(store, 'FLAGGED', args);
     },
     auditRecords(_: unknown, args: AuditFilter, { bus }: SyncContext) {
       return listAuditRecords(bus, args);
@@ -221,6 +260,12 @@ export const resolvers: GraphQLResolverMap<SyncContext> = {
     // Never published yet (a crash between storing and publishing): resuming from the start loses nothing.
     cursor: (conflict: ConflictRecord) => conflict.cursor ?? '0-0',
     patient: (conflict: ConflictRecord) => ({ __typename: 'Patient', id: conflict.patientId }),
+  },
+  HeldPatient: {
+    heldAt: (entry: { since: string }) => entry.since,
+  },
+  FlaggedPatient: {
+    flaggedAt: (entry: { since: string }) => entry.since,
   },
   Invoice: {
     __resolveReference(reference: { id: string }) {
@@ -297,6 +342,7 @@ export async function createServer(config: SyncConfig, deps: SyncServerDeps = {}
     deps.bus ?? (await createEventBus({ redisUrl: config.redisUrl, keyPrefix: config.busKeyPrefix, maxEventsPerTopic: config.busMaxEventsPerTopic })),
   );
   const store = deps.store ?? createSyncStore({ redisUrl: config.redisUrl, keyPrefix: config.syncKeyPrefix });
+  metrics.gaugeStore(store);
   const clients = deps.clients ?? createSyncClients(config);
   const dedupe = config.redisUrl
     ? createRedisWebhookDedupe({ url: config.redisUrl, keyPrefix: `${config.syncKeyPrefix}webhook-seen:` })

@@ -216,7 +216,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
         await clients.google.updateEvent(eventId, wanted);
       }
     }
-    await publishSyncEvent(bus, { ...base, fields, outcome: 'APPLIED' });
+    await publishSyncEvent(bus, { ...base, fields, outcome: 'APPLIED', sourceChangedAt: booking.updatedAt });
   }
 
   /**

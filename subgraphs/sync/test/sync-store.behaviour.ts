@@ -1,12 +1,13 @@
 /**
  * What every SyncStore must do, written once and run against each implementation
  * (sync-store.test.ts): shadows and statuses round-trip, one open conflict per
- * (patient, field), listings in detection order with page cursors, resolve as an idempotent
+ * (patient, field), listings in detection order with page cursors, review queues (held and
+ * flagged patients) kept by putStatus, resolve as an idempotent
  * compare-and-set, checkpoints, and named locks (mutual exclusion, release on throw, a dead
  * holder's lock lapses after its TTL, a bounded wait, a lapsed holder never deletes its
  * successor's lock).
  */
-import type { OpenConflictInput, SyncStore } from '../src/store';
+import type { AssessedDataQuality, OpenConflictInput, PatientSyncStatus, SyncStore } from '../src/store';
 import { LockTimeoutError, SyncStoreError } from '../src/store';
 
 /** A promise to settle by hand, so a test decides when a lock holder leaves (no sleeps). */
@@ -90,6 +91,65 @@ export function describeSyncStore(name: string, createStore: () => Promise<SyncS
       expect(all.edges.map((edge) => edge.conflict.id)).toEqual(ids);
       expect(all.totalCount).toBe(5);
       await expect(store.listConflicts({ first: 1, after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'INVALID_PAGE_CURSOR' });
+    });
+
+    describe('review queues', () => {
+      const HELD_QUALITY: AssessedDataQuality = { score: 40, issues: ['EMAIL_INVALID', 'PHONE_INVALID', 'NHS_NUMBER_INVALID'], route: 'HOLD_FOR_REVIEW', since: '2025-03-01T12:00:00.000Z' };
+      const FLAGGED_QUALITY: AssessedDataQuality = { score: 60, issues: ['PHONE_INVALID', 'NHS_NUMBER_INVALID'], route: 'SYNC_AND_FLAG', since: '2025-03-01T12:00:00.000Z' };
+      const CLEAN_QUALITY: AssessedDataQuality = { score: 100, issues: [], route: 'DIRECT', since: '2025-03-01T12:00:00.000Z' };
+      const statusOf = (patientId: string, dataQuality: PatientSyncStatus['dataQuality'], state: PatientSyncStatus['state'] = 'IN_SYNC'): PatientSyncStatus => ({
+        patientId,
+        state,
+        lastSyncedAt: null,
+        crmContactId: null,
+        dataQuality: dataQuality && { ...dataQuality, issues: [...dataQuality.issues] },
+      });
+      const idsIn = async (queue: 'HELD' | 'FLAGGED') => (await store.listReviewQueue(queue, { first: 100 })).edges.map((edge) => edge.status.patientId);
+
+      it('lists the patients each status routes to a queue, in the order they entered it, with their statuses', async () => {
+        await store.putStatus(statusOf('p1', HELD_QUALITY, 'HELD_FOR_REVIEW'));
+        await store.putStatus(statusOf('p2', FLAGGED_QUALITY, 'FLAGGED'));
+        await store.putStatus(statusOf('p3', CLEAN_QUALITY));
+        await store.putStatus(statusOf('p4', HELD_QUALITY, 'CONFLICT'));
+        await store.putStatus({ patientId: 'p5', state: 'IN_SYNC', lastSyncedAt: null, crmContactId: null });
+        const held = await store.listReviewQueue('HELD', { first: 10 });
+        expect(held.edges.map((edge) => edge.status)).toEqual([statusOf('p1', HELD_QUALITY, 'HELD_FOR_REVIEW'), statusOf('p4', HELD_QUALITY, 'CONFLICT')]);
+        expect(held).toMatchObject({ hasNextPage: false, totalCount: 2 });
+        expect(await idsIn('FLAGGED')).toEqual(['p2']);
+        expect(await store.listReviewQueue('FLAGGED', { first: 0 })).toEqual({ edges: [], hasNextPage: true, totalCount: 1 });
+      });
+
+      it('moves a patient between queues as its status changes, keeping its place while it stays', async () => {
+        await store.putStatus(statusOf('p1', HELD_QUALITY));
+        await store.putStatus(statusOf('p2', HELD_QUALITY));
+        // Re-synced and still held: same place, newer status.
+        await store.putStatus({ ...statusOf('p1', HELD_QUALITY), lastSyncedAt: '2025-03-02T00:00:00.000Z' });
+        expect(await idsIn('HELD')).toEqual(['p1', 'p2']);
+        expect((await store.listReviewQueue('HELD', { first: 1 })).edges[0]!.status.lastSyncedAt).toBe('2025-03-02T00:00:00.000Z');
+
+        // Partly fixed: from held to flagged; fixed: out of both; worse again: back at the end.
+        await store.putStatus(statusOf('p1', FLAGGED_QUALITY));
+        expect({ held: await idsIn('HELD'), flagged: await idsIn('FLAGGED') }).toEqual({ held: ['p2'], flagged: ['p1'] });
+        await store.putStatus(statusOf('p1', CLEAN_QUALITY));
+        expect({ held: await idsIn('HELD'), flagged: await idsIn('FLAGGED') }).toEqual({ held: ['p2'], flagged: [] });
+        await store.putStatus(statusOf('p1', HELD_QUALITY));
+        expect(await idsIn('HELD')).toEqual(['p2', 'p1']);
+        // A status with no assessment takes the patient out of the queues.
+        await store.putStatus({ patientId: 'p2', state: 'IN_SYNC', lastSyncedAt: null, crmContactId: null });
+        expect((await store.listReviewQueue('HELD', { first: 10 })).totalCount).toBe(1);
+      });
+
+      it('pages through a queue with cursors', async () => {
+        for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) await store.putStatus(statusOf(id, HELD_QUALITY));
+        await store.putStatus(statusOf('p2', CLEAN_QUALITY));
+        const first = await store.listReviewQueue('HELD', { first: 2 });
+        expect(first.edges.map((edge) => edge.status.patientId)).toEqual(['p1', 'p3']);
+        expect(first).toMatchObject({ hasNextPage: true, totalCount: 4 });
+        const second = await store.listReviewQueue('HELD', { first: 2, after: first.edges[1]!.cursor });
+        expect(second.edges.map((edge) => edge.status.patientId)).toEqual(['p4', 'p5']);
+        expect(second).toMatchObject({ hasNextPage: false, totalCount: 4 });
+        await expect(store.listReviewQueue('HELD', { first: 1, after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'INVALID_PAGE_CURSOR' });
+      });
     });
 
     it('resolves as a compare-and-set: the same resolution again is idempotent, a different one is refused', async () => {

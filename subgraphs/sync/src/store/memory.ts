@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ShadowCopy } from '../rules/types';
-import { SyncStoreError, newConflictRecord, sameResolution } from './types';
+import { SyncStoreError, newConflictRecord, reviewQueueOf, sameResolution } from './types';
 import type {
   ConflictPage,
   ConflictRecord,
@@ -20,6 +20,7 @@ import type {
   OpenConflictResult,
   PatientSyncStatus,
   ResolveConflictInput,
+  ReviewQueue,
   SyncStore,
 } from './types';
 import { parsePageCursor } from './page-cursor';
@@ -86,7 +87,10 @@ export function createMemorySyncStore(): SyncStore {
   const openByPatientField = new Map<string, string>();
   const payments = new Map<string, InvoicePaymentRecord>();
   const checkpoints = new Map<string, string>();
+  // patientId → the seq it entered the queue with; insertion order is entry order.
+  const queues: Record<ReviewQueue, Map<string, number>> = { HELD: new Map(), FLAGGED: new Map() };
   let seq = 0;
+  let queueSeq = 0;
   const locks = createMemoryLocks();
 
   const openKey = (patientId: string, field: string) => JSON.stringify([patientId, field]);
@@ -110,6 +114,22 @@ export function createMemorySyncStore(): SyncStore {
     },
     async putStatus(status) {
       statuses.set(status.patientId, copy(status));
+      const queue = reviewQueueOf(status);
+      for (const [name, members] of Object.entries(queues) as Array<[ReviewQueue, Map<string, number>]>) {
+        if (name !== queue) members.delete(status.patientId);
+        else if (!members.has(status.patientId)) members.set(status.patientId, ++queueSeq);
+      }
+    },
+    async listReviewQueue(queue, options) {
+      const after = options.after === undefined ? 0 : parsePageCursor(options.after);
+      const members = [...queues[queue]];
+      const rest = members.filter(([, entered]) => entered > after);
+      const page = rest.slice(0, options.first);
+      return {
+        edges: page.map(([patientId, entered]) => ({ cursor: String(entered), status: copy(statuses.get(patientId) as PatientSyncStatus) })),
+        hasNextPage: rest.length > page.length,
+        totalCount: members.length,
+      };
     },
 
     async openConflict(input: OpenConflictInput): Promise<OpenConflictResult> {

@@ -1,6 +1,7 @@
 /**
- * Page cursors of conflict listings: the conflict's detection sequence number, as text. Both
- * store implementations hand out the same shape, so a client's cursor survives a switch.
+ * Page cursors of conflict listings and review queues: the sequence number of the conflict's
+ * detection or of the patient's entry into the queue, as text. Both store implementations hand
+ * out the same shape, so a client's cursor survives a switch.
  */
 import { SyncStoreError } from './types';
 

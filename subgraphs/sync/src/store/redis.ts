@@ -4,6 +4,8 @@
  *
  *   shadow:<patientId>             JSON ShadowCopy
  *   status:<patientId>             JSON PatientSyncStatus
+ *   review:HELD / review:FLAGGED   sorted sets of patient ids scored by entry seq (the review queues)
+ *   review:seq                     counter handing out entry seq
  *   conflict:<id>                  JSON { seq, record }   (seq = detection order = page cursor)
  *   conflicts:seq                  counter handing out seq
  *   conflicts:all / conflicts:OPEN / conflicts:RESOLVED / patient-conflicts:<patientId>
@@ -13,7 +15,9 @@
  *   checkpoints                    hash name → value
  *   lock:<name>                    a lock's token (SET NX PX; see withLock)
  *
- * Opening, resolving and re-stamping a conflict are Lua scripts: each reads and writes several
+ * Storing a status moves its patient between the review queues in the same script, so a queue
+ * never lists a patient whose stored status says otherwise (a listing may still race a move:
+ * see listReviewQueue). Opening, resolving and re-stamping a conflict are Lua scripts too: each reads and writes several
  * keys, and a script is atomic, so "one open conflict per (patient, field)" and the
  * OPEN → RESOLVED compare-and-set hold with concurrent workers. The scripts derive conflict keys
  * from the prefix, so this needs a single Redis (or every key in one slot), not a spread Cluster.
@@ -29,7 +33,7 @@ import type { ShadowCopy } from '../rules/types';
 import { parsePageCursor } from './page-cursor';
 import { runWithLock, sleep } from './lock';
 import type { LockBackend } from './lock';
-import { SyncStoreError, newConflictRecord, sameResolution } from './types';
+import { SyncStoreError, newConflictRecord, reviewQueueOf, sameResolution } from './types';
 import type {
   ConflictPage,
   ConflictRecord,
@@ -39,6 +43,7 @@ import type {
   OpenConflictResult,
   PatientSyncStatus,
   ResolveConflictInput,
+  ReviewQueue,
   SyncStore,
 } from './types';
 
@@ -88,6 +93,23 @@ redis.call('ZADD', p .. 'conflicts:all', seq, input.id)
 redis.call('ZADD', p .. 'conflicts:OPEN', seq, input.id)
 redis.call('ZADD', p .. 'patient-conflicts:' .. input.patientId, seq, input.id)
 return { 1, 1, json }
+`;
+
+// ARGV: prefix, patient id, status JSON, its queue ('' for none). Stores the status; the patient
+// joins its queue at the end unless already in it, and leaves the other.
+const PUT_STATUS_SCRIPT = `
+local p = ARGV[1]
+local id = ARGV[2]
+redis.call('SET', p .. 'status:' .. id, ARGV[3])
+for _, queue in ipairs({ 'HELD', 'FLAGGED' }) do
+  local key = p .. 'review:' .. queue
+  if queue == ARGV[4] then
+    if not redis.call('ZSCORE', key, id) then redis.call('ZADD', key, redis.call('INCR', p .. 'review:seq'), id) end
+  else
+    redis.call('ZREM', key, id)
+  end
+end
+return 1
 `;
 
 // ARGV: prefix, id, resolution JSON. Returns { outcome, stored JSON }; outcome NOT_FOUND, ALREADY or RESOLVED.
@@ -196,7 +218,26 @@ export function createRedisSyncStore(options: RedisSyncStoreOptions): SyncStore 
       return parseJson<PatientSyncStatus>(await run((client) => client.get(key('status', patientId))));
     },
     async putStatus(status) {
-      await run((client) => client.set(key('status', status.patientId), JSON.stringify(status)));
+      const queue = reviewQueueOf(status) ?? '';
+      await run((client) => client.eval(PUT_STATUS_SCRIPT, { arguments: [prefix, status.patientId, JSON.stringify(status), queue] }));
+    },
+    async listReviewQueue(queue: ReviewQueue, options) {
+      const after = options.after === undefined ? 0 : parsePageCursor(options.after);
+      const index = key('review', queue);
+      const [entries, total] = await run(async (client) =>
+        Promise.all([
+          client.zRangeWithScores(index, `(${after}`, '+inf', { BY: 'SCORE', LIMIT: { offset: 0, count: options.first + 1 } }),
+          client.zCard(index),
+        ]),
+      );
+      const page = entries.slice(0, options.first);
+      const values = page.length > 0 ? await run((client) => client.mGet(page.map((entry) => key('status', entry.value)))) : [];
+      const edges = page.flatMap((entry, i) => {
+        const status = parseJson<PatientSyncStatus>(values[i] ?? null);
+        // A patient that left the queue between the two reads is left out of this page.
+        return status && reviewQueueOf(status) === queue ? [{ cursor: String(entry.score), status }] : [];
+      });
+      return { edges, hasNextPage: entries.length > options.first, totalCount: total };
     },
 
     async openConflict(input: OpenConflictInput): Promise<OpenConflictResult> {

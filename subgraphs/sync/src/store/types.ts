@@ -11,10 +11,23 @@
  * take `patient:<id>` around each patient's read → plan → write → record, so two of them never
  * interleave on one patient (a consumer group hands events about one patient to several workers).
  */
+import type { DataQualityIssue, DataQualityRoute } from '../../../../lib/data-quality';
 import type { ConflictResolution } from '../rules/resolve';
 import type { ShadowCopy } from '../rules/types';
 
 export type PatientSyncState = 'NEVER_SYNCED' | 'IN_SYNC' | 'FLAGGED' | 'HELD_FOR_REVIEW' | 'CONFLICT';
+
+/** The data quality the last sync found in the patient's Semble record (lib/data-quality). */
+export interface AssessedDataQuality {
+  score: number;
+  issues: DataQualityIssue[];
+  route: DataQualityRoute;
+  /**
+   * When the patient took this route (ISO 8601): kept while re-syncs find the same route, so it
+   * says how long a held or flagged patient has been waiting.
+   */
+  since: string;
+}
 
 export interface PatientSyncStatus {
   patientId: string;
@@ -28,6 +41,64 @@ export interface PatientSyncStatus {
    * sync engine can see (EMAIL_DUPLICATE). Absent in statuses recorded before it was kept.
    */
   dataQualityIssues?: string[];
+
+  /**
+   * What the last sync assessed; null or absent before one did (a status recorded without an
+   * assessment is in no review queue). Its route puts the patient in the HELD or FLAGGED queue.
+   */
+  dataQuality?: AssessedDataQuality | null;
+}
+
+/**
+ * The review queues of patients whose data quality needs a person: HELD (score < 60, the sync
+ * writes nothing for them) and FLAGGED (60–79, synced and flagged).
+ */
+export type ReviewQueue = 'HELD' | 'FLAGGED';
+
+/** The queue a status puts its patient in, if any. */
+export function reviewQueueOf(status: Pick<PatientSyncStatus, 'dataQuality'>): ReviewQueue | null {
+  switch (status.dataQuality?.route) {
+    case 'HOLD_FOR_REVIEW':
+      return 'HELD';
+    case 'SYNC_AND_FLAG':
+      return 'FLAGGED';
+    case 'DIRECT':
+    case undefined:
+      return null;
+  }
+}
+
+/**
+ * The one rule for a synced patient's state: an open conflict first (a person must decide
+ * before anything else settles), then the data-quality route of its last assessment — held also
+ * when there was nothing to write, as the held queue lists it.
+ */
+export function syncStateOf(openConflicts: number, dataQuality: Pick<AssessedDataQuality, 'route'> | null | undefined): PatientSyncState {
+  if (openConflicts > 0) return 'CONFLICT';
+  switch (dataQuality?.route) {
+    case 'HOLD_FOR_REVIEW':
+      return 'HELD_FOR_REVIEW';
+    case 'SYNC_AND_FLAG':
+      return 'FLAGGED';
+    case 'DIRECT':
+    case undefined:
+      return 'IN_SYNC';
+  }
+}
+
+export interface ListReviewQueueOptions {
+  /** Page size, 1 or more (the API caps it; the store does not); 0 for just the count. */
+  first: number;
+  /** A page cursor from a previous page of the same queue; from the first patient that entered it when absent. */
+  after?: string;
+}
+
+export interface ReviewQueuePage {
+  /** In the order the patients entered the queue (a patient that leaves and comes back goes to the end). */
+  edges: Array<{ cursor: string; status: PatientSyncStatus }>;
+  hasNextPage: boolean;
+  /** Patients in the queue, not just this page. */
+  totalCount: number;
 }
 
 export type ConflictStatus = 'OPEN' | 'RESOLVED';
@@ -178,7 +249,14 @@ export interface SyncStore {
 
   /** Null for a patient never seen (the API shows NEVER_SYNCED). */
   getStatus(patientId: string): Promise<PatientSyncStatus | null>;
+  /**
+   * Stores the status and, in the same step, moves the patient into the review queue its
+   * `dataQuality` names (reviewQueueOf) and out of the other: a patient stays in one queue at
+   * most, and keeps its place while it stays in it.
+   */
   putStatus(status: PatientSyncStatus): Promise<void>;
+  /** @throws SyncStoreError INVALID_PAGE_CURSOR for an `after` this store did not hand out. */
+  listReviewQueue(queue: ReviewQueue, options: ListReviewQueueOptions): Promise<ReviewQueuePage>;
 
   /**
    * Opens a conflict on (patient, field), or — when one is already open — updates its values and
