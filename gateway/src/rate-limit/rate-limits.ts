@@ -11,8 +11,9 @@
  *
  * With Redis the counters are shared by every replica (RateLimiterRedis); a Redis that is down or
  * slower than `redisTimeoutMs` is not waited for: the replica's own memory counter (the insurance)
- * counts instead, so an outage loosens the limits to one per replica and never fails a request. Counters are keyed by a keyed hash of the subject or address, never the value
- * itself (a subject can be an email address), and nothing here logs either.
+ * counts instead, so an outage loosens the limits to one per replica and never fails a request.
+ * Counters are keyed by a keyed hash of the subject or address, never the value itself (a subject
+ * can be an email address), and nothing here logs either.
  */
 import crypto from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
