@@ -66,6 +66,8 @@ async function main() {
       internalTokenSecret,
       cache: { trace: false },
       subscriptions: { fields: { itemEvents: { topic: 'items', lookup: 'itemEvent' } }, maxQueuedEvents: 10_000 },
+      // Every subscriber is one token: its connections and subscribe messages would pass the per-caller rate limit.
+      rateLimit: { enabled: false },
     }),
     { bus, logger: pino({ level: 'warn' }) },
   );

@@ -25,7 +25,11 @@ export interface AuthIdentity {
   expiresAt?: number;
 }
 
-export type AuthResult = { ok: true; identity: AuthIdentity } | { ok: false; reason: string };
+/**
+ * `unavailable`: the token could not be checked because the identity provider's keys are not to be
+ * had; the refusal says nothing about the caller (the rate limits do not count it against them).
+ */
+export type AuthResult = { ok: true; identity: AuthIdentity } | { ok: false; reason: string; unavailable?: true };
 
 /** Verifies an Authorization header. Never rejects for a bad token: a refusal is `ok: false` with a reason free of token contents. */
 export type Authenticate = (authorization: string | undefined) => Promise<AuthResult>;
@@ -84,7 +88,8 @@ function tokenAuthenticator(
       if (decodeProtectedHeader(token).alg === 'none') return { ok: false, reason: 'invalid token: jwt signature is required' };
       verified = (await jwtVerify(token, keys, options)).payload;
     } catch (error) {
-      return { ok: false, reason: `invalid token: ${reasonOf(error)}` };
+      const reason = `invalid token: ${reasonOf(error)}`;
+      return error instanceof KeysUnavailableError ? { ok: false, reason, unavailable: true } : { ok: false, reason };
     }
     return identityFromClaims(verified, mapping);
   };

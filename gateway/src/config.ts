@@ -12,6 +12,7 @@ import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { limitsConfigSchema } from './limits/limits';
+import { rateLimitConfigSchema } from './rate-limit/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
@@ -78,7 +79,7 @@ export const gatewayConfigSchema = z
         maxQueuedEvents: z.number().int().positive().default(1000),
       })
       .prefault({}),
-    /** Redis for the event bus (and, unless CACHE_REDIS_URL says otherwise, the entity cache); in-process memory when unset. */
+    /** Redis for the event bus, the rate limits' counters and (unless CACHE_REDIS_URL says otherwise) the entity cache; in-process memory when unset. */
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     /** Key prefix of the bus's streams in Redis. @default "pg:bus:" */
     busKeyPrefix: z.string().min(1).default('pg:bus:'),
@@ -110,6 +111,8 @@ export const gatewayConfigSchema = z
     audit: auditConfigSchema.prefault({}),
     /** Operation limits (limits/limits.ts), for HTTP and WebSocket alike. */
     limits: limitsConfigSchema.prefault({}),
+    /** Rate limits per caller and per client address (rate-limit/config.ts), for HTTP and WebSocket alike. */
+    rateLimit: rateLimitConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -187,6 +190,13 @@ const ENV_KEYS: Record<string, string> = {
   'limits.defaultListSize': 'LIMIT_DEFAULT_LIST_SIZE',
   'limits.maxVariables': 'LIMIT_MAX_VARIABLES',
   'limits.maxVariableStringLength': 'LIMIT_MAX_VARIABLE_STRING_LENGTH',
+  'rateLimit.enabled': 'RATE_LIMIT_ENABLED',
+  'rateLimit.perSubject': 'RATE_LIMIT_PER_SUBJECT',
+  'rateLimit.failedAuthPerIp': 'RATE_LIMIT_FAILED_AUTH_PER_IP',
+  'rateLimit.windowSeconds': 'RATE_LIMIT_WINDOW_SECONDS',
+  'rateLimit.redisUrl': 'REDIS_URL',
+  'rateLimit.keyPrefix': 'RATE_LIMIT_KEY_PREFIX',
+  'rateLimit.redisTimeoutMs': 'RATE_LIMIT_REDIS_TIMEOUT_MS',
 };
 
 /** Upstream defaults settable from the environment: variable → path under `upstream`. */
@@ -253,7 +263,7 @@ function envBool(value: string | undefined): boolean | string | undefined {
 export interface GatewayFlags {
   port?: number;
   supergraphPath?: string;
-  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits? }`. */
+  /** JSON config file (`--config`, GATEWAY_CONFIG): `{ upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits?, rateLimit? }`. */
   configPath?: string;
 }
 
@@ -270,7 +280,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`GATEWAY_CONFIG: expected JSON, found a syntax error in ${file}: ${(error as Error).message}`]);
   }
-  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits? } in ${file}`]);
+  throw new ConfigError([`GATEWAY_CONFIG: expected a JSON object { upstream?, subgraphs?, subscriptions?, cache?, authorization?, audit?, limits?, rateLimit? } in ${file}`]);
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -412,6 +422,18 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
             .map(([path, variable]) => [path.slice('limits.'.length), envInt(env[variable])]),
         ),
       ),
+    },
+    rateLimit: {
+      ...(file.rateLimit as Record<string, unknown> | undefined),
+      ...definedOnly({
+        enabled: envBool(env.RATE_LIMIT_ENABLED),
+        perSubject: envInt(env.RATE_LIMIT_PER_SUBJECT),
+        failedAuthPerIp: envInt(env.RATE_LIMIT_FAILED_AUTH_PER_IP),
+        windowSeconds: envInt(env.RATE_LIMIT_WINDOW_SECONDS),
+        redisUrl: env.REDIS_URL || undefined,
+        keyPrefix: env.RATE_LIMIT_KEY_PREFIX || undefined,
+        redisTimeoutMs: envInt(env.RATE_LIMIT_REDIS_TIMEOUT_MS),
+      }),
     },
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,

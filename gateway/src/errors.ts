@@ -21,6 +21,8 @@ export enum ErrorCode {
   UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
   /** A subgraph answered with something that is not a GraphQL response; its fields are null. */
   UpstreamBadResponse = 'UPSTREAM_BAD_RESPONSE',
+  /** A rate limit refused the request (`extensions.limit`, `retryAfterSeconds`; HTTP `Retry-After`). */
+  RateLimited = 'RATE_LIMITED',
   /** Not served yet: the supergraph is not loaded. */
   NotReady = 'NOT_READY',
   /** Anything unexpected; the message is masked in production. */
@@ -37,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.NotFound]: 200,
   [ErrorCode.UpstreamUnavailable]: 200,
   [ErrorCode.UpstreamBadResponse]: 200,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.NotReady]: 503,
   [ErrorCode.Internal]: 500,
 };

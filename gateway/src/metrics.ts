@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../../lib/logger';
+import type { RateLimitName } from './rate-limit/rate-limits';
 import type { BreakerState } from './upstream/breaker';
 import type { Endpoint, EndpointEvent } from './upstream/endpoint';
 import type { BulkheadObserver } from './pipeline/bulkhead-stage';
@@ -20,6 +21,8 @@ export interface GatewayMetrics {
   trackEndpoint(endpoint: Endpoint): void;
   observeRequest(labels: { operation: string; outcome: 'success' | 'error' }, seconds: number): void;
   setSubscribers(count: number): void;
+  /** A request refused by a rate limit. */
+  countRateLimited(limit: RateLimitName): void;
   /** A subgraph call answered by sharing an identical in-flight one. */
   countDeduplicated(subgraph: string): void;
   cache: {
@@ -121,6 +124,12 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
   const cacheBreaker = new Gauge({ name: 'gateway_cache_breaker_state', help: 'The cache breaker: 0 closed, 1 open, 2 half-open', registers: [registry] });
 
   const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served over WebSocket', registers: [registry] });
+  const rateLimited = new Counter({
+    name: 'gateway_rate_limited_total',
+    help: 'Requests (HTTP operations, WebSocket connections, subscribe messages) refused by a rate limit: subject, or failedAuthIp',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
 
   const onEndpointEvent = (endpoint: Endpoint, event: EndpointEvent) => {
     const labels = { subgraph: endpoint.subgraph, url: endpoint.shownUrl };
@@ -165,5 +174,6 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
     },
     observeRequest: (labels, seconds) => requests.observe(labels, seconds),
     setSubscribers: (count) => subscribers.set(count),
+    countRateLimited: (limit) => rateLimited.inc({ limit }),
   };
 }

@@ -42,6 +42,8 @@ import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptions
 import { cacheTracePlugin } from './plugins/cache-trace';
 import { operationLimitsPlugin } from './plugins/operation-limits';
 import { requestMetricsPlugin } from './plugins/request-metrics';
+import { clientAddressOf } from './rate-limit/client-address';
+import { createRateLimits, rateLimitedError } from './rate-limit/rate-limits';
 import { composeStages } from './pipeline/call';
 import { PipelineDataSource } from './pipeline/data-source';
 import { poolTerminal } from './pipeline/pool-stage';
@@ -203,6 +205,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   await server.start();
 
   const authenticate = createAuthenticator(config.auth, { logger, roles: Object.keys(config.authorization.roles) });
+  const rateLimits = await createRateLimits(config.rateLimit, {
+    authenticate,
+    secret: config.internalTokenSecret,
+    subjects: config.auth.mode !== 'none',
+    logger,
+    onLimited: (limit) => metrics.countRateLimited(limit),
+  });
 
   let subscriptions: SubscriptionServer | undefined;
   if (followsInvalidations) await cache!.follow(bus!);
@@ -215,7 +224,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       // An event's entities are evicted before the event is resolved, so no subscriber gets what it replaced.
       beforeEvent: async (topic, event) => cache?.invalidation()?.apply(topic, event),
       schema: () => apiSchema,
-      authenticate,
+      authenticate: rateLimits.authenticate,
+      countRequest: rateLimits.consume,
       isAllowedOrigin: createOriginPolicy({ allowed: config.allowedOrigins, development }),
       limits: config.limits,
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
@@ -306,7 +316,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     // The Sandbox landing page is static HTML; every operation is authenticated.
     const wantsLandingPage = req.method === 'GET' && req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
     if (wantsLandingPage && development && isLoopbackHost(req.headers.host)) return next();
-    const result = await authenticate(req.headers.authorization);
+    const result = await rateLimits.authenticate(req.headers.authorization, clientAddressOf(req));
+    if (!result.ok && 'limited' in result) {
+      const { message, extensions } = rateLimitedError(result.limited);
+      res.setHeader('Retry-After', String(result.limited.retryAfterSeconds));
+      if (result.limited.limit === 'failedAuthIp') res.setHeader('Connection', 'close');
+      res.status(httpStatusFor(ErrorCode.RateLimited)).json(errorBody(ErrorCode.RateLimited, message, extensions));
+      return;
+    }
     if (!result.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       // A client that fails authentication does not keep the connection.
@@ -378,6 +395,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       await subscriptions?.stop();
       await server.stop();
       await cache?.stop();
+      await rateLimits.stop();
       await ownBus?.close();
       await listening.stop();
       for (const pool of pools.values()) pool.stop();

@@ -69,6 +69,37 @@ describe('gateway configuration is validated at start-up', () => {
     expect(problems).toEqual(['CACHE_ENCRYPTION_KEY: expected a key of 32+ bytes: 64 hex characters or base64, found a string (hidden)']);
   });
 
+  it('limits request rates by default, counting in memory, and in Redis with REDIS_URL', () => {
+    expect(loadGatewayConfig(DEV).rateLimit).toEqual({
+      enabled: true,
+      perSubject: 600,
+      failedAuthPerIp: 30,
+      windowSeconds: 60,
+      keyPrefix: 'pg:ratelimit',
+      redisTimeoutMs: 100,
+    });
+    const config = loadGatewayConfig({
+      ...DEV,
+      REDIS_URL: 'redis://shared:6379',
+      RATE_LIMIT_PER_SUBJECT: '120',
+      RATE_LIMIT_FAILED_AUTH_PER_IP: '0',
+      RATE_LIMIT_WINDOW_SECONDS: '10',
+      RATE_LIMIT_KEY_PREFIX: 'east:rl',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '250',
+    });
+    expect(config.rateLimit).toEqual({ enabled: true, perSubject: 120, failedAuthPerIp: 0, windowSeconds: 10, redisUrl: 'redis://shared:6379', keyPrefix: 'east:rl', redisTimeoutMs: 250 });
+    expect(loadGatewayConfig({ ...DEV, RATE_LIMIT_ENABLED: 'false' }).rateLimit.enabled).toBe(false);
+  });
+
+  it('names the rate-limit setting, what was expected and what was found', () => {
+    expect(problemsOf({ ...DEV, RATE_LIMIT_ENABLED: 'sometimes', RATE_LIMIT_PER_SUBJECT: '-1', RATE_LIMIT_WINDOW_SECONDS: '0', RATE_LIMIT_FAILED_AUTH_PER_IP: 'ten' })).toEqual([
+      'RATE_LIMIT_ENABLED: expected boolean, found "sometimes"',
+      'RATE_LIMIT_PER_SUBJECT: expected a value >= 0, found -1',
+      'RATE_LIMIT_FAILED_AUTH_PER_IP: expected number, found "ten"',
+      'RATE_LIMIT_WINDOW_SECONDS: expected a value > 0, found 0',
+    ]);
+  });
+
   it('names the key, what was expected and what was found for a bad port', () => {
     expect(problemsOf({ ...DEV, PORT: 'eighty' })).toEqual(['PORT: expected number, found "eighty"']);
     expect(problemsOf({ ...DEV, PORT: '70000' })).toEqual(['PORT: expected a value <= 65535, found 70000']);

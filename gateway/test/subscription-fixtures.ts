@@ -12,6 +12,7 @@ import type { EventBus } from '../../lib/event-bus/types';
 import { startSubgraph } from '../../lib/subgraph';
 import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
+import type { GatewayConfig } from '../src/config';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
 import { baseConfig, composeToFile, productsSdl, startProducts, tempDir, testToken } from './fixtures';
@@ -34,7 +35,12 @@ export interface SubscriptionRig {
   stop(): Promise<void>;
 }
 
-export async function startSubscriptionRig(bus: EventBus, gatewayOverrides: Record<string, unknown> = {}): Promise<SubscriptionRig> {
+/** `gatewayOverrides`: the gateway's `subscriptions` settings; `configOverrides`: any other part of its configuration. */
+export async function startSubscriptionRig(
+  bus: EventBus,
+  gatewayOverrides: Record<string, unknown> = {},
+  configOverrides: Partial<GatewayConfig> = {},
+): Promise<SubscriptionRig> {
   const products = await startProducts();
   let lookups = 0;
   const feed: RunningSubgraph = await startSubgraph({
@@ -62,6 +68,7 @@ export async function startSubscriptionRig(bus: EventBus, gatewayOverrides: Reco
   ]);
   const gateway = await createGateway(
     baseConfig({
+      ...configOverrides,
       supergraphPath: file,
       subscriptions: {
         fields: { itemEvents: { topic: 'items', lookup: 'itemEvent', idFrom: 'cursor', filters: { kind: 'kind' } } },

@@ -7,6 +7,8 @@
  *
  * Authentication happens on connect (the token in connectionParams.authorization or the
  * upgrade request's Authorization header) and the token's expiry is checked again per event.
+ * The rate limits count the connection and each subscribe message; a connection they refuse is
+ * closed with graphql-ws's 4429 (which its client does not retry) and a reason giving the wait.
  */
 import type http from 'node:http';
 import { GraphQLError } from 'graphql';
@@ -17,10 +19,13 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../lib/logger';
 import { parseCursor } from '../../../lib/event-bus/cursor';
 import type { BusEvent, EventBus } from '../../../lib/event-bus/types';
-import type { AuthIdentity, Authenticate } from '../auth';
+import type { AuthIdentity } from '../auth';
 import type { GatewayConfig } from '../config';
 import { ErrorCode } from '../errors';
 import type { LimitsConfig } from '../limits/limits';
+import { clientAddressOf } from '../rate-limit/client-address';
+import { rateLimitedError } from '../rate-limit/rate-limits';
+import type { RateLimits } from '../rate-limit/rate-limits';
 import { scopeOf } from '../pipeline/scope';
 import { TopicFeeds } from './feed';
 import type { EventStream } from './feed';
@@ -34,7 +39,10 @@ export interface SubscriptionServerOptions {
   config: GatewayConfig['subscriptions'];
   /** The supergraph's API schema, current at the time of the call (it can be reloaded). */
   schema: () => GraphQLSchema | undefined;
-  authenticate: Authenticate;
+  /** Authentication within the rate limits (rate-limit/rate-limits.ts): the token, and the client address it came from. */
+  authenticate: RateLimits['authenticate'];
+  /** Counts one more request (a subscribe message) of an authenticated caller; a refusal when over its limit. */
+  countRequest: RateLimits['consume'];
   /** Whether a browser page from `origin` may open a socket (requests without Origin are not from pages). */
   isAllowedOrigin: (origin: string, host: string | undefined) => boolean;
   /** The operation limits (the same as over HTTP). */
@@ -107,7 +115,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       onConnect: async (ctx) => {
         const fromParams = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const authorization = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
-        const result = await options.authenticate(authorization);
+        const result = await options.authenticate(authorization, clientAddressOf(ctx.extra.request));
+        if (!result.ok && 'limited' in result) {
+          // graphql-ws's own close after `false` (4403) finds this one under way and is dropped.
+          ctx.extra.socket.close(CloseCode.TooManyInitialisationRequests, rateLimitedError(result.limited).message);
+          return false;
+        }
         if (!result.ok) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = result.identity;
         const { expiresAt } = result.identity;
@@ -120,14 +133,20 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         }
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
-        // graphql-ws has already reserved this operation's slot in ctx.subscriptions.
+      onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has already reserved this operation's slot in ctx.subscriptions; counted before
+        // any await, while the slots of subscribe messages behind this one are not reserved yet.
         if (Object.keys(ctx.subscriptions).length > config.maxPerSocket) {
           return [
             new GraphQLError(`At most ${config.maxPerSocket} subscriptions per connection`, {
               extensions: { code: ErrorCode.BadRequest, limit: config.maxPerSocket },
             }),
           ];
+        }
+        const limited = await options.countRequest(ctx.extra.auth!, clientAddressOf(ctx.extra.request));
+        if (limited) {
+          const { message, extensions } = rateLimitedError(limited);
+          return [new GraphQLError(message, { extensions })];
         }
         const schema = options.schema();
         if (!schema) return [new GraphQLError('The supergraph is not loaded yet', { extensions: { code: ErrorCode.NotReady } })];
