@@ -130,6 +130,10 @@ export const gatewayConfigSchema = z
     message: 'a value no lower than HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)',
     path: ['httpRequestTimeoutMs'],
   })
+  .refine((config) => config.rateLimit.costPerSubject === 0 || config.rateLimit.costPerSubject >= config.limits.maxCost, {
+    message: 'a cost budget of at least LIMIT_MAX_COST (an operation the limits allow must fit in it), or 0 for none',
+    path: ['rateLimit', 'costPerSubject'],
+  })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
     path: ['upstream', 'tryTimeoutMs'],
@@ -192,6 +196,7 @@ const ENV_KEYS: Record<string, string> = {
   'limits.maxVariableStringLength': 'LIMIT_MAX_VARIABLE_STRING_LENGTH',
   'rateLimit.enabled': 'RATE_LIMIT_ENABLED',
   'rateLimit.perSubject': 'RATE_LIMIT_PER_SUBJECT',
+  'rateLimit.costPerSubject': 'RATE_LIMIT_COST_PER_SUBJECT',
   'rateLimit.failedAuthPerIp': 'RATE_LIMIT_FAILED_AUTH_PER_IP',
   'rateLimit.windowSeconds': 'RATE_LIMIT_WINDOW_SECONDS',
   'rateLimit.redisUrl': 'REDIS_URL',
@@ -428,6 +433,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
       ...definedOnly({
         enabled: envBool(env.RATE_LIMIT_ENABLED),
         perSubject: envInt(env.RATE_LIMIT_PER_SUBJECT),
+        costPerSubject: envInt(env.RATE_LIMIT_COST_PER_SUBJECT),
         failedAuthPerIp: envInt(env.RATE_LIMIT_FAILED_AUTH_PER_IP),
         windowSeconds: envInt(env.RATE_LIMIT_WINDOW_SECONDS),
         redisUrl: env.REDIS_URL || undefined,

@@ -28,6 +28,8 @@ export interface GatewayContext {
   seen?: Set<string>;
   /** The scopes the operation's fields were shown under (set by authorisation, for the audit trail). */
   categories?: ReadonlySet<string>;
+  /** The client's address as the rate limits count it (HTTP requests only). */
+  clientAddress?: string;
   /** How the operation arrived: over HTTP, or as a subscription event's resolution. @default 'HTTP' */
   transport?: 'HTTP' | 'SUBSCRIPTION_EVENT';
 }

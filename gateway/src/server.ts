@@ -41,6 +41,7 @@ import { createGatewayMetrics } from './metrics';
 import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from './limits/limits';
 import { cacheTracePlugin } from './plugins/cache-trace';
 import { operationLimitsPlugin } from './plugins/operation-limits';
+import type { ChargeCost } from './plugins/operation-limits';
 import { requestMetricsPlugin } from './plugins/request-metrics';
 import { clientAddressOf } from './rate-limit/client-address';
 import { createRateLimits, rateLimitedError } from './rate-limit/rate-limits';
@@ -81,7 +82,10 @@ function isLoopbackHost(host: string | undefined): boolean {
 function formatErrorFor(environment: GatewayConfig['environment'], limits: GatewayConfig['limits']) {
   return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
     // A limit is reported as such, not as the parse or validation failure it surfaces through.
-    if (formatted.extensions?.limit !== undefined) return { ...formatted, extensions: { ...formatted.extensions, code: LIMIT_CODE } };
+    // (A rate limit names its `limit` too, and keeps its own code.)
+    if (formatted.extensions?.limit !== undefined && formatted.extensions.code !== ErrorCode.RateLimited) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: LIMIT_CODE } };
+    }
     const tokens = limitErrorOfParse(formatted.message, limits);
     if (tokens) return { message: tokens.message, extensions: tokens.extensions };
     const code = formatted.extensions?.code;
@@ -181,7 +185,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
   if (audit) plugins.push(audit.plugin());
-  plugins.push(operationLimitsPlugin(config.limits, () => apiSchema));
+  // The cost budget is charged from the rate limits, made once the server is up.
+  let chargeCost: ChargeCost | undefined;
+  plugins.push(operationLimitsPlugin(config.limits, () => apiSchema, () => chargeCost));
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
   // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
   // only to a loopback Host.
@@ -212,6 +218,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     logger,
     onLimited: (limit) => metrics.countRateLimited(limit),
   });
+  chargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
 
   let subscriptions: SubscriptionServer | undefined;
   if (followsInvalidations) await cache!.follow(bus!);
@@ -373,7 +380,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     bodyErrors,
     variableLimits,
     expressMiddleware(server, {
-      context: async ({ res }) => ({ auth: res.locals.auth as AuthIdentity, requestId: crypto.randomUUID(), deadline: Date.now() + config.requestTimeoutMs }),
+      context: async ({ req, res }) => ({
+        auth: res.locals.auth as AuthIdentity,
+        requestId: crypto.randomUUID(),
+        deadline: Date.now() + config.requestTimeoutMs,
+        clientAddress: clientAddressOf(req),
+      }),
     }),
   );
 

@@ -22,6 +22,7 @@ import { signToken } from '../src/auth';
 import { authConfigSchema } from '../src/auth/config';
 import { limitedAddress } from '../src/rate-limit/client-address';
 import { rateLimitConfigSchema } from '../src/rate-limit/config';
+import { loadGatewayConfig } from '../src/config';
 import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
 import { TEST_CLINIC, TEST_SECRET, baseConfig, composeToFile, productsSdl, startProducts, tempDir } from './fixtures';
@@ -139,6 +140,51 @@ describe('rate limits', () => {
     });
   });
 
+  describe('cost budget per subject', () => {
+    /** POST `query` as `token`; the status, Retry-After and body. */
+    async function post(gateway: RunningGateway, token: string, query: string): Promise<Answer> {
+      const response = await fetch(gateway.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query }),
+      });
+      return { status: response.status, retryAfter: response.headers.get('retry-after') ?? undefined, body: (await response.json()) as Answer['body'] };
+    }
+
+    it("charges each operation's estimated cost: heavy queries spend a caller's budget, refused ones cost nothing, and other callers are unaffected", async () => {
+      const gateway = await createGateway(
+        baseConfig({
+          supergraphPath: supergraphFile,
+          limits: { maxCost: 50 } as never,
+          rateLimit: rateLimitConfigSchema.parse({ perSubject: 1000, costPerSubject: 50, windowSeconds: 60 }),
+        }),
+      );
+      disposers.push(() => gateway.stop());
+      // By the README's rule: products (1) + 10 (the default list size) × (id 1 + name 1) = 21.
+      const HEAVY = '{ products { id name } }';
+      for (let i = 0; i < 2; i++) expect((await post(gateway, tokenOf('alice'), HEAVY)).status).toBe(200);
+      const refused = await post(gateway, tokenOf('alice'), HEAVY);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(refused.body.errors).toEqual([
+        expect.objectContaining({ extensions: { code: 'RATE_LIMITED', limit: 'cost', retryAfterSeconds: Number(refused.retryAfter), cost: 21 } }),
+      ]);
+      // 42 of 50 spent, and the refusal was not charged: a query costing 8 or less still runs.
+      expect((await post(gateway, tokenOf('alice'), '{ __typename }')).status).toBe(200);
+      // Bob has a budget of his own.
+      const bob = await post(gateway, tokenOf('bob'), HEAVY);
+      expect(bob.status).toBe(200);
+      expect(bob.body.data.products).toHaveLength(2);
+      expect(await rateLimitedCount(gateway, 'cost')).toBe(1);
+    });
+
+    it('refuses a budget smaller than the largest operation the limits allow, naming the variable', () => {
+      expect(() => loadGatewayConfig({ NODE_ENV: 'development', AUTH_JWT_SECRET: TEST_SECRET, INTERNAL_TOKEN_SECRET: TEST_SECRET, RATE_LIMIT_COST_PER_SUBJECT: '1000' })).toThrow(
+        /RATE_LIMIT_COST_PER_SUBJECT: expected a cost budget of at least LIMIT_MAX_COST/,
+      );
+    });
+  });
+
   describe('failed authentications per client address', () => {
     it('past the budget refuses the address before verifying its token, a valid one too; successes do not count; other addresses and the operational endpoints are unaffected', async () => {
       const gateway = await startGateway({ perSubject: 100, failedAuthPerIp: 3, windowSeconds: 60 });
@@ -200,7 +246,8 @@ describe('rate limits', () => {
       await redis.connect();
       try {
         const keys = await redis.keys(`${keyPrefix}:*`);
-        expect(keys.length).toBe(2);
+        // Alice's requests, her operations' cost, the address's failures: one counter each.
+        expect(keys.map((key) => key.slice(keyPrefix.length + 1).split(':')[0]).sort()).toEqual(['cost', 'failed-auth-ip', 'subject']);
         for (const key of keys) expect(key).not.toMatch(/alice|127\.0\.0\.1/);
       } finally {
         redis.destroy();

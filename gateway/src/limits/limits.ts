@@ -152,14 +152,18 @@ export function checkVariables(limits: LimitsConfig, variables: unknown): GraphQ
   return undefined;
 }
 
-/** The operation's estimated cost with the request's variables, once the operation is known. */
-export function checkCost(
+/**
+ * The operation's estimated cost with the request's variables, once the operation is known:
+ * `error` when it is over the maximum; `cost` undefined when it cannot be estimated (bad variable
+ * values and the like, which the ordinary checks that follow report precisely).
+ */
+export function estimateCost(
   limits: LimitsConfig,
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | undefined,
   variables: Record<string, unknown> | undefined,
-): GraphQLError | undefined {
+): { cost?: number; error?: GraphQLError } {
   let cost: number;
   try {
     cost = getComplexity({
@@ -172,9 +176,19 @@ export function checkCost(
       maxQueryNodes: 100_000,
     });
   } catch (error) {
-    if (/maximum allowed number of nodes/.test((error as Error).message)) return limitError('cost', limits.maxCost, 'more', 'cost units');
-    // Bad variable values and the like: the ordinary checks that follow report them precisely.
-    return undefined;
+    if (/maximum allowed number of nodes/.test((error as Error).message)) return { error: limitError('cost', limits.maxCost, 'more', 'cost units') };
+    return {};
   }
-  return cost > limits.maxCost ? limitError('cost', limits.maxCost, cost, 'cost units') : undefined;
+  return cost > limits.maxCost ? { cost, error: limitError('cost', limits.maxCost, cost, 'cost units') } : { cost };
+}
+
+/** The cost check alone: the error when the operation is over the maximum. */
+export function checkCost(
+  limits: LimitsConfig,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown> | undefined,
+): GraphQLError | undefined {
+  return estimateCost(limits, schema, document, operationName, variables).error;
 }

@@ -14,6 +14,13 @@ export const rateLimitConfigSchema = z.object({
    */
   perSubject: z.number().int().min(0).default(600),
   /**
+   * Cost units (the operation limits' estimate: each field 1, lists multiplied by their size) one
+   * token subject's operations may add up to per window; an operation that would go over is refused
+   * with 429 and not charged. The README's overview of 500 patients costs 342,001. 0 turns it off.
+   * @default 2000000
+   */
+  costPerSubject: z.number().int().min(0).default(2_000_000),
+  /**
    * Failed authentications one client address may have per window; past it, every request from
    * the address (a valid token too) is refused with 429 before its token is verified, until the
    * window ends. A successful authentication does not count. 0 turns it off. @default 30

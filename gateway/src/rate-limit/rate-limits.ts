@@ -4,6 +4,10 @@
  *   subject        requests per token subject (AUTH_MODE=none: per client address), counted
  *                  after the token verified: an HTTP operation, a WebSocket connection, a
  *                  subscribe message
+ *   cost           the estimated cost (limits/limits.ts) of the operations one subject runs per
+ *                  window, charged once the operation is known and before it is planned: a
+ *                  client of heavy queries runs out long before one of light ones; an operation
+ *                  refused by it is not charged
  *   failedAuthIp   failed authentications per client address; once over it, the address's
  *                  requests are refused before their token is verified, valid ones too, until the
  *                  window ends (verifying is the work a flood of bad tokens wants us to do, and a
@@ -24,7 +28,7 @@ import type { RateLimitConfig } from './config';
 import { connectRateLimitRedis } from './redis-client';
 import type { RateLimitRedis } from './redis-client';
 
-export type RateLimitName = 'subject' | 'failedAuthIp';
+export type RateLimitName = 'subject' | 'cost' | 'failedAuthIp';
 
 /** A request refused by a rate limit. */
 export interface RateLimited {
@@ -45,6 +49,8 @@ export interface RateLimits {
   authenticate(authorization: string | undefined, address: string): Promise<LimitedAuthResult>;
   /** One more request by an authenticated caller (a subscribe message on its socket). */
   consume(auth: AuthIdentity, address: string): Promise<RateLimited | undefined>;
+  /** An operation's estimated cost, charged to its caller's cost budget; refused (and not charged) once the budget is spent. */
+  charge(auth: AuthIdentity, address: string, cost: number): Promise<RateLimited | undefined>;
   stop(): Promise<void>;
 }
 
@@ -62,13 +68,20 @@ export interface RateLimitsDeps {
 /** One fixed-window counter per key: in memory, or in Redis with memory as its insurance. */
 interface Counter {
   /** Resolves while the window has points left; rejects with a RateLimiterRes once they are spent. */
-  consume(key: string): Promise<RateLimiterRes>;
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
   get(key: string): Promise<RateLimiterRes | null>;
+  /** Gives `points` back (a charge that was refused). */
+  reward(key: string, points: number): Promise<unknown>;
 }
 
 /** The error a rate-limited request is answered with (the HTTP body's, a subscribe message's). */
 export function rateLimitedError(limited: RateLimited): { message: string; extensions: Record<string, unknown> } {
-  const what = limited.limit === 'subject' ? 'Too many requests from this caller' : 'Too many failed authentications from this address';
+  const what =
+    limited.limit === 'subject'
+      ? 'Too many requests from this caller'
+      : limited.limit === 'cost'
+        ? "This caller's operations have used up their cost budget"
+        : 'Too many failed authentications from this address';
   return {
     message: `${what}: retry after ${limited.retryAfterSeconds} s`,
     extensions: { code: ErrorCode.RateLimited, limit: limited.limit, retryAfterSeconds: limited.retryAfterSeconds },
@@ -77,10 +90,11 @@ export function rateLimitedError(limited: RateLimited): { message: string; exten
 
 export async function createRateLimits(config: RateLimitConfig, deps: RateLimitsDeps): Promise<RateLimits> {
   const { authenticate, logger } = deps;
-  if (!config.enabled || (config.perSubject === 0 && config.failedAuthPerIp === 0)) {
+  if (!config.enabled || (config.perSubject === 0 && config.failedAuthPerIp === 0 && config.costPerSubject === 0)) {
     return {
       authenticate: (authorization) => authenticate(authorization),
       consume: async () => undefined,
+      charge: async () => undefined,
       stop: async () => undefined,
     };
   }
@@ -99,6 +113,7 @@ export async function createRateLimits(config: RateLimitConfig, deps: RateLimits
   };
   const perSubject = limiter('subject', config.perSubject);
   const failedAuth = limiter('failed-auth-ip', config.failedAuthPerIp);
+  const costBudget = limiter('cost', config.costPerSubject);
 
   const refuse = (limit: RateLimitName, msBeforeNext: number): RateLimited => {
     deps.onLimited?.(limit);
@@ -106,9 +121,9 @@ export async function createRateLimits(config: RateLimitConfig, deps: RateLimits
   };
 
   /** Takes one point of `key`'s window; `spent`, with the time left, when it had none left. */
-  const take = async (from: Counter, limit: RateLimitName, key: string): Promise<{ spent: false } | { spent: true; msBeforeNext: number }> => {
+  const take = async (from: Counter, limit: RateLimitName, key: string, points = 1): Promise<{ spent: false } | { spent: true; msBeforeNext: number }> => {
     try {
-      await from.consume(key);
+      await from.consume(key, points);
     } catch (refusal) {
       if (refusal instanceof RateLimiterRes) return { spent: true, msBeforeNext: refusal.msBeforeNext };
       // Redis failed and so did the memory counter, which it cannot: count nothing rather than fail the request.
@@ -119,11 +134,24 @@ export async function createRateLimits(config: RateLimitConfig, deps: RateLimits
 
   const consume = async (auth: AuthIdentity, address: string): Promise<RateLimited | undefined> => {
     if (!perSubject) return undefined;
-    const taken = await take(perSubject, 'subject', deps.subjects ? keyOf('subject', auth.subject) : keyOf('address', address));
+    const taken = await take(perSubject, 'subject', callerKey(auth, address));
     return taken.spent ? refuse('subject', taken.msBeforeNext) : undefined;
   };
 
+  const callerKey = (auth: AuthIdentity, address: string) => (deps.subjects ? keyOf('subject', auth.subject) : keyOf('address', address));
+
+  const charge = async (auth: AuthIdentity, address: string, cost: number): Promise<RateLimited | undefined> => {
+    if (!costBudget || cost <= 0) return undefined;
+    const key = callerKey(auth, address);
+    const taken = await take(costBudget, 'cost', key, cost);
+    if (!taken.spent) return undefined;
+    // Refused work is not charged: the budget counts what ran.
+    await costBudget.reward(key, cost).catch(() => undefined);
+    return refuse('cost', taken.msBeforeNext);
+  };
+
   return {
+    charge,
     async authenticate(authorization, address) {
       const addressKey = keyOf('address', address);
       if (failedAuth) {
@@ -178,7 +206,8 @@ function insured(shared: RateLimiterRedis, memory: RateLimiterMemory, timeoutMs:
     }
   };
   return {
-    consume: (key) => orMemory(shared.consume(key), () => memory.consume(key)),
+    consume: (key, points = 1) => orMemory(shared.consume(key, points), () => memory.consume(key, points)),
     get: (key) => orMemory(shared.get(key), () => memory.get(key)),
+    reward: (key, points) => orMemory(shared.reward(key, points), () => memory.reward(key, points)),
   };
 }
