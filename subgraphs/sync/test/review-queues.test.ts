@@ -1,10 +1,16 @@
 /**
  * The review queues over the sync subgraph's API, after real syncs against the emulators: a
- * patient made low-quality in Semble is listed by `heldPatients` with its issues and shows
- * HELD_FOR_REVIEW — also when there is nothing to write — and leaves the list once fixed in
- * Semble; a patient in the 60–79 band is listed by `flaggedPatients` and shows FLAGGED; one with
- * an open conflict shows CONFLICT. Counts and pages match the lists. The oracle is written by hand
- * from the scoring rule (20 points per issue; < 60 held, 60–79 flagged).
+ * low-quality patient is listed by `heldPatients` with its issues and shows HELD_FOR_REVIEW —
+ * also when there is nothing to write — and leaves the list once fixed; a patient in the 60–79
+ * band is listed by `flaggedPatients` and shows FLAGGED; one with an open conflict shows
+ * CONFLICT. Counts and pages match the lists. The oracle is written by hand from the scoring rule
+ * (20 points per issue; < 60 held, 60–79 flagged).
+ *
+ * Email and phone are critical: whenever Semble and the CRM hold different values, the field is a
+ * conflict and neither side is written. So a poor email or phone that should hold a patient
+ * (rather than open a conflict) is one both systems hold — staff enter it in Semble and a CRM user
+ * types the same on the contact — and fixing it means fixing it in both. Poor data only Semble
+ * holds (a second phone, the NHS number) is not critical: entered and fixed in Semble alone.
  */
 import { assessDataQuality } from '../../../lib/data-quality';
 import { sembleToRecord } from '../src/records';
@@ -35,11 +41,24 @@ async function adminPatch(url: string, body: unknown): Promise<void> {
 }
 
 /** A change made by staff in Semble (its webhook reaches the worker with deliverWebhooks). */
-const changeInSemble = (patientId: string, changes: { email?: string; phone?: string }) => adminPatch(`${h.semble.url}/__admin/patients/${patientId}`, changes);
+const changeInSemble = (patientId: string, changes: { firstName?: string; lastName?: string; email?: string; phone?: string }) => adminPatch(`${h.semble.url}/__admin/patients/${patientId}`, changes);
+
+/** A change made by a CRM user on the patient's contact (its webhook reaches the worker with deliverWebhooks). */
+const changeInCrm = (patientId: string, properties: Record<string, string>) => adminPatch(`${h.hubspot.url}/__admin/contacts/${h.contactOf(patientId).id}`, { properties });
 
 /** The NHS number has no admin route: it is set on the emulator's record, and the next change carries it. */
 function setNhsNumber(patientId: string, value: string): void {
   h.semble.store.patients.get(patientId)!.numbers = [{ id: `${patientId}-nhs`, name: 'NHS_UK', value }];
+}
+
+/**
+ * Nor has a second phone (null removes it): set on the emulator's record, carried by the next
+ * change. The CRM gets the first phone only, so this one is scored but never synced.
+ */
+function setSecondPhone(patientId: string, value: string | null): void {
+  const patient = h.semble.store.patients.get(patientId)!;
+  const first = patient.phones![0]!;
+  patient.phones = value === null ? [first] : [first, { phoneId: `${patientId}-phone-2`, phoneType: 'Home', phoneNumber: value }];
 }
 
 async function syncFromSemble(patientId: string): Promise<void> {
@@ -103,15 +122,24 @@ describe('review queues', () => {
     expect(await syncStatus(heldA)).toEqual({ state: 'IN_SYNC', openConflicts: 0 });
   });
 
-  it('lists a patient made low-quality in Semble (score 40) as held, with its issues, and writes nothing for it', async () => {
-    const contactBefore = structuredClone(h.contactOf(heldA));
+  it('lists a patient made low-quality (score 40) as held, with its issues, and writes nothing for it', async () => {
     const before = new Date().toISOString();
+    const eventsBefore = (await h.syncEvents()).length;
+    // The same poor email in both systems (no conflict), a second phone and an NHS number that do
+    // not validate in Semble, and a first-name change in Semble that the hold keeps from the CRM.
+    await changeInCrm(heldA, { email: 'not-an-email' });
+    const contactBefore = structuredClone(h.contactOf(heldA));
     setNhsNumber(heldA, INVALID_NHS);
-    await changeInSemble(heldA, { email: 'not-an-email', phone: '12345' });
+    setSecondPhone(heldA, '12345');
+    await changeInSemble(heldA, { email: 'not-an-email', firstName: 'Augusta' });
     await h.deliverWebhooks();
     const after = new Date().toISOString();
 
     expect(h.contactOf(heldA)).toEqual(contactBefore);
+    const events = (await h.syncEvents()).slice(eventsBefore).filter((event) => event.patientId === heldA);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((event) => event.type === 'HELD_FOR_REVIEW' && event.target === 'CRM')).toBe(true);
+    expect(events[0]!.fields).toEqual(['firstName']);
     const held = await heldPatients();
     expect(held.totalCount).toBe(1);
     expect(held.nodes).toEqual([{ patient: { id: heldA }, score: 40, issues: ['EMAIL_INVALID', 'PHONE_INVALID', 'NHS_NUMBER_INVALID'], heldAt: expect.any(String), lastSyncedAt: expect.any(String) }]);
@@ -131,7 +159,7 @@ describe('review queues', () => {
     const sembleChangedAt = semble.updatedAt;
     const eventsBefore = (await h.syncEvents()).length;
 
-    await adminPatch(`${h.hubspot.url}/__admin/contacts/${h.contactOf(patientId).id}`, { properties: { email: 'no-domain@', phone: '12345' } });
+    await changeInCrm(patientId, { email: 'no-domain@', phone: '12345' });
     await h.deliverWebhooks();
 
     expect(upserts()).toBe(writes);
@@ -145,12 +173,14 @@ describe('review queues', () => {
   });
 
   it('lists a patient in the 60–79 band as flagged: synced, and FLAGGED', async () => {
+    // Two issues in data only Semble holds, so nothing critical differs from the CRM.
     setNhsNumber(flagged, INVALID_NHS);
-    await changeInSemble(flagged, { phone: DRAMA_PHONE });
+    setSecondPhone(flagged, DRAMA_PHONE);
+    await changeInSemble(flagged, { firstName: 'Grace' });
     await h.deliverWebhooks();
 
-    // Flagged is written all the same (a number that does not validate goes as entered).
-    expect(h.contactOf(flagged).properties.phone).toBe(DRAMA_PHONE);
+    // Flagged is written all the same.
+    expect(h.contactOf(flagged).properties.firstname).toBe('Grace');
     const list = await flaggedPatients();
     expect(list.totalCount).toBe(1);
     expect(list.nodes).toEqual([{ patient: { id: flagged }, score: 60, issues: ['PHONE_INVALID', 'NHS_NUMBER_INVALID'], flaggedAt: expect.any(String), lastSyncedAt: expect.any(String) }]);
@@ -171,8 +201,10 @@ describe('review queues', () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('moves a patient partly fixed in Semble to the flagged queue, and off both once fixed, syncing what was held', async () => {
-    // The email fixed: two issues left (score 60), so it syncs, flagged.
+  it('moves a patient partly fixed to the flagged queue, and off both once fixed, syncing what was held', async () => {
+    // The email fixed in both systems (fixed in Semble alone, it would differ from the CRM's: a
+    // conflict): two issues left (score 60), so it syncs, flagged.
+    await changeInCrm(heldA, { email: 'ada.fixed@example.com' });
     await changeInSemble(heldA, { email: 'ada.fixed@example.com' });
     await h.deliverWebhooks();
     expect(ids(await heldPatients())).toEqual([heldWithNothingToWrite]);
@@ -181,21 +213,24 @@ describe('review queues', () => {
       expect.objectContaining({ patient: { id: heldA }, score: 60, issues: ['PHONE_INVALID', 'NHS_NUMBER_INVALID'] }),
     ]);
     expect(await syncStatus(heldA)).toEqual({ state: 'FLAGGED', openConflicts: 0 });
-    expect(h.contactOf(heldA).properties.email).toBe('ada.fixed@example.com');
+    // The first-name change the hold kept back.
+    expect(h.contactOf(heldA).properties.firstname).toBe('Augusta');
 
-    // Everything fixed: in neither queue, and in sync.
+    // The rest fixed in Semble alone, as only Semble holds it (with a surname corrected there too):
+    // in neither queue, and in sync.
     setNhsNumber(heldA, VALID_NHS);
-    await changeInSemble(heldA, { phone: '07911 123456' });
+    setSecondPhone(heldA, null);
+    await changeInSemble(heldA, { lastName: 'King' });
     await h.deliverWebhooks();
     expect(await heldPatients()).toMatchObject({ totalCount: 1, nodes: [{ patient: { id: heldWithNothingToWrite } }] });
     expect(ids(await flaggedPatients())).toEqual([flagged]);
     expect(await syncStatus(heldA)).toEqual({ state: 'IN_SYNC', openConflicts: 0 });
-    expect(h.contactOf(heldA).properties.phone).toBe('+447911123456');
+    expect(h.contactOf(heldA).properties).toMatchObject({ email: 'ada.fixed@example.com', firstname: 'Augusta', lastname: 'King' });
   });
 
   it('shows CONFLICT while a conflict is open, counted by conflicts(status: OPEN), and IN_SYNC once it is resolved', async () => {
     await changeInSemble(conflicted, { phone: '07911 123457' });
-    await adminPatch(`${h.hubspot.url}/__admin/contacts/${h.contactOf(conflicted).id}`, { properties: { phone: '+447922111222' } });
+    await changeInCrm(conflicted, { phone: '+447922111222' });
     await h.deliverWebhooks();
 
     expect(await syncStatus(conflicted)).toEqual({ state: 'CONFLICT', openConflicts: 1 });

@@ -3,9 +3,10 @@
  * its worker, against the emulators, fed vendor notifications on its inbox (what the webhook
  * ingress puts there). An applied write moves sync_writes_applied_total and
  * sync_apply_lag_seconds; a conflict opened and resolved moves the conflict counters and the
- * open-conflicts gauge; a held patient moves the held gauge until it is fixed; a dead letter moves
- * sync_dead_lettered_total. Expected values are written by hand from what each step does; every
- * wait is for a counter to move, never a fixed time.
+ * open-conflicts gauge; a held patient moves the held gauge until it is fixed (in both systems, as
+ * its poor email and phone are critical); a dead letter moves sync_dead_lettered_total. Expected
+ * values are written by hand from what each step does; every wait is for a counter to move, never
+ * a fixed time.
  */
 import { createMemoryEventBus } from '../../../lib/event-bus';
 import { waitFor } from '../../../lib/event-bus/test/wait-for';
@@ -128,22 +129,39 @@ it('counts a conflict opened and resolved, and shows it open in between', async 
   }).toEqual({ closed: 1, open: 0, crmWrites: 1 });
 });
 
-it('shows a patient held for low data quality until it is fixed in Semble', async () => {
+it('shows a patient held for low data quality until it is fixed', async () => {
   const patientId = clean[2]!;
   await notifyFromSemble(patientId);
   const before = await scrape();
   expect(sample(before, 'sync_patients_held')).toBe(0);
 
+  // Email and phone are critical: had only Semble changed them they would be conflicts, not a
+  // hold. So a CRM user types the same poor values on the contact; the NHS number (Semble's only)
+  // is invalid too (score 40), and the first-name change is the write the hold stops.
+  const contact = `${h.hubspot.url}/__admin/contacts/${h.contactOf(patientId).id}`;
+  await adminPatch(contact, { properties: { email: 'not-an-email', phone: '12345' } });
   setNhsNumber(patientId, '943 476 5910');
-  await adminPatch(`${h.semble.url}/__admin/patients/${patientId}`, { email: 'not-an-email', phone: '12345' });
+  await adminPatch(`${h.semble.url}/__admin/patients/${patientId}`, { email: 'not-an-email', phone: '12345', firstName: 'Augusta' });
   await notifyFromSemble(patientId);
   const held = await scrape();
-  expect({ gauge: sample(held, 'sync_patients_held'), heldEvents: sample(held, 'sync_held_total') - sample(before, 'sync_held_total') }).toEqual({ gauge: 1, heldEvents: 1 });
+  expect({
+    gauge: sample(held, 'sync_patients_held'),
+    heldEvents: sample(held, 'sync_held_total') - sample(before, 'sync_held_total'),
+    conflictsOpened: sample(held, 'sync_conflicts_opened_total') - sample(before, 'sync_conflicts_opened_total'),
+  }).toEqual({ gauge: 1, heldEvents: 1, conflictsOpened: 0 });
 
+  // Fixed the same way in both systems.
+  await adminPatch(contact, { properties: { email: 'fixed@example.com', phone: '07911 123456' } });
   setNhsNumber(patientId, '943 476 5919');
   await adminPatch(`${h.semble.url}/__admin/patients/${patientId}`, { email: 'fixed@example.com', phone: '07911 123456' });
   await notifyFromSemble(patientId);
-  expect(sample(await scrape(), 'sync_patients_held')).toBe(0);
+  const fixed = await scrape();
+  expect({
+    gauge: sample(fixed, 'sync_patients_held'),
+    conflictsOpened: sample(fixed, 'sync_conflicts_opened_total') - sample(before, 'sync_conflicts_opened_total'),
+  }).toEqual({ gauge: 0, conflictsOpened: 0 });
+  // What the hold kept back is synced now.
+  expect(h.contactOf(patientId).properties.firstname).toBe('Augusta');
 });
 
 it('counts an inbox event set aside after its last try', async () => {
