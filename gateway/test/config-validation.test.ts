@@ -73,6 +73,7 @@ describe('gateway configuration is validated at start-up', () => {
     expect(loadGatewayConfig(DEV).rateLimit).toEqual({
       enabled: true,
       perSubject: 600,
+      costPerSubject: 2_000_000,
       failedAuthPerIp: 30,
       windowSeconds: 60,
       keyPrefix: 'pg:ratelimit',
@@ -86,8 +87,18 @@ describe('gateway configuration is validated at start-up', () => {
       RATE_LIMIT_WINDOW_SECONDS: '10',
       RATE_LIMIT_KEY_PREFIX: 'east:rl',
       RATE_LIMIT_REDIS_TIMEOUT_MS: '250',
+      RATE_LIMIT_COST_PER_SUBJECT: '3000000',
     });
-    expect(config.rateLimit).toEqual({ enabled: true, perSubject: 120, failedAuthPerIp: 0, windowSeconds: 10, redisUrl: 'redis://shared:6379', keyPrefix: 'east:rl', redisTimeoutMs: 250 });
+    expect(config.rateLimit).toEqual({
+      enabled: true,
+      perSubject: 120,
+      costPerSubject: 3_000_000,
+      failedAuthPerIp: 0,
+      windowSeconds: 10,
+      redisUrl: 'redis://shared:6379',
+      keyPrefix: 'east:rl',
+      redisTimeoutMs: 250,
+    });
     expect(loadGatewayConfig({ ...DEV, RATE_LIMIT_ENABLED: 'false' }).rateLimit.enabled).toBe(false);
   });
 
