@@ -136,6 +136,22 @@ describe('Semble webhooks', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it('duplicates and delays the next webhooks when told to (POST /__admin/webhooks/duplicate, /delay)', async () => {
+    const post = (path: string, body: unknown) => fetch(`${emulator.url}/__admin/webhooks/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('delay', {})).status).toBe(400);
+    expect(await (await post('duplicate', { afterMs: -1 })).json()).toEqual({ message: 'afterMs: expected a non-negative integer, got -1' });
+    const [slow, fast] = [world.patients[5]!, world.patients[6]!];
+    expect(await (await post('delay', { ms: 200 })).json()).toEqual({ delaying: 1 });
+    expect((await patch(`/patients/${slow.id}`, { lastName: 'Slow' })).status).toBe(200);
+    expect(await (await post('duplicate', { count: 1 })).json()).toEqual({ duplicating: 1 });
+    expect((await patch(`/patients/${fast.id}`, { lastName: 'Fast' })).status).toBe(200);
+    const hooks = await receiver.waitFor(3);
+    // The held one comes last; the next one was sent twice.
+    expect(hooks.map((hook) => (JSON.parse(hook.body.toString()) as { data: { id: string } }).data.id)).toEqual([fast.id, fast.id, slow.id]);
+    const all = await waitForDeliveries(emulator.url, (list) => list.length === 3 && list.every((d) => d.status === 'delivered'));
+    expect(all.filter((d) => d.duplicateOf)).toHaveLength(1);
+  });
+
   it('answers 404 for an unknown record and 400 for a bad change, sending nothing', async () => {
     expect((await patch('/patients/no-such-patient', { firstName: 'X' })).status).toBe(404);
     const notJson = await fetch(`${emulator.url}/__admin/patients/${world.patients[0]!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"firstName":' });
