@@ -68,6 +68,23 @@ describe('Semble webhooks', () => {
     expect(changed.data.patients.data.map((p: { id: string }) => p.id)).toContain(seed.id);
   });
 
+  it('lists who changed which fields of a patient (GET /__admin/patients/:id/changes): UI for admin edits, API for updatePatient', async () => {
+    const seed = world.patients[7]!;
+    const ui = await patch(`/patients/${seed.id}`, { city: 'Leeds', address: '1 Moved Road', firstName: seed.firstName });
+    expect(ui.status).toBe(200);
+    expect(((await ui.json()) as { address: { address: string; city: string } }).address).toMatchObject({ address: '1 Moved Road', city: 'Leeds' });
+    await graphql(`mutation { updatePatient(id: "${seed.id}", patientData: {email: "changed.by.api@example.org"}) { error } }`);
+    const answer = (await (await fetch(`${emulator.url}/__admin/patients/${seed.id}/changes`)).json()) as { changes: unknown[] };
+    // Names only: the unchanged first name is not listed, and no value is.
+    expect(answer.changes).toEqual([
+      { patientId: seed.id, at: expect.any(String), source: 'UI', fields: ['address'] },
+      { patientId: seed.id, at: emulator.store.patients.get(seed.id)!.updatedAt, source: 'API', fields: ['email'] },
+    ]);
+    expect(JSON.stringify(answer)).not.toContain('Leeds');
+    expect((await fetch(`${emulator.url}/__admin/patients/no-such-patient/changes`)).status).toBe(404);
+    await receiver.waitFor(2);
+  });
+
   it('PATCH /__admin/bookings/:id moves or cancels a booking and POSTs BOOKING_UPDATED', async () => {
     const seed = world.bookings.find((b) => b.state === 'BOOKED')!;
     const start = '2031-03-04T10:00:00.000Z';
