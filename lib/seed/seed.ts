@@ -238,8 +238,11 @@ const APPOINTMENT_TYPES = ['Initial consultation', 'Follow-up', 'Physiotherapy',
 const LOCATIONS = ['Harley Street', 'Clifton Clinic', 'Video call'];
 const PLANS = ['Essential Health Plan', 'Family Health Plan', 'Premium Health Plan'];
 
-/** mulberry32: small, fast, good enough for test data, identical on every platform. */
-function createRandom(seed: number) {
+/**
+ * mulberry32: small, fast, good enough for test data, identical on every platform. Exported for
+ * tests that need their own reproducible randomness (the sync simulation's script).
+ */
+export function createRandom(seed: number) {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -270,7 +273,9 @@ function nhsCheckDigit(nine: string): number {
   return check === 11 ? 0 : check;
 }
 
-function validNhsNumber(random: ReturnType<typeof createRandom>): string {
+export type SeededRandom = ReturnType<typeof createRandom>;
+
+function validNhsNumber(random: SeededRandom): string {
   for (;;) {
     const nine = '999' + random.digits(6); // the never-issued test range
     const check = nhsCheckDigit(nine);
@@ -278,7 +283,7 @@ function validNhsNumber(random: ReturnType<typeof createRandom>): string {
   }
 }
 
-function invalidNhsNumber(random: ReturnType<typeof createRandom>): string {
+function invalidNhsNumber(random: SeededRandom): string {
   const valid = validNhsNumber(random).replace(/ /g, '');
   const wrong = (Number(valid[9]) + 1 + random.int(0, 7)) % 10;
   const number = valid.slice(0, 9) + String(wrong);

@@ -113,4 +113,40 @@ describe('webhook delivery', () => {
     expect(small.list()).toEqual([]);
     small.stop();
   });
+
+  it('sends each of the next deliveries twice when told to (duplicateNext), the copy naming the first', async () => {
+    expect(sender.duplicateNext(1, 20)).toBe(1);
+    const first = await sender.send({ url: receiver.url, event: 'E1', build: (attempt) => ({ headers: { 'x-attempt': String(attempt) }, body: '{"n":1}' }) });
+    await receiver.waitFor(2);
+    await waitUntil(() => sender.list().length === 2 && sender.list().every((d) => d.status === 'delivered'));
+    expect(sender.list()).toEqual([
+      expect.objectContaining({ id: first.id, status: 'delivered', attempts: 1 }),
+      expect.objectContaining({ event: 'E1', status: 'delivered', attempts: 1, duplicateOf: first.id }),
+    ]);
+    expect(receiver.received.map((r) => r.body.toString())).toEqual(['{"n":1}', '{"n":1}']);
+    // Only the next one.
+    await sender.send({ url: receiver.url, event: 'E2', build: () => ({ headers: {}, body: '{"n":2}' }) });
+    expect(receiver.received).toHaveLength(3);
+    expect(() => sender.duplicateNext(-1)).toThrow(/count: expected a non-negative integer, got -1/);
+  });
+
+  it('holds the next deliveries back when told to (delayNext), so later ones overtake them', async () => {
+    expect(sender.delayNext(1, 100)).toBe(1);
+    const held = await sender.send({ url: receiver.url, event: 'SLOW', build: () => ({ headers: {}, body: '{"n":1}' }) });
+    expect(held).toMatchObject({ status: 'pending', attempts: 0 });
+    await sender.send({ url: receiver.url, event: 'FAST', build: () => ({ headers: {}, body: '{"n":2}' }) });
+    await receiver.waitFor(2);
+    expect(receiver.received.map((r) => r.body.toString())).toEqual(['{"n":2}', '{"n":1}']);
+    await waitUntil(() => sender.list()[0]!.status === 'delivered');
+    expect(() => sender.delayNext(1, 1.5)).toThrow(/ms: expected a non-negative integer, got 1.5/);
+  });
+
+  it('ends a held delivery as failed (STOPPED) when stopped before it is sent', async () => {
+    const slow = createWebhookSender();
+    slow.delayNext(1, 60_000);
+    await slow.send({ url: receiver.url, event: 'HELD', build: () => ({ headers: {}, body: '{}' }) });
+    slow.stop();
+    expect(slow.list()[0]).toMatchObject({ status: 'failed', lastError: 'STOPPED', attempts: 0 });
+    expect(receiver.received).toHaveLength(0);
+  });
 });

@@ -6,7 +6,7 @@
  * (never its body: webhooks carry PHI) is kept so emulator tests can wait for it.
  */
 
-/** pending: first attempt in flight; retrying: waiting for the next; delivered / failed: final. */
+/** pending: first attempt in flight (or held back by `delayNext`); retrying: waiting for the next; delivered / failed: final. */
 export type WebhookDeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'failed';
 
 /**
@@ -26,6 +26,8 @@ export interface WebhookDelivery {
   lastStatusCode: number | null;
   lastError: WebhookDeliveryError | null;
   createdAt: string;
+  /** Set on the second copy `duplicateNext` sends: the id of the delivery it repeats. */
+  duplicateOf?: string;
 }
 
 export interface WebhookAttempt {
@@ -86,6 +88,18 @@ export interface WebhookSender {
    * returns how many are pending now.
    */
   dropNext(count: number): number;
+  /**
+   * Send each of the next `count` deliveries twice, as vendors do when they lose our
+   * acknowledgement: a second delivery (its own record, `duplicateOf` naming the first) with the
+   * same request, `afterMs` after the first was started. Returns how many are pending now.
+   */
+  duplicateNext(count: number, afterMs?: number): number;
+  /**
+   * Hold each of the next `count` deliveries back for `ms` before its first attempt (listed as
+   * pending meanwhile), so later notifications can overtake it: a slow vendor queue. `send`
+   * resolves at once for a held delivery. Returns how many are pending now.
+   */
+  delayNext(count: number, ms: number): number;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
@@ -101,6 +115,9 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   let stopped = false;
   let sequence = 0;
   let drops = 0;
+  /** afterMs of each duplicate still to make, and ms of each delay still to apply, in order. */
+  const duplicates: number[] = [];
+  const delays: number[] = [];
 
   const snapshot = (delivery: WebhookDelivery): WebhookDelivery => ({ ...delivery });
 
@@ -175,29 +192,57 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     timers.set(delivery.id, timer);
   }
 
+  /** A new delivery record: failed at once when dropped or stopped, else pending. */
+  function start(request: WebhookRequest, duplicateOf?: string): WebhookDelivery {
+    sequence += 1;
+    const delivery: WebhookDelivery = {
+      id: `whd_${sequence}`,
+      url: request.url,
+      event: request.event,
+      status: 'pending',
+      attempts: 0,
+      lastStatusCode: null,
+      lastError: null,
+      createdAt: new Date().toISOString(),
+      ...(duplicateOf ? { duplicateOf } : {}),
+    };
+    remember(delivery);
+    if (drops > 0 && !duplicateOf) {
+      drops -= 1;
+      delivery.status = 'failed';
+      delivery.lastError = 'DROPPED';
+    } else if (stopped) {
+      delivery.status = 'failed';
+      delivery.lastError = 'STOPPED';
+    }
+    return delivery;
+  }
+
+  /** Runs `action` after `ms` unless stopped first (a held delivery then ends as failed, STOPPED). */
+  function later(key: string, ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      action();
+    }, ms);
+    timer.unref();
+    timers.set(key, timer);
+  }
+
   return {
     async send(request) {
-      sequence += 1;
-      const delivery: WebhookDelivery = {
-        id: `whd_${sequence}`,
-        url: request.url,
-        event: request.event,
-        status: 'pending',
-        attempts: 0,
-        lastStatusCode: null,
-        lastError: null,
-        createdAt: new Date().toISOString(),
-      };
-      remember(delivery);
-      if (drops > 0) {
-        drops -= 1;
-        delivery.status = 'failed';
-        delivery.lastError = 'DROPPED';
-        return snapshot(delivery);
+      const delivery = start(request);
+      if (delivery.status === 'failed') return snapshot(delivery);
+      const copyAfterMs = duplicates.shift();
+      if (copyAfterMs !== undefined) {
+        const copy = (): void => {
+          const repeat = start(request, delivery.id);
+          if (repeat.status === 'pending') void attempt(repeat, request);
+        };
+        later(`${delivery.id}:duplicate`, copyAfterMs, copy);
       }
-      if (stopped) {
-        delivery.status = 'failed';
-        delivery.lastError = 'STOPPED';
+      const delayMs = delays.shift();
+      if (delayMs !== undefined) {
+        later(delivery.id, delayMs, () => void attempt(delivery, request));
         return snapshot(delivery);
       }
       await attempt(delivery, request);
@@ -211,6 +256,18 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count: expected a non-negative integer, got ${String(count)}`);
       drops += count;
       return drops;
+    },
+    duplicateNext(count, afterMs = 0) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count: expected a non-negative integer, got ${String(count)}`);
+      if (!Number.isSafeInteger(afterMs) || afterMs < 0) throw new RangeError(`afterMs: expected a non-negative integer, got ${String(afterMs)}`);
+      for (let i = 0; i < count; i++) duplicates.push(afterMs);
+      return duplicates.length;
+    },
+    delayNext(count, ms) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count: expected a non-negative integer, got ${String(count)}`);
+      if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`ms: expected a non-negative integer, got ${String(ms)}`);
+      for (let i = 0; i < count; i++) delays.push(ms);
+      return delays.length;
     },
     stop() {
       stopped = true;

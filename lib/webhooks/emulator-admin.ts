@@ -7,6 +7,11 @@
  *   DELETE /__admin/webhooks   → forget finished deliveries
  *   POST   /__admin/webhooks/drop { count?: 1 } → { dropping }: lose the next `count` webhooks
  *          (listed as failed, lastError DROPPED, never sent), as a vendor sometimes does
+ *   POST   /__admin/webhooks/duplicate { count?: 1, afterMs?: 0 } → { duplicating }: send each of
+ *          the next `count` webhooks twice, the copy `afterMs` later (listed with `duplicateOf`),
+ *          as a vendor does when it missed our acknowledgement
+ *   POST   /__admin/webhooks/delay { count?: 1, ms } → { delaying }: hold each of the next `count`
+ *          webhooks back `ms` before sending it, so later ones overtake it
  *
  * Each emulator adds its own "change a record as a person in the vendor's UI would" routes to
  * `admin` (answering with the updated record and, when webhooks went out, the delivery ids in
@@ -44,13 +49,41 @@ export function createAdminFront(app: Express, sender: WebhookSender): AdminFron
     sender.clear();
     res.status(204).end();
   });
+  /** A body's integer `key`, or a message naming it; `fallback` when absent. */
+  const integer = (req: Request, key: string, min: number, fallback?: number): number | string => {
+    const value = (req.body as Record<string, unknown> | undefined)?.[key] ?? fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+      return `${key}: expected ${min === 1 ? 'a positive' : 'a non-negative'} integer, got ${JSON.stringify(value)}`;
+    }
+    return value;
+  };
   admin.post('/webhooks/drop', (req, res) => {
-    const count = (req.body as { count?: unknown } | undefined)?.count ?? 1;
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
-      res.status(400).json({ message: `count: expected a positive integer, got ${JSON.stringify(count)}` });
+    const count = integer(req, 'count', 1, 1);
+    if (typeof count === 'string') {
+      res.status(400).json({ message: count });
       return;
     }
     res.json({ dropping: sender.dropNext(count) });
+  });
+  admin.post('/webhooks/duplicate', (req, res) => {
+    const count = integer(req, 'count', 1, 1);
+    const afterMs = integer(req, 'afterMs', 0, 0);
+    const invalid = [count, afterMs].find((value) => typeof value === 'string');
+    if (invalid !== undefined) {
+      res.status(400).json({ message: invalid });
+      return;
+    }
+    res.json({ duplicating: sender.duplicateNext(count as number, afterMs as number) });
+  });
+  admin.post('/webhooks/delay', (req, res) => {
+    const count = integer(req, 'count', 1, 1);
+    const ms = integer(req, 'ms', 0);
+    const invalid = [count, ms].find((value) => typeof value === 'string');
+    if (invalid !== undefined) {
+      res.status(400).json({ message: invalid });
+      return;
+    }
+    res.json({ delaying: sender.delayNext(count as number, ms as number) });
   });
   root.use('/__admin', admin);
   root.use(app);

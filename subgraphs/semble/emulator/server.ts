@@ -11,7 +11,11 @@
  * `{ eventType, data: { id } }` with the shared-secret header (lib/webhooks/semble.ts) —
  * for API writes too, as Semble notifies every change whoever made it.
  *
- *   PATCH /__admin/patients/:id  { firstName?, lastName?, email?, dob?, phone? }  → PATIENT_UPDATED
+ *   PATCH /__admin/patients/:id  { firstName?, lastName?, email?, dob?, phone?, address?, city?,
+ *                                  postcode?, country? }  → PATIENT_UPDATED
+ *   GET   /__admin/patients/:id/changes  → { changes: [{ patientId, at, source: UI | API, fields }] }:
+ *         emulator extension (Semble keeps no field history), who changed which fields (names
+ *         only), so a test can tell writes through the API (the sync engine's) from people's
  *   PATCH /__admin/bookings/:id  { start?, end?, cancel?: true, cancellationReason? } → BOOKING_UPDATED
  *   GET   /__admin/webhooks      deliveries so far (lib/webhooks/emulator-admin.ts)
  */
@@ -202,7 +206,8 @@ function createRoot(store: SembleStore, notify: Notify) {
         country: patientData.country,
         phone: patientData.phone ?? undefined,
       };
-      applyPatientChanges(patient, changes);
+      const fields = applyPatientChanges(patient, changes);
+      store.patientChanges.push({ patientId: patient.id, at: patient.updatedAt, source: 'API', fields });
       // The API answers at once; the webhook goes out on its own, as Semble's does.
       void notify('PATIENT_UPDATED', patient.id);
       return { data: patient, error: null };
@@ -313,9 +318,16 @@ export async function startSembleEmulator(options: SembleEmulatorOptions): Promi
     if (!patient || patient.deleted) return notFound(res);
     const parsed = readPatientChanges(req.body);
     if (typeof parsed === 'string') return badRequest(res, parsed);
-    applyPatientChanges(patient, parsed);
+    const fields = applyPatientChanges(patient, parsed);
+    store.patientChanges.push({ patientId: patient.id, at: patient.updatedAt, source: 'UI', fields });
     const delivery = await notify('PATIENT_UPDATED', patient.id);
     sendAdminResult(res, patientView(patient), delivery ? [delivery.id] : []);
+  });
+
+  admin.get('/patients/:id/changes', (req, res) => {
+    const id = req.params.id as string;
+    if (!store.patients.has(id)) return notFound(res);
+    res.json({ changes: store.patientChanges.filter((change) => change.patientId === id) });
   });
 
   admin.patch('/bookings/:id', async (req, res) => {
@@ -372,7 +384,7 @@ export async function startSembleEmulator(options: SembleEmulatorOptions): Promi
   };
 }
 
-const PATIENT_ADMIN_KEYS = ['firstName', 'lastName', 'email', 'dob', 'phone'] as const;
+const PATIENT_ADMIN_KEYS = ['firstName', 'lastName', 'email', 'dob', 'phone', 'address', 'city', 'postcode', 'country'] as const;
 
 /** The admin body as changes, or a message saying what is wrong (naming keys, never values). */
 function readPatientChanges(body: unknown): PatientChanges | string {
@@ -384,7 +396,7 @@ function readPatientChanges(body: unknown): PatientChanges | string {
   for (const key of ['firstName', 'lastName', 'phone'] as const) {
     if (key in input && (typeof input[key] !== 'string' || input[key] === '')) return `${key} must be a non-empty string.`;
   }
-  for (const key of ['email', 'dob'] as const) {
+  for (const key of ['email', 'dob', 'address', 'city', 'postcode', 'country'] as const) {
     if (key in input && input[key] !== null && typeof input[key] !== 'string') return `${key} must be a string or null.`;
   }
   if (typeof input.dob === 'string' && !isDate(input.dob)) return 'dob must be a date (YYYY-MM-DD).';

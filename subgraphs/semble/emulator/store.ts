@@ -10,8 +10,23 @@ import type { SembleBooking, SembleBookingJourney, SembleInvoice, SemblePage, Se
 /** Wire record plus the soft-delete flag Semble keeps but list queries hide. */
 export type Stored<T> = T & { deleted: boolean };
 
+/**
+ * Emulator extension (Semble keeps no field history): one patient change, who made it and which
+ * fields it changed (names only). UI: the admin routes, standing for a person; API: updatePatient.
+ */
+export interface PatientChangeRecord {
+  patientId: string;
+  /** The patient's updatedAt after the change. */
+  at: string;
+  source: 'UI' | 'API';
+  /** The patient's wire fields whose value changed (firstName, lastName, email, dob, phone, address). */
+  fields: string[];
+}
+
 export interface SembleStore {
   patients: Map<string, Stored<SemblePatient>>;
+  /** Every patient change since start, oldest first. */
+  patientChanges: PatientChangeRecord[];
   bookings: Map<string, SembleBooking>;
   invoices: Map<string, Stored<SembleInvoice>>;
   users: Map<string, SembleUser>;
@@ -110,7 +125,7 @@ export function createSembleStore(world: SeedWorld): SembleStore {
     });
   }
 
-  return { patients, bookings, invoices, users };
+  return { patients, patientChanges: [], bookings, invoices, users };
 }
 
 // ---- List semantics ----
@@ -199,7 +214,9 @@ export interface PatientChanges {
   country?: string | null;
 }
 
-export function applyPatientChanges(patient: Stored<SemblePatient>, changes: PatientChanges): void {
+/** Applies the changes; returns the wire fields whose value changed (the record is touched either way). */
+export function applyPatientChanges(patient: Stored<SemblePatient>, changes: PatientChanges): string[] {
+  const before = changeableFields(patient);
   if (changes.firstName !== undefined) patient.firstName = changes.firstName;
   if (changes.lastName !== undefined) patient.lastName = changes.lastName;
   if (changes.firstName !== undefined || changes.lastName !== undefined) {
@@ -224,6 +241,15 @@ export function applyPatientChanges(patient: Stored<SemblePatient>, changes: Pat
     patient.address = address;
   }
   touch(patient);
+  const after = changeableFields(patient);
+  return Object.keys(after).filter((field) => after[field] !== before[field]);
+}
+
+/** The fields applyPatientChanges can change, each as JSON text (so the address compares by value). */
+function changeableFields(patient: SemblePatient): Record<string, string> {
+  const { firstName, lastName, email, dob } = patient;
+  const fields = { firstName, lastName, email, dob, phone: patient.phones?.[0]?.phoneNumber ?? null, address: patient.address ?? null };
+  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, JSON.stringify(value ?? null)]));
 }
 
 /** A booking moved or cancelled at the front desk. */

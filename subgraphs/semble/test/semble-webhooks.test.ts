@@ -68,6 +68,23 @@ describe('Semble webhooks', () => {
     expect(changed.data.patients.data.map((p: { id: string }) => p.id)).toContain(seed.id);
   });
 
+  it('lists who changed which fields of a patient (GET /__admin/patients/:id/changes): UI for admin edits, API for updatePatient', async () => {
+    const seed = world.patients[7]!;
+    const ui = await patch(`/patients/${seed.id}`, { city: 'Leeds', address: '1 Moved Road', firstName: seed.firstName });
+    expect(ui.status).toBe(200);
+    expect(((await ui.json()) as { address: { address: string; city: string } }).address).toMatchObject({ address: '1 Moved Road', city: 'Leeds' });
+    await graphql(`mutation { updatePatient(id: "${seed.id}", patientData: {email: "changed.by.api@example.org"}) { error } }`);
+    const answer = (await (await fetch(`${emulator.url}/__admin/patients/${seed.id}/changes`)).json()) as { changes: unknown[] };
+    // Names only: the unchanged first name is not listed, and no value is.
+    expect(answer.changes).toEqual([
+      { patientId: seed.id, at: expect.any(String), source: 'UI', fields: ['address'] },
+      { patientId: seed.id, at: emulator.store.patients.get(seed.id)!.updatedAt, source: 'API', fields: ['email'] },
+    ]);
+    expect(JSON.stringify(answer)).not.toContain('Leeds');
+    expect((await fetch(`${emulator.url}/__admin/patients/no-such-patient/changes`)).status).toBe(404);
+    await receiver.waitFor(2);
+  });
+
   it('PATCH /__admin/bookings/:id moves or cancels a booking and POSTs BOOKING_UPDATED', async () => {
     const seed = world.bookings.find((b) => b.state === 'BOOKED')!;
     const start = '2031-03-04T10:00:00.000Z';
@@ -134,6 +151,22 @@ describe('Semble webhooks', () => {
     const [hook] = await receiver.waitFor(1);
     expect(JSON.parse(hook!.body.toString())).toEqual({ eventType: 'PATIENT_UPDATED', data: { id: lost.id } });
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it('duplicates and delays the next webhooks when told to (POST /__admin/webhooks/duplicate, /delay)', async () => {
+    const post = (path: string, body: unknown) => fetch(`${emulator.url}/__admin/webhooks/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('delay', {})).status).toBe(400);
+    expect(await (await post('duplicate', { afterMs: -1 })).json()).toEqual({ message: 'afterMs: expected a non-negative integer, got -1' });
+    const [slow, fast] = [world.patients[5]!, world.patients[6]!];
+    expect(await (await post('delay', { ms: 200 })).json()).toEqual({ delaying: 1 });
+    expect((await patch(`/patients/${slow.id}`, { lastName: 'Slow' })).status).toBe(200);
+    expect(await (await post('duplicate', { count: 1 })).json()).toEqual({ duplicating: 1 });
+    expect((await patch(`/patients/${fast.id}`, { lastName: 'Fast' })).status).toBe(200);
+    const hooks = await receiver.waitFor(3);
+    // The held one comes last; the next one was sent twice.
+    expect(hooks.map((hook) => (JSON.parse(hook.body.toString()) as { data: { id: string } }).data.id)).toEqual([fast.id, fast.id, slow.id]);
+    const all = await waitForDeliveries(emulator.url, (list) => list.length === 3 && list.every((d) => d.status === 'delivered'));
+    expect(all.filter((d) => d.duplicateOf)).toHaveLength(1);
   });
 
   it('answers 404 for an unknown record and 400 for a bad change, sending nothing', async () => {

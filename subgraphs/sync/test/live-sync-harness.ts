@@ -61,10 +61,14 @@ export interface LiveSyncOptions {
   sweepIntervalMs?: number | false;
   /** @default 0: a sweep lists from exactly its checkpoints */
   sweepOverlapMs?: number;
+  /** Last-write-wins clock-skew allowance (SYNC_CLOCK_SKEW_MS). @default 2000 */
+  clockSkewMs?: number;
+  /** Patients in the seed world (seed 7). @default 30 */
+  patients?: number;
 }
 
 export async function startLiveSync(options: LiveSyncOptions = {}): Promise<LiveSync> {
-  const world = createSeedWorld({ patients: 30, seed: 7 });
+  const world = createSeedWorld({ patients: options.patients ?? 30, seed: 7 });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
@@ -111,7 +115,7 @@ export async function startLiveSync(options: LiveSyncOptions = {}): Promise<Live
       sweepEnabled: options.sweepIntervalMs !== undefined && options.sweepIntervalMs !== false,
       sweepIntervalMs: options.sweepIntervalMs || 60_000,
       sweepOverlapMs: options.sweepOverlapMs ?? 0,
-      clockSkewMs: 2000,
+      clockSkewMs: options.clockSkewMs ?? 2000,
       worker: true,
       workerName: 'live-worker',
       // A failed handling comes back soon, so a slow machine does not stall a test for long.
