@@ -1,0 +1,40 @@
+/**
+ * Settings given to `npm start` reach the gateway it starts: the operation limits, CORS, the
+ * WebSocket and HTTP bounds, as the README lists them; what is not a gateway setting does not.
+ */
+import { patientGraphServices } from './patient-graph';
+
+function gatewayEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const gateway = patientGraphServices({ gatewayPort: 0, jwtSecret: 'x'.repeat(32), seedPatients: 10, env })
+    .flat()
+    .find((service) => service.name === 'gateway');
+  // The URLs of the services started before it, as the launcher hands them over.
+  return gateway!.env({ sync: 'http://127.0.0.1:4005/graphql' });
+}
+
+describe("npm start's gateway", () => {
+  it('gets the limits, CORS, WebSocket, HTTP and rate-limit settings it was started with, and nothing else', () => {
+    const env = gatewayEnv({
+      LIMIT_MAX_DEPTH: '7',
+      LIMIT_MAX_COST: '50000',
+      CORS_ORIGINS: 'https://app.example',
+      WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '5',
+      BODY_LIMIT: '200kb',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      RATE_LIMIT_COST_PER_SUBJECT: '0',
+      SOMETHING_ELSE: 'x',
+    });
+    expect(env).toEqual(
+      expect.objectContaining({
+        LIMIT_MAX_DEPTH: '7',
+        LIMIT_MAX_COST: '50000',
+        CORS_ORIGINS: 'https://app.example',
+        WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '5',
+        BODY_LIMIT: '200kb',
+        HTTP_HEADERS_TIMEOUT_MS: '5000',
+        RATE_LIMIT_COST_PER_SUBJECT: '0',
+      }),
+    );
+    expect(env.SOMETHING_ELSE).toBeUndefined();
+  });
+});
