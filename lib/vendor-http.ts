@@ -34,6 +34,14 @@ export interface VendorRequest {
   headers?: Record<string, string>;
   /** Non-idempotent requests without an idempotency key are never retried. */
   retryable?: boolean;
+  /**
+   * Whether a 429 or 503 (the vendor asking us to wait, usually with Retry-After) is retried here
+   * after the wait. false for a write planned on an earlier read: after a wait of a second or more
+   * the plan may be stale, so the caller gets the VendorError at once and re-reads before writing
+   * again. Other failures (502/504, network) are still retried when `retryable`.
+   * @default true
+   */
+  retryThrottled?: boolean;
 }
 
 /** A retryable failure, carrying how long the vendor asked us to wait. */
@@ -41,6 +49,8 @@ class RetryableVendorError extends Error {
   constructor(
     readonly final: VendorError,
     readonly retryAfterMs: number | undefined,
+    /** A 429/503: the vendor asked us to wait (VendorRequest.retryThrottled). */
+    readonly throttled = false,
   ) {
     super(final.message);
   }
@@ -65,14 +75,20 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
 
-  const policy = retry(handleType(RetryableVendorError), {
+  const retryOptions = {
     maxAttempts: options.maxRetries ?? 2,
     backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
       const error = 'error' in context.result ? context.result.error : undefined;
       const asked = error instanceof RetryableVendorError ? error.retryAfterMs : undefined;
       return asked ?? Math.min(1000, 50 * 2 ** context.attempt) + Math.floor(Math.random() * 25);
     }),
-  });
+  };
+  const policy = retry(handleType(RetryableVendorError), retryOptions);
+  // The same, except that a throttled answer (429/503) ends the retries: VendorRequest.retryThrottled.
+  const unthrottledPolicy = retry(
+    handleType(RetryableVendorError, (error) => !error.throttled),
+    retryOptions,
+  );
 
   async function attempt<T>(request: VendorRequest): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers, ...request.headers };
@@ -113,7 +129,7 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
     if (response.status === 429 || response.status === 502 || response.status === 503 || response.status === 504) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) throw failure;
-      throw new RetryableVendorError(failure, retryAfterMs);
+      throw new RetryableVendorError(failure, retryAfterMs, response.status === 429 || response.status === 503);
     }
     throw failure;
   }
@@ -123,7 +139,7 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
     async request<T>(request: VendorRequest): Promise<T> {
       try {
         if (request.retryable === false) return await attempt<T>(request);
-        return await policy.execute(() => attempt<T>(request));
+        return await (request.retryThrottled === false ? unthrottledPolicy : policy).execute(() => attempt<T>(request));
       } catch (error) {
         if (error instanceof RetryableVendorError) throw error.final;
         throw error;

@@ -145,6 +145,16 @@ export interface HubSpotReadOptions<P extends string> {
   propertiesWithHistory?: readonly P[];
 }
 
+export interface HubSpotWriteOptions {
+  /**
+   * Whether a 429/503 is retried after the wait HubSpot asks for (VendorRequest.retryThrottled).
+   * false when the values were planned on an earlier read, which the wait may make stale: the
+   * call then fails with the VendorError and the caller re-reads before writing again.
+   * @default true
+   */
+  retryThrottled?: boolean;
+}
+
 export interface HubSpotClient {
   /** Contacts by id (or by a unique `idProperty`); misses are simply absent. Any number of ids: chunked into ≤ 100 per call. */
   batchReadContacts(
@@ -158,7 +168,7 @@ export interface HubSpotClient {
   /** One contact, or null when HubSpot has no such record. */
   getContact(id: string, properties: readonly ContactProperty[], idProperty?: ContactProperty): Promise<HubSpotContact | null>;
   /** Creates or updates contacts by a unique property (e.g. semble_patient_id); ≤ 100 per call, chunked. */
-  upsertContacts(inputs: ReadonlyArray<HubSpotUpsertInput<ContactProperty>>): Promise<HubSpotContact[]>;
+  upsertContacts(inputs: ReadonlyArray<HubSpotUpsertInput<ContactProperty>>, options?: HubSpotWriteOptions): Promise<HubSpotContact[]>;
   /** Deals by id; misses are absent. Chunked into ≤ 100 per call. */
   batchReadDeals(ids: readonly string[], properties: readonly DealProperty[], idProperty?: DealProperty): Promise<HubSpotDeal[]>;
   /** One page of a deal search. */
@@ -237,7 +247,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
       }
     },
 
-    async upsertContacts(inputs) {
+    async upsertContacts(inputs, writeOptions = {}) {
       const pages = await Promise.all(
         chunk(inputs, HUBSPOT_BATCH_LIMIT).map((batch) =>
           // Upsert by a unique property converges to the same state when repeated: safe to retry.
@@ -246,6 +256,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
             path: '/crm/v3/objects/contacts/batch/upsert',
             body: { inputs: batch },
             retryable: true,
+            ...(writeOptions.retryThrottled === false ? { retryThrottled: false } : {}),
           }),
         ),
       );

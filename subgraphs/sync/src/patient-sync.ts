@@ -7,8 +7,11 @@
  *          per-field change times); which other patients use each patient's email (one CRM
  *          search per 100 emails, plus the batch itself); the shadow copies from the store;
  *   plan   planPatientSync per patient (rules/);
+ *   check  the contacts of the patients with writes read again (one batch read): a patient whose
+ *          contact changed since the plan is re-planned on it, once (writes are blind; README, Sync);
  *   write  the CRM writes of all patients in one batch upsert by `semble_patient_id` (which
- *          creates missing contacts), then each patient's Semble writes (updatePatient);
+ *          creates missing contacts; a 429/503 is a RETRY, not retried after the wait), then each
+ *          patient's Semble writes (updatePatient), each after one read of the patient;
  *   record the next shadow and the sync status, open conflicts, publish sync events.
  *
  * Each patient is locked (store lock `patient:<id>`, the one conflict-review.ts takes too) from
@@ -106,6 +109,8 @@ export interface PatientSyncResult {
 type Planned = {
   input: PatientSyncInput;
   plan: SyncPlan;
+  /** The Semble record the plan was made on (compared with a re-read before a Semble write). */
+  semble: SemblePatient;
   contact: HubSpotContact | null;
   openConflicts: ConflictRecord[];
   /** Each side's last change (its record's updatedAt): the `sourceChangedAt` of the events of writes from it. */
@@ -123,6 +128,35 @@ function asText(value: FieldValue | undefined): string | null {
 
 function result(patientId: string, outcome: PatientSyncOutcome, extra: Partial<PatientSyncResult> = {}): PatientSyncResult {
   return { patientId, outcome, contactCreated: false, contactUpdated: false, sembleUpdated: false, conflictsOpened: 0, ...extra };
+}
+
+/**
+ * A patient's record changed between the read its plan was made on and the re-read just before
+ * the write: the write is not made (it would replace the change with a value planned without it)
+ * and the patient is synced again, re-read and re-planned. Not permanent: a RETRY.
+ */
+export class PlanOutdatedError extends Error {
+  override readonly name = 'PlanOutdatedError';
+  constructor(readonly side: 'SEMBLE' | 'CRM') {
+    super(`the patient changed in ${side === 'SEMBLE' ? 'Semble' : 'the CRM'} after the sync planned its writes`);
+  }
+}
+
+/** The contact properties a change of which outdates a plan: every synced one (the last-modified date aside). */
+const CONTACT_PROPERTIES_COMPARED = SYNC_CONTACT_PROPERTIES.filter((name) => name !== 'lastmodifieddate');
+
+function contactChanged(read: HubSpotContact | null, reread: HubSpotContact | null): boolean {
+  if (read === null || reread === null) return read !== reread;
+  return read.id !== reread.id || CONTACT_PROPERTIES_COMPARED.some((name) => (read.properties[name] ?? null) !== (reread.properties[name] ?? null));
+}
+
+function sembleChanged(read: SemblePatient, reread: SemblePatient): boolean {
+  const fields = (patient: SemblePatient) => JSON.stringify({ ...sembleToRecord(patient), updatedAt: null });
+  return fields(read) !== fields(reread);
+}
+
+function hasWrites(plan: SyncPlan): boolean {
+  return plan.createCrmContact || Object.keys(plan.writes.crm).length > 0 || Object.keys(plan.writes.semble).length > 0;
 }
 
 function failure(patientId: string, error: unknown): PatientSyncResult {
@@ -401,7 +435,6 @@ export function createPatientSync(deps: PatientSyncDeps) {
       const semble = sembleRecords.get(input.patientId);
       try {
         if (semble instanceof Error) throw semble;
-        const contact = contacts.get(input.patientId) ?? null;
         if (!semble) {
           // Semble is the source of truth for patients: without one there is nothing to sync.
           const time = now();
@@ -409,25 +442,38 @@ export function createPatientSync(deps: PatientSyncDeps) {
           results.set(input.patientId, result(input.patientId, 'NOT_FOUND'));
           continue;
         }
-        const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
-        const email = normaliseEmail(semble.email);
-        const sembleRecord = sembleToRecord(semble);
-        const crmRecord = contact ? contactToRecord(contact) : null;
-        const plan = planPatientSync(
-          {
-            semble: sembleRecord,
-            crm: crmRecord,
-            shadow,
-            direction: options.direction,
-            now: now(),
-            openConflictFields: openConflicts.map((conflict) => conflict.field as SyncField),
-            emailUsedByAnotherPatient: email !== null && [...(usersOfEmail.get(email) ?? [])].some((id) => id !== input.patientId),
-          },
-          planOptions,
-        );
-        planned.push({ input, plan, contact, openConflicts, changedAt: { SEMBLE: sembleRecord.updatedAt, CRM: crmRecord?.updatedAt ?? null } });
+        planned.push(await planPatient(input, semble, contacts.get(input.patientId) ?? null, usersOfEmail, options));
       } catch (error) {
         results.set(input.patientId, failed(outbox, input.patientId, options.trigger, error));
+      }
+    }
+
+    // Writes are blind (neither vendor offers conditional writes), so the contacts are read again
+    // just before them: a patient whose contact changed since the plan is re-planned on the new
+    // contact, once. What remains is the time of one request, from this read to the write.
+    const writing = planned.filter(({ plan }) => hasWrites(plan));
+    if (writing.length > 0) {
+      let reread: Map<string, HubSpotContact> | undefined;
+      try {
+        reread = await readContacts(writing.map(({ plan }) => plan.patientId));
+      } catch (error) {
+        logger.warn({ patients: writing.length, failure: describeFailure(error) }, 'patient sync re-read before writing failed');
+        for (const entry of writing) {
+          results.set(entry.plan.patientId, result(entry.plan.patientId, 'RETRY', { error }));
+          planned.splice(planned.indexOf(entry), 1);
+        }
+      }
+      for (const entry of reread ? writing : []) {
+        const patientId = entry.plan.patientId;
+        const contact = reread?.get(patientId) ?? null;
+        if (!contactChanged(entry.contact, contact)) continue;
+        logger.info({ patientId }, 'contact changed while the sync planned; re-planned');
+        try {
+          planned[planned.indexOf(entry)] = await planPatient(entry.input, entry.semble, contact, usersOfEmail, options);
+        } catch (error) {
+          planned.splice(planned.indexOf(entry), 1);
+          results.set(patientId, failed(outbox, patientId, options.trigger, error));
+        }
       }
     }
 
@@ -443,7 +489,9 @@ export function createPatientSync(deps: PatientSyncDeps) {
         properties: { ...toContactProperties(plan.writes.crm), semble_patient_id: plan.patientId },
       }));
       try {
-        for (const contact of await clients.hubspot.upsertContacts(upserts)) {
+        // A 429/503 is not retried after its wait with this plan: the patients are RETRY results,
+        // re-read and re-planned when the inbox hands their event out again.
+        for (const contact of await clients.hubspot.upsertContacts(upserts, { retryThrottled: false })) {
           const patientId = contact.properties.semble_patient_id;
           if (patientId) upserted.set(patientId, contact);
         }
@@ -458,7 +506,7 @@ export function createPatientSync(deps: PatientSyncDeps) {
       try {
         const wantsCrm = plan.createCrmContact || Object.keys(plan.writes.crm).length > 0;
         if (wantsCrm && crmError !== undefined) throw crmError;
-        const written = await applySembleWrites(plan);
+        const written = await applySembleWrites(entry);
         results.set(
           patientId,
           await record(
@@ -480,10 +528,47 @@ export function createPatientSync(deps: PatientSyncDeps) {
     }
   }
 
-  async function applySembleWrites(plan: SyncPlan): Promise<boolean> {
+  /**
+   * The plan's Semble writes, after one read of the patient (Semble's writes are blind too, and
+   * its rate limit is low, so only for a patient being written). A patient changed since the plan
+   * is not written: PlanOutdatedError, a RETRY (its CRM writes, if any, are already made, which a
+   * re-sync finds agreeing). updatePatient is never retried by the HTTP layer (clients.ts), so a
+   * 429 is a RETRY too, never a blind write after the wait.
+   */
+  async function applySembleWrites({ plan, semble }: Planned): Promise<boolean> {
     if (Object.keys(plan.writes.semble).length === 0) return false;
+    const [current] = await clients.semble.patientsById([plan.patientId]);
+    if (current instanceof Error) throw current;
+    if (!current || sembleChanged(semble, current)) throw new PlanOutdatedError('SEMBLE');
     await clients.semble.updatePatient(plan.patientId, toSemblePatientData(plan.writes.semble));
     return true;
+  }
+
+  /** The plan of one patient on the records read (the shadow and open conflicts read now, under its lock). */
+  async function planPatient(
+    input: PatientSyncInput,
+    semble: SemblePatient,
+    contact: HubSpotContact | null,
+    usersOfEmail: ReadonlyMap<string, Set<string>>,
+    options: PatientSyncOptions,
+  ): Promise<Planned> {
+    const [shadow, openConflicts] = await Promise.all([store.getShadow(input.patientId), store.conflictsOfPatient(input.patientId, 'OPEN')]);
+    const email = normaliseEmail(semble.email);
+    const sembleRecord = sembleToRecord(semble);
+    const crmRecord = contact ? contactToRecord(contact) : null;
+    const plan = planPatientSync(
+      {
+        semble: sembleRecord,
+        crm: crmRecord,
+        shadow,
+        direction: options.direction,
+        now: now(),
+        openConflictFields: openConflicts.map((conflict) => conflict.field as SyncField),
+        emailUsedByAnotherPatient: email !== null && [...(usersOfEmail.get(email) ?? [])].some((id) => id !== input.patientId),
+      },
+      planOptions,
+    );
+    return { input, plan, semble, contact, openConflicts, changedAt: { SEMBLE: sembleRecord.updatedAt, CRM: crmRecord?.updatedAt ?? null } };
   }
 
   return { syncPatients };
