@@ -11,6 +11,7 @@ import { authConfigSchema, productionAuthProblems, unknownMappedRoles } from './
 import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
+import { corsConfigSchema } from './cors';
 import { limitsConfigSchema } from './limits/limits';
 import { rateLimitConfigSchema } from './rate-limit/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
@@ -99,10 +100,13 @@ export const gatewayConfigSchema = z
     /** A client that has not sent its whole request by then is disconnected (slow bodies). @default 30000 */
     httpRequestTimeoutMs: z.number().int().positive().default(30_000),
     /**
-     * Browser origins allowed to use the gateway (WebSocket `Origin` now; CORS too). A same-origin
-     * page is always allowed, and in development any http(s)://localhost or 127.0.0.1 origin.
+     * Browser origins allowed to use the gateway, over HTTP (CORS) and WebSocket (`Origin`) alike.
+     * A same-origin page is always allowed, and in development any http(s)://localhost or
+     * 127.0.0.1 origin; in production no other. @default []
      */
     allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    /** What an allowed origin's page may send and read over HTTP (cors.ts). */
+    cors: corsConfigSchema.prefault({}),
     /** The entity cache (cache/config.ts). */
     cache: cacheConfigSchema.prefault({}),
     /** Field-level authorisation: the role → scope table (authorization/scopes.ts); config file only. */
@@ -166,6 +170,9 @@ const ENV_KEYS: Record<string, string> = {
   httpHeadersTimeoutMs: 'HTTP_HEADERS_TIMEOUT_MS',
   httpRequestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
   allowedOrigins: 'CORS_ORIGINS',
+  'cors.credentials': 'CORS_CREDENTIALS',
+  'cors.maxAgeSeconds': 'CORS_MAX_AGE_SECONDS',
+  'cors.allowedHeaders': 'CORS_ALLOWED_HEADERS',
   internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
   redisUrl: 'REDIS_URL',
   busKeyPrefix: 'BUS_KEY_PREFIX',
@@ -236,6 +243,7 @@ export const subgraphUrlEnv = (name: string) => `SUBGRAPH_${envNameOfSubgraph(na
 function keyOf(path: PropertyKey[]): string {
   const parts = path.map(String);
   if (parts[0] === 'allowedOrigins') return 'CORS_ORIGINS';
+  if (parts[0] === 'cors') return ENV_KEYS[parts.slice(0, 2).join('.')] ?? parts.join('.');
   if (parts[0] === 'subgraphs' && parts[1] !== undefined) {
     if (parts[2] === 'urls') return subgraphUrlEnv(parts[1]);
     if (parts[2] === 'replicaUrls') return `SUBGRAPH_${envNameOfSubgraph(parts[1])}_REPLICA_URLS`;
@@ -388,6 +396,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     httpHeadersTimeoutMs: envInt(env.HTTP_HEADERS_TIMEOUT_MS),
     httpRequestTimeoutMs: envInt(env.HTTP_REQUEST_TIMEOUT_MS),
     allowedOrigins: env.CORS_ORIGINS ? splitUrls(env.CORS_ORIGINS) : undefined,
+    cors: definedOnly({
+      credentials: envBool(env.CORS_CREDENTIALS),
+      maxAgeSeconds: envInt(env.CORS_MAX_AGE_SECONDS),
+      allowedHeaders: commaList(env.CORS_ALLOWED_HEADERS),
+    }),
     internalTokenSecret: env[INTERNAL_TOKEN_SECRET_ENV] || undefined,
     subscriptions: {
       ...(file.subscriptions as Record<string, unknown> | undefined),

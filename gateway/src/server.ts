@@ -26,6 +26,7 @@ import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuditTrail } from './audit/audit-trail';
 import { createAuthenticator } from './auth';
+import { corsMiddleware } from './cors';
 import { createOriginPolicy } from './origins';
 import { createAuthorization } from './authorization/authorizing-gateway';
 import { UNAUTHORIZED_CODE } from './authorization/mask';
@@ -169,6 +170,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     app,
   );
   const development = config.environment !== 'production';
+  // One origin policy for CORS and the WebSocket upgrade, so a page may use both or neither.
+  const isAllowedOrigin = createOriginPolicy({ allowed: config.allowedOrigins, development });
 
   // The gateway closes a bus it created; one handed in belongs to the caller.
   let ownBus: EventBus | undefined;
@@ -233,7 +236,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       schema: () => apiSchema,
       authenticate: rateLimits.authenticate,
       countRequest: rateLimits.consume,
-      isAllowedOrigin: createOriginPolicy({ allowed: config.allowedOrigins, development }),
+      isAllowedOrigin,
       limits: config.limits,
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
       authorize: (document, operationName, auth, source) => {
@@ -375,6 +378,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   app.use(
     '/graphql',
+    // Before authentication: a browser's preflight carries no token.
+    corsMiddleware(config.cors, isAllowedOrigin),
     requireAuth,
     express.json({ limit: config.bodyLimit }),
     bodyErrors,
