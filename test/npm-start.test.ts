@@ -17,6 +17,7 @@ import { SYNC_SERVICE } from '../lib/services';
 
 const LAUNCHER = fromRoot('dist/lib/stack/main.js');
 const SYNC_CLI = fromRoot('dist/subgraphs/sync/src/cli.js');
+const TOKEN_CLI = fromRoot('dist/lib/stack/token.js');
 
 function childPids(pid: number): number[] {
   try {
@@ -38,12 +39,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The launcher's environment: the embedded default (no Redis), its service file out of the checkout. */
+/** The launcher's environment: the embedded default (no Redis), its service and auth files out of the checkout. */
 function launcherEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SEED_PATIENTS: '40', LOG_LEVEL: 'warn', SYNC_SERVICE_FILE: serviceFile(), ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SEED_PATIENTS: '40', LOG_LEVEL: 'warn', SYNC_SERVICE_FILE: serviceFile(), DEV_AUTH_FILE: authFile(), ...extra };
   delete env.REDIS_URL;
+  delete env.AUTH_JWT_SECRET;
   return env;
 }
+
+const authFile = () => path.join(path.dirname(serviceFile()), 'dev-auth.json');
 
 let serviceFileForTest: string | undefined;
 function serviceFile(): string {
@@ -192,10 +196,21 @@ describe('npm start', () => {
       expect(states).toHaveLength(40);
       expect(states.filter((state) => state === 'NEVER_SYNCED')).toEqual([]);
 
+      // `npm run token` finds this run's secret in the auth file (owner only) and signs for another role.
+      expect(fs.statSync(authFile()).mode & 0o777).toBe(0o600);
+      const financeToken = execFileSync(process.execPath, [TOKEN_CLI, '--role', 'finance', '--subject', 'fiona'], { env: launcherEnv(), encoding: 'utf8' }).trim();
+      const asFinance = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${financeToken}` },
+        body: JSON.stringify({ query: '{ patients(first: 1) { totalCount } }' }),
+      });
+      expect({ status: asFinance.status, body: await asFinance.json() }).toMatchObject({ status: 200, body: { data: { patients: { totalCount: 40 } } } });
+
       const exited = new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(fs.existsSync(serviceFile())).toBe(false);
+      expect(fs.existsSync(authFile())).toBe(false);
     } finally {
       for (const pid of [child.pid!, ...children]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }

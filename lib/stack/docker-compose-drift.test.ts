@@ -64,3 +64,50 @@ describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, 
     for (const { name } of EMULATORS) expect(services[name]!.environment).not.toHaveProperty('INTERNAL_TOKEN_SECRET');
   });
 });
+
+describe('the generated docker-compose.yml, operations', () => {
+  type Service = {
+    command: string[];
+    environment?: Record<string, string>;
+    healthcheck?: { test: string[] };
+    depends_on?: Record<string, { condition: string }>;
+    ports?: string[];
+    volumes?: string[];
+  };
+  const compose = parse(dockerComposeYaml(), { version: '1.1' }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const { services } = compose;
+
+  it('gives every service a healthcheck; those of the image fetch a health route on their own port with node (the image has no curl)', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect([name, service.healthcheck?.test?.[0]]).toEqual([name, 'CMD']);
+      if (name === 'redis') continue;
+      const [, command, flag, script] = service.healthcheck!.test;
+      expect({ name, command, flag }).toEqual({ name, command: 'node', flag: '-e' });
+      expect(script).toContain(`fetch('http://127.0.0.1:${service.environment!.PORT}/`);
+    }
+    expect(services.gateway!.healthcheck!.test[3]).toContain('/readyz');
+    expect(services[SYNC_SERVICE.name]!.healthcheck!.test[3]).toContain('/readyz');
+    for (const { name } of [...EMULATORS, ...SUBGRAPHS.map(({ name }) => ({ name: `${name}-a` }))]) expect(services[name]!.healthcheck!.test[3]).toContain('/healthz');
+  });
+
+  it('starts a service once what it depends on is healthy, and names only services that exist', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect({ name, dependency, exists: dependency in services, condition }).toEqual({ name, dependency, exists: true, condition: 'service_healthy' });
+      }
+    }
+    expect(Object.keys(services.gateway!.depends_on!)).toEqual(expect.arrayContaining([SYNC_SERVICE.name, 'redis', ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])]));
+  });
+
+  it("publishes each emulator's admin API on the host's loopback at its documented port, as `npm start` uses", () => {
+    for (const emulator of EMULATORS) expect(services[emulator.name]!.ports).toEqual([`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`]);
+    expect(EMULATORS.map((emulator) => emulator.defaultPort).sort()).toEqual([4101, 4102, 4103, 4104, 4106]);
+  });
+
+  it('keeps Redis data in a named volume with the append-only file on', () => {
+    const redis = services.redis!;
+    expect(redis.command.join(' ')).toContain('--appendonly yes');
+    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(compose.volumes).toHaveProperty('redis-data');
+  });
+});

@@ -4,7 +4,10 @@
  * follow the bus there), the sync service with Redis (its bus and state), and the gateway, all
  * from the one image the Dockerfile builds; the gateway and every subgraph share the operator's
  * INTERNAL_TOKEN_SECRET. Services find each other by
- * their compose names on the fixed and documented ports the registry gives them.
+ * their compose names on the fixed and documented ports the registry gives them. Every service
+ * has a healthcheck (the image has node, not curl: the check is a `fetch`), each starts once
+ * what it reads from is healthy, the emulators' admin APIs are published on the host's loopback
+ * at their documented ports, and Redis keeps its data (append-only file) in a named volume.
  * `npm run compose:docker` writes the file; docker-compose-drift.test.ts fails when the committed
  * one is not what this writes.
  */
@@ -40,6 +43,21 @@ const GATEWAY_PORT = 4000;
 const INTERNAL_TOKEN_SECRET = {
   [INTERNAL_TOKEN_SECRET_ENV]: '${INTERNAL_TOKEN_SECRET:?set INTERNAL_TOKEN_SECRET to 32+ characters shared by the gateway and the subgraphs (openssl rand -hex 32)}',
 };
+
+/** Redis's data: its append-only file survives `docker compose down` (not `down -v`). */
+const REDIS_VOLUME = 'redis-data';
+
+/**
+ * A container's healthcheck: GET `path` on its own port answers 2xx. The emulators seed their
+ * world before they listen, hence the start period.
+ */
+const httpCheck = (port: number, path: string) => ({
+  test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+  interval: '10s',
+  timeout: '5s',
+  retries: 5,
+  start_period: '30s',
+});
 
 const emulatorUrl = (emulator: EmulatorService) => `http://${emulator.name}:${emulator.defaultPort}`;
 const syncOrigin = `http://${SYNC_SERVICE.name}:${SYNC_SERVICE.port}`;
@@ -81,22 +99,55 @@ export function dockerComposeYaml(): string {
   const service = map({ build: '.', image: 'patient-graph:local', restart: 'unless-stopped', environment: sharedEnv });
   const serviceAlias = doc.createAlias(service, 'service');
   const sharedEnvAlias = doc.createAlias(sharedEnv, 'service-env');
-  /** A container of the image running `entrypoint`, with the shared environment plus `env`. */
-  const container = (entrypoint: string, env: Record<string, string | undefined>, options: { dependsOn?: readonly string[]; flowEnv?: boolean } = {}) =>
+  /** Each of `names` started and healthy before the service starts. */
+  const whenHealthy = (names: readonly string[]) => map(Object.fromEntries(names.map((name) => [name, map({ condition: 'service_healthy' }, true)])));
+  const healthcheck = (port: number, path: string) => {
+    const { test, ...timing } = httpCheck(port, path);
+    return map({ test: list(test), ...timing });
+  };
+  /** A container of the image running `entrypoint` on `port`, with the shared environment plus `env`. */
+  const container = (
+    entrypoint: string,
+    port: number,
+    env: Record<string, string | undefined>,
+    options: { dependsOn?: readonly string[]; flowEnv?: boolean; healthPath?: string; ports?: readonly string[] } = {},
+  ) =>
     merged(serviceAlias, {
       command: list(['node', `dist/${entrypoint}.js`]),
-      environment: merged(sharedEnvAlias, env, options.flowEnv ?? true),
-      ...(options.dependsOn ? { depends_on: list(options.dependsOn) } : {}),
+      environment: merged(sharedEnvAlias, { PORT: String(port), ...env }, options.flowEnv ?? true),
+      healthcheck: healthcheck(port, options.healthPath ?? '/healthz'),
+      ...(options.ports ? { ports: list(options.ports) } : {}),
+      ...(options.dependsOn ? { depends_on: whenHealthy(options.dependsOn) } : {}),
     });
 
   const services = map({});
-  add(services, 'redis', map({ image: 'redis:7-alpine', command: list(['redis-server', '--save', '', '--appendonly', 'no']) }), {
-    comment: " The event bus (Redis Streams), the sync service's state and the vendor caches.",
-  });
-  EMULATORS.forEach((emulator, index) =>
-    add(services, emulator.name, container(emulator.entrypoint, { PORT: String(emulator.defaultPort), [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}` }), {
-      space: index === 0,
+  add(
+    services,
+    'redis',
+    map({
+      image: 'redis:7-alpine',
+      command: list(['redis-server', '--appendonly', 'yes']),
+      volumes: list([`${REDIS_VOLUME}:/data`]),
+      healthcheck: map({ test: list(['CMD', 'redis-cli', 'ping']), interval: '5s', timeout: '3s', retries: 10 }),
     }),
+    {
+      comment:
+        " The event bus (Redis Streams), the sync service's state and the vendor caches, kept in the\n redis-data volume (append-only file): a restart loses no event, checkpoint or conflict.",
+    },
+  );
+  EMULATORS.forEach((emulator, index) =>
+    add(
+      services,
+      emulator.name,
+      container(
+        emulator.entrypoint,
+        emulator.defaultPort,
+        { [emulator.webhook.urlEnv]: `${syncOrigin}${emulator.webhook.path}` },
+        // The admin API (requests, faults, webhooks) on this machine only, at the port `npm start` uses.
+        { ports: [`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`] },
+      ),
+      index === 0 ? { space: true, comment: " The vendor emulators; each one's admin API is published on the host's loopback (127.0.0.1:4101/__admin, …)." } : {},
+    ),
   );
   const instanceNames = (name: string) => INSTANCES.map((instance) => `${name}-${instance}`);
   SUBGRAPHS.forEach((subgraph, index) => {
@@ -104,9 +155,9 @@ export function dockerComposeYaml(): string {
     const vendorCache = hasVendorCache(subgraph);
     const node = container(
       subgraph.entrypoint,
+      subgraph.port,
       // Unset, each instance seals with a key of its own and they do not share entries.
       {
-        PORT: String(subgraph.port),
         ...vendorEnv(subgraph.emulators, emulatorUrl),
         ...(vendorCache ? { REDIS_URL, VENDOR_CACHE_KEY: '${VENDOR_CACHE_KEY:-}' } : {}),
         ...INTERNAL_TOKEN_SECRET,
@@ -123,8 +174,10 @@ export function dockerComposeYaml(): string {
     SYNC_SERVICE.name,
     container(
       SYNC_SERVICE.entrypoint,
-      { PORT: String(SYNC_SERVICE.port), PUBLIC_URL: syncOrigin, REDIS_URL, ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl), ...INTERNAL_TOKEN_SECRET },
-      { dependsOn: ['redis', ...SYNC_SERVICE.emulators.map((emulator) => emulator.name)], flowEnv: false },
+      SYNC_SERVICE.port,
+      { PUBLIC_URL: syncOrigin, REDIS_URL, ...vendorEnv(SYNC_SERVICE.emulators, emulatorUrl), ...INTERNAL_TOKEN_SECRET },
+      // Healthy when its bus and store answer and its worker runs.
+      { dependsOn: ['redis', ...SYNC_SERVICE.emulators.map((emulator) => emulator.name)], flowEnv: false, healthPath: '/readyz' },
     ),
     {
       space: true,
@@ -158,13 +211,16 @@ export function dockerComposeYaml(): string {
     command: list(['node', 'dist/gateway/src/main.js']),
     environment: map(gatewayEnv),
     ports: list([`${GATEWAY_PORT}:${GATEWAY_PORT}`]),
-    depends_on: list([...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, 'redis']),
+    // Healthy when the supergraph is loaded, the bus answers and every subgraph has an endpoint to use.
+    healthcheck: healthcheck(GATEWAY_PORT, '/readyz'),
+    depends_on: whenHealthy([...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, 'redis']),
   });
   add(services, 'gateway', gateway, { space: true });
 
   const root = map({});
   add(root, 'x-service', service);
   add(root, 'services', services, { space: true });
+  add(root, 'volumes', map({ [REDIS_VOLUME]: map({}, true) }), { space: true });
   doc.contents = root;
   doc.commentBefore = HEADER;
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });

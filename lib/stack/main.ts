@@ -8,10 +8,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import jwt from 'jsonwebtoken';
 import { fromRoot } from '../root';
 import { portInUseMessage } from '../process';
 import { EMULATORS, SYNC_SERVICE } from '../services';
+import { DEV_IDENTITY, removeDevAuthFile, signDevToken, writeDevAuthFile } from './dev-token';
 import { launch } from './launcher';
 import { patientGraphServices, portIfFree } from './patient-graph';
 
@@ -64,11 +64,7 @@ async function main() {
   }
   // Embedded default: a fresh secret per run, and a token for every role to try the graph with.
   const jwtSecret = env.AUTH_JWT_SECRET ?? crypto.randomBytes(32).toString('hex');
-  const devToken = jwt.sign({ roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'dev-clinic' }, jwtSecret, {
-    algorithm: 'HS256',
-    subject: 'dev-user',
-    expiresIn: '12h',
-  });
+  const devToken = signDevToken(jwtSecret, DEV_IDENTITY);
 
   // Said now rather than after every emulator has seeded its world: the gateway binds last. Its
   // own bind still decides (something may take the port meanwhile), and says the same.
@@ -87,6 +83,8 @@ async function main() {
   console.error(`Starting the patient graph: ${services.flat().length} processes, one line each as it starts and as it is ready…`);
   const stack = await launch(services);
   const serviceFile = syncAdminToken ? writeServiceFile(env, { url: new URL(stack.urls.sync!).origin, token: syncAdminToken }) : undefined;
+  // `npm run token` signs tokens for other roles with this run's secret, found in this file.
+  const authFile = (env.AUTH_MODE ?? 'jwt') === 'jwt' ? writeDevAuthFile(env, jwtSecret) : undefined;
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
   console.log(`
@@ -94,7 +92,7 @@ The patient graph is running at ${url}${replicas > 1 ? `\n  (${replicas} instanc
   (Apollo Sandbox: open it in a browser on this machine, and add the header
    Authorization: Bearer <the token below>; the page itself carries no token)
 
-Development token (valid 12 h; every request needs it):
+Development token (valid 12 h; every request needs it; \`npm run -s token -- --role finance\` makes one for other roles):
   ${devToken}
 
 Try:
@@ -111,6 +109,7 @@ A service that dies is restarted on its port; each death and restart is a line h
   process.on('SIGTERM', onSignal);
   const reason = await stack.stopped;
   if (serviceFile) removeServiceFile(serviceFile, syncAdminToken!);
+  if (authFile) removeDevAuthFile(authFile, jwtSecret);
   if (reason !== 'stopped') console.error(`The patient graph stopped: ${reason}`);
   process.exit(reason === 'stopped' ? 0 : 1);
 }
