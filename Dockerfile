@@ -19,6 +19,8 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY subgraphs subgraphs
 COPY schema/supergraph.graphql schema/gateway.json schema/
+# The node image's unprivileged user (uid 1000). The files above stay root's: it reads the code
+# and cannot change it; the services keep their state in Redis, not on the image's disk.
 USER node
 EXPOSE 4000
 CMD ["node", "dist/gateway/src/main.js"]

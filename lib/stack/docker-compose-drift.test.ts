@@ -3,11 +3,11 @@ import { parse } from 'yaml';
 import { loadGatewayConfig } from '../../gateway/src/config';
 import { fromRoot } from '../root';
 import { EMULATORS, SUBGRAPHS, SYNC_SERVICE } from '../services';
-import { DOCKER_COMPOSE_PATH, dockerComposeYaml } from './docker-compose';
+import { dockerComposeAdminYaml, dockerComposeProductionYaml, dockerComposeYaml, generatedDockerFiles, loadBalancerConf } from './docker-compose';
 
-describe('the committed docker-compose.yml', () => {
-  it('is what the service registry generates today (run `npm run compose:docker` when this fails)', () => {
-    expect(fs.readFileSync(fromRoot(DOCKER_COMPOSE_PATH), 'utf8')).toBe(dockerComposeYaml());
+describe('the committed compose files and load balancer configuration', () => {
+  it.each(Object.entries(generatedDockerFiles()))('%s is what the service registry generates today (run `npm run compose:docker` when this fails)', (file, text) => {
+    expect(fs.readFileSync(fromRoot(file), 'utf8')).toBe(text);
   });
 });
 
@@ -99,8 +99,11 @@ describe('the generated docker-compose.yml, operations', () => {
     expect(Object.keys(services.gateway!.depends_on!)).toEqual(expect.arrayContaining([SYNC_SERVICE.name, 'redis', ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])]));
   });
 
-  it("publishes each emulator's admin API on the host's loopback at its documented port, as `npm start` uses", () => {
-    for (const emulator of EMULATORS) expect(services[emulator.name]!.ports).toEqual([`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`]);
+  it("publishes only the gateway's port; the emulators' admin APIs only with docker-compose.admin.yml, on the host's loopback at their documented ports", () => {
+    expect(Object.entries(services).filter(([, service]) => service.ports).map(([name, service]) => [name, service.ports])).toEqual([['gateway', ['4000:4000']]]);
+    const admin = parse(dockerComposeAdminYaml(), { version: '1.1' }) as { services: Record<string, Service> };
+    expect(Object.keys(admin.services)).toEqual(EMULATORS.map((emulator) => emulator.name));
+    for (const emulator of EMULATORS) expect(admin.services[emulator.name]).toEqual({ ports: [`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`] });
     expect(EMULATORS.map((emulator) => emulator.defaultPort).sort()).toEqual([4101, 4102, 4103, 4104, 4106]);
   });
 
@@ -109,5 +112,54 @@ describe('the generated docker-compose.yml, operations', () => {
     expect(redis.command.join(' ')).toContain('--appendonly yes');
     expect(redis.volumes).toEqual(['redis-data:/data']);
     expect(compose.volumes).toHaveProperty('redis-data');
+  });
+});
+
+describe('the generated docker-compose.production.yml, over docker-compose.yml', () => {
+  type Service = {
+    image?: string;
+    profiles?: string[];
+    environment?: Record<string, string>;
+    depends_on?: Record<string, { condition: string }>;
+    ports?: string[];
+    volumes?: string[];
+    healthcheck?: { test: string[] };
+  };
+  const base = (parse(dockerComposeYaml(), { version: '1.1' }) as { services: Record<string, Service> }).services;
+  const { services } = parse(dockerComposeProductionYaml(), { version: '1.1' }) as { services: Record<string, Service> };
+
+  it("switches the single gateway off and runs two replicas with its environment, healthcheck and dependencies, unpublished", () => {
+    expect(services.gateway).toEqual({ profiles: ['single-gateway'] });
+    const { ports: _, ...single } = base.gateway as Service & { command: string[] };
+    for (const replica of ['gateway-1', 'gateway-2']) {
+      expect(services[replica]).toMatchObject({ environment: single.environment, healthcheck: single.healthcheck, depends_on: single.depends_on });
+      expect(services[replica]).not.toHaveProperty('ports');
+    }
+    // The replicas share the bus, the rate limits and the entity cache through Redis.
+    expect(services['gateway-1']!.environment).toMatchObject({ NODE_ENV: 'production', AUTH_MODE: 'oidc', REDIS_URL: 'redis://redis:6379' });
+  });
+
+  it("puts a pinned nginx on the gateway's port, started once both replicas are healthy, with the generated configuration read-only", () => {
+    const balancer = services['load-balancer']!;
+    expect(balancer.image).toMatch(/^nginx:\d+\.\d+\.\d+-alpine$/);
+    expect(balancer.ports).toEqual(['4000:4000']);
+    expect(balancer.volumes).toEqual(['./docker/load-balancer.conf:/etc/nginx/conf.d/default.conf:ro']);
+    expect(balancer.depends_on).toEqual({ 'gateway-1': { condition: 'service_healthy' }, 'gateway-2': { condition: 'service_healthy' } });
+    expect(balancer.healthcheck!.test).toEqual(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:4000/healthz']);
+  });
+
+  it('balances over both replicas, leaves a failing one out, and passes WebSocket upgrades on', () => {
+    const conf = loadBalancerConf();
+    expect(conf).toContain('server gateway-1:4000 max_fails=3 fail_timeout=10s;');
+    expect(conf).toContain('server gateway-2:4000 max_fails=3 fail_timeout=10s;');
+    expect(conf).toContain('listen 4000;');
+    expect(conf).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(conf).toContain('proxy_next_upstream error timeout http_502 http_503 http_504;');
+    expect(conf).not.toContain('non_idempotent');
+  });
+
+  it('requires the vendor cache key of every instance of a subgraph with a vendor cache, and names only services docker-compose.yml has', () => {
+    for (const name of Object.keys(services).filter((name) => !['gateway-1', 'gateway-2', 'load-balancer'].includes(name))) expect(base).toHaveProperty([name]);
+    for (const name of ['payments-a', 'payments-b']) expect(services[name]!.environment!.VENDOR_CACHE_KEY).toMatch(/^\$\{VENDOR_CACHE_KEY:\?/);
   });
 });
