@@ -23,6 +23,11 @@ export enum ErrorCode {
   UpstreamBadResponse = 'UPSTREAM_BAD_RESPONSE',
   /** A rate limit refused the request (`extensions.limit`, `retryAfterSeconds`; HTTP `Retry-After`). */
   RateLimited = 'RATE_LIMITED',
+  /**
+   * A subscription sent as a plain HTTP request; `transports` names those that serve one
+   * (graphql-ws on the WebSocket of /graphql, graphql-sse with Accept: text/event-stream).
+   */
+  SubscriptionTransportRequired = 'SUBSCRIPTION_TRANSPORT_REQUIRED',
   /** Not served yet: the supergraph is not loaded. */
   NotReady = 'NOT_READY',
   /** Anything unexpected; the message is masked in production. */
@@ -40,6 +45,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.UpstreamUnavailable]: 200,
   [ErrorCode.UpstreamBadResponse]: 200,
   [ErrorCode.RateLimited]: 429,
+  [ErrorCode.SubscriptionTransportRequired]: 400,
   [ErrorCode.NotReady]: 503,
   [ErrorCode.Internal]: 500,
 };

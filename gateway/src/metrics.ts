@@ -123,7 +123,7 @@ export function createGatewayMetrics(logger: Logger): GatewayMetrics {
   });
   const cacheBreaker = new Gauge({ name: 'gateway_cache_breaker_state', help: 'The cache breaker: 0 closed, 1 open, 2 half-open', registers: [registry] });
 
-  const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served over WebSocket', registers: [registry] });
+  const subscribers = new Gauge({ name: 'gateway_subscriptions_active', help: 'Subscriptions being served (over WebSocket and SSE)', registers: [registry] });
   const rateLimited = new Counter({
     name: 'gateway_rate_limited_total',
     help: 'Requests (HTTP operations, WebSocket connections, subscribe messages) refused by a rate limit: subject, or failedAuthIp',

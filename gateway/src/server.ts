@@ -44,6 +44,7 @@ import { cacheTracePlugin } from './plugins/cache-trace';
 import { operationLimitsPlugin } from './plugins/operation-limits';
 import type { ChargeCost } from './plugins/operation-limits';
 import { requestMetricsPlugin } from './plugins/request-metrics';
+import { subscriptionTransportPlugin } from './plugins/subscription-transport';
 import { clientAddressOf } from './rate-limit/client-address';
 import { createRateLimits, rateLimitedError } from './rate-limit/rate-limits';
 import { composeStages } from './pipeline/call';
@@ -53,6 +54,7 @@ import { bulkheadStage } from './pipeline/bulkhead-stage';
 import { subgraphStages } from './pipeline/stages';
 import { startSubscriptionServer } from './subscriptions/server';
 import type { SubscriptionServer } from './subscriptions/server';
+import { createSseSubscriptionHandler, isEventStreamRequest } from './subscriptions/sse';
 import { createFileSupergraph } from './supergraph';
 import { policyFor } from './upstream/policy';
 import { SubgraphPool } from './upstream/pool';
@@ -187,6 +189,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const audit = keepsAuditTrail ? createAuditTrail(config.audit, { bus: bus!, logger }) : undefined;
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  // Before the limits plugin charges the operation's cost: a misrouted subscription costs nothing.
+  plugins.push(subscriptionTransportPlugin());
   if (audit) plugins.push(audit.plugin());
   // The cost budget is charged from the rate limits, made once the server is up.
   let chargeCost: ChargeCost | undefined;
@@ -239,11 +243,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       isAllowedOrigin,
       limits: config.limits,
       // The subscribed field itself must be one the caller may see; what it selects is masked per event.
-      authorize: (document, operationName, auth, source) => {
+      authorize: (document, operationName, auth, source, transport) => {
         const masked = authorization.mask(document, operationName, auth);
         if (masked.empty) return [new GraphQLError('Unauthorized field or type', { extensions: { code: UNAUTHORIZED_CODE } })];
         audit?.subscribed({
           auth,
+          transport,
           operationName: operationName ?? null,
           // As Apollo hashes an HTTP operation: sha256 of its text.
           operationHash: crypto.createHash('sha256').update(source).digest('hex'),
@@ -268,6 +273,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       onSubscribersChanged: (count) => metrics.setSubscribers(count),
     });
   }
+  const sse = subscriptions ? createSseSubscriptionHandler(subscriptions.core) : undefined;
+  /** Event-stream requests to graphql-sse, past authentication and the request limits; the rest to Apollo. */
+  const eventStreams = (req: Request, res: Response, next: NextFunction) => {
+    if (!sse || !isEventStreamRequest(req)) return next();
+    sse(req, res).catch((error: Error) => {
+      logger.error({ err: error.message }, 'SSE subscription failed');
+      if (!res.headersSent) res.status(500).json(errorBody(ErrorCode.Internal, 'Internal server error'));
+      else res.end();
+    });
+  };
   const knownSubgraphs = new Set(currentPools.keys());
   for (const name of Object.keys(config.subgraphs)) {
     if (!knownSubgraphs.has(name)) logger.warn({ subgraph: name }, 'a SUBGRAPH_<NAME>_URL names a subgraph the supergraph does not declare');
@@ -384,6 +399,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     express.json({ limit: config.bodyLimit }),
     bodyErrors,
     variableLimits,
+    eventStreams,
     expressMiddleware(server, {
       context: async ({ req, res }) => ({
         auth: res.locals.auth as AuthIdentity,

@@ -1,12 +1,15 @@
 /**
  * A graph with a Subscription root field, for the gateway's subscription tests: a `feed`
  * subgraph (ItemEvent, the lookup `itemEvent(id)` and `Subscription.itemEvents`) next to the
- * products subgraph, events on a real event bus, and a gateway serving them over graphql-ws.
+ * products subgraph, events on a real event bus, and a gateway serving them over graphql-ws and
+ * SSE, with each protocol's real client.
  */
 import path from 'node:path';
 import { parse } from 'graphql';
 import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import type { Client as SseClient } from 'graphql-sse';
 import WebSocket from 'ws';
 import type { EventBus } from '../../lib/event-bus/types';
 import { startSubgraph } from '../../lib/subgraph';
@@ -32,20 +35,26 @@ export interface SubscriptionRig {
   lookups(): number;
   publish(kind: string, productId: string): Promise<string>;
   client(options?: { token?: string | null }): Client;
+  /** A graphql-sse client (distinct connections mode, Node's fetch), not retrying. */
+  sseClient(options?: { token?: string | null }): SseClient;
   stop(): Promise<void>;
 }
 
-/** `gatewayOverrides`: the gateway's `subscriptions` settings; `configOverrides`: any other part of its configuration. */
+/**
+ * `gatewayOverrides`: the gateway's `subscriptions` settings; `configOverrides`: any other part of
+ * its configuration; `feedTypeDefs`: the feed subgraph's schema, for one with directives.
+ */
 export async function startSubscriptionRig(
   bus: EventBus,
   gatewayOverrides: Record<string, unknown> = {},
   configOverrides: Partial<GatewayConfig> = {},
+  feedTypeDefs: string = feedSdl,
 ): Promise<SubscriptionRig> {
   const products = await startProducts();
   let lookups = 0;
   const feed: RunningSubgraph = await startSubgraph({
     name: 'feed',
-    typeDefs: parse(feedSdl),
+    typeDefs: parse(feedTypeDefs),
     resolvers: {
       Query: {
         itemEvent: async (_: unknown, args: { id: string }) => {
@@ -64,7 +73,7 @@ export async function startSubscriptionRig(
   const file = path.join(tempDir(), 'supergraph.graphql');
   composeToFile(file, [
     { name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) },
-    { name: 'feed', url: feed.graphqlUrl, typeDefs: parse(feedSdl) },
+    { name: 'feed', url: feed.graphqlUrl, typeDefs: parse(feedTypeDefs) },
   ]);
   const gateway = await createGateway(
     baseConfig({
@@ -78,7 +87,7 @@ export async function startSubscriptionRig(
     { bus },
   );
   const wsUrl = gateway.graphqlUrl.replace('http://', 'ws://');
-  const clients: Client[] = [];
+  const clients: Array<Client | SseClient> = [];
   return {
     gateway,
     wsUrl,
@@ -99,6 +108,16 @@ export async function startSubscriptionRig(
       clients.push(client);
       return client;
     },
+    sseClient(options = {}) {
+      const token = options.token === undefined ? testToken() : options.token;
+      const client = createSseClient({
+        url: gateway.graphqlUrl,
+        retryAttempts: 0,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      clients.push(client);
+      return client;
+    },
     async stop() {
       for (const client of clients) await client.dispose();
       await gateway.stop();
@@ -109,7 +128,7 @@ export async function startSubscriptionRig(
 }
 
 /** Collect results of one subscription as they arrive. */
-export function collect(client: Client, query: string, variables: Record<string, unknown> = {}) {
+export function collect(client: Pick<Client | SseClient, 'subscribe'>, query: string, variables: Record<string, unknown> = {}) {
   const results: Array<{ data?: any; errors?: any[] }> = [];
   let error: unknown;
   let completed = false;

@@ -24,7 +24,7 @@ export const auditConfigSchema = z.object({
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 
-export type AuditTransport = 'HTTP' | 'WEBSOCKET' | 'SUBSCRIPTION_EVENT';
+export type AuditTransport = 'HTTP' | 'WEBSOCKET' | 'SSE' | 'SUBSCRIPTION_EVENT';
 
 /** The payload of an `audit.operation` event. */
 export interface AuditRecord {
@@ -49,8 +49,8 @@ export const AUDIT_EVENT_TYPE = 'audit.operation';
 export interface AuditTrail {
   /** Writes a record for each HTTP operation and subscription event the gateway executes. */
   plugin(): ApolloServerPlugin<GatewayContext>;
-  /** Writes a record for a subscription started over WebSocket. */
-  subscribed(input: { auth: AuthIdentity; operationName: string | null; operationHash: string; categories: ReadonlySet<string> }): void;
+  /** Writes a record for a subscription started over WebSocket or SSE. */
+  subscribed(input: { auth: AuthIdentity; transport: 'WEBSOCKET' | 'SSE'; operationName: string | null; operationHash: string; categories: ReadonlySet<string> }): void;
 }
 
 export function createAuditTrail(config: AuditConfig, deps: { bus: EventBus; logger: Logger }): AuditTrail | undefined {
@@ -97,11 +97,11 @@ export function createAuditTrail(config: AuditConfig, deps: { bus: EventBus; log
         };
       },
     }),
-    subscribed({ auth, operationName, operationHash, categories }) {
+    subscribed({ auth, transport, operationName, operationHash, categories }) {
       if (categories.size === 0) return;
       write({
         ...who(auth),
-        transport: 'WEBSOCKET',
+        transport,
         operationType: 'SUBSCRIPTION',
         operationName,
         operationHash,

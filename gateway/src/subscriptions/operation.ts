@@ -70,7 +70,7 @@ export function prepareSubscription(
   }
   if (operation.operation !== 'subscription') {
     return [
-      new GraphQLError(`Only subscriptions are served over WebSocket; send ${operation.operation}s over HTTP POST /graphql`, {
+      new GraphQLError(`Only subscriptions are served over WebSocket and SSE; send ${operation.operation}s over HTTP POST /graphql`, {
         extensions: { code: ErrorCode.BadRequest },
       }),
     ];
