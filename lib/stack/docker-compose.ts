@@ -83,6 +83,20 @@ const emulatorUrl = (emulator: EmulatorService) => `http://${emulator.name}:${em
 const syncOrigin = `http://${SYNC_SERVICE.name}:${SYNC_SERVICE.port}`;
 
 /** A YAML document as compose reads it, and the node builders the compose files are written with. */
+/**
+ * What a gateway container runs and waits for, the same in docker-compose.yml's gateway and the
+ * production replicas. Healthy when the supergraph is loaded, the bus answers and every subgraph
+ * has an endpoint to use.
+ */
+function gatewayContainer({ map, list, healthcheck, whenHealthy }: ReturnType<typeof createComposeDocument>) {
+  return {
+    command: list(['node', 'dist/gateway/src/main.js']),
+    environment: map(gatewayEnv()),
+    healthcheck: healthcheck(GATEWAY_PORT, '/readyz'),
+    depends_on: whenHealthy(gatewayDependencies()),
+  };
+}
+
 function createComposeDocument() {
   // Compose reads YAML 1.1: written as 1.1, text such as `no` is quoted (1.1 reads it as false),
   // and `<<` is the merge key.
@@ -152,7 +166,8 @@ const gatewayEnv = () => ({
 const gatewayDependencies = () => [...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, 'redis'];
 
 export function dockerComposeYaml(): string {
-  const { doc, map, list, merged, add, whenHealthy, healthcheck, toString } = createComposeDocument();
+  const compose = createComposeDocument();
+  const { doc, map, list, merged, add, whenHealthy, healthcheck, toString } = compose;
 
   const sharedEnv = map({
     HOST: '0.0.0.0',
@@ -241,14 +256,7 @@ export function dockerComposeYaml(): string {
       comment: ' The sync service: sync subgraph, webhook ingress and the worker (one instance; more workers\n can share the work through the Redis consumer group).',
     },
   );
-  const gateway = merged(serviceAlias, {
-    command: list(['node', 'dist/gateway/src/main.js']),
-    environment: map(gatewayEnv()),
-    ports: list([`${GATEWAY_PORT}:${GATEWAY_PORT}`]),
-    // Healthy when the supergraph is loaded, the bus answers and every subgraph has an endpoint to use.
-    healthcheck: healthcheck(GATEWAY_PORT, '/readyz'),
-    depends_on: whenHealthy(gatewayDependencies()),
-  });
+  const gateway = merged(serviceAlias, { ...gatewayContainer(compose), ports: list([`${GATEWAY_PORT}:${GATEWAY_PORT}`]) });
   add(services, 'gateway', gateway, { space: true, comment: ' docker-compose.production.yml switches it off for two replicas behind a load balancer.' });
 
   const root = map({});
@@ -287,16 +295,9 @@ const NGINX_IMAGE = 'nginx:1.27.5-alpine';
  * the entity cache) behind nginx on the gateway's port, and the vendor caches' key required.
  */
 export function dockerComposeProductionYaml(): string {
-  const { doc, map, list, add, whenHealthy, healthcheck, toString } = createComposeDocument();
-  const gateway = map({
-    build: '.',
-    image: 'patient-graph:local',
-    restart: 'unless-stopped',
-    command: list(['node', 'dist/gateway/src/main.js']),
-    environment: map(gatewayEnv()),
-    healthcheck: healthcheck(GATEWAY_PORT, '/readyz'),
-    depends_on: whenHealthy(gatewayDependencies()),
-  });
+  const compose = createComposeDocument();
+  const { doc, map, list, add, whenHealthy, toString } = compose;
+  const gateway = map({ build: '.', image: 'patient-graph:local', restart: 'unless-stopped', ...gatewayContainer(compose) });
   const services = map({});
   add(services, 'gateway', map({ profiles: list(['single-gateway']) }), {
     comment: " docker-compose.yml's single gateway, off: an override cannot take its published port away.",
