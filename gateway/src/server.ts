@@ -188,13 +188,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   }
   const audit = keepsAuditTrail ? createAuditTrail(config.audit, { bus: bus!, logger }) : undefined;
 
+  const authenticate = createAuthenticator(config.auth, { logger, roles: Object.keys(config.authorization.roles) });
+  const rateLimits = await createRateLimits(config.rateLimit, {
+    authenticate,
+    secret: config.internalTokenSecret,
+    subjects: config.auth.mode !== 'none',
+    logger,
+    onLimited: (limit) => metrics.countRateLimited(limit),
+  });
+  const chargeCost: ChargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
+
   const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
   // Before the limits plugin charges the operation's cost: a misrouted subscription costs nothing.
   plugins.push(subscriptionTransportPlugin());
   if (audit) plugins.push(audit.plugin());
-  // The cost budget is charged from the rate limits, made once the server is up.
-  let chargeCost: ChargeCost | undefined;
-  plugins.push(operationLimitsPlugin(config.limits, () => apiSchema, () => chargeCost));
+  plugins.push(operationLimitsPlugin(config.limits, () => apiSchema, chargeCost));
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
   // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
   // only to a loopback Host.
@@ -217,15 +225,6 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   await server.start();
 
-  const authenticate = createAuthenticator(config.auth, { logger, roles: Object.keys(config.authorization.roles) });
-  const rateLimits = await createRateLimits(config.rateLimit, {
-    authenticate,
-    secret: config.internalTokenSecret,
-    subjects: config.auth.mode !== 'none',
-    logger,
-    onLimited: (limit) => metrics.countRateLimited(limit),
-  });
-  chargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
 
   let subscriptions: SubscriptionServer | undefined;
   if (followsInvalidations) await cache!.follow(bus!);

@@ -18,7 +18,7 @@ import type { RateLimited } from '../rate-limit/rate-limits';
 /** Charges an operation's cost to its caller; what refused it when the caller's budget is spent. */
 export type ChargeCost = (context: GatewayContext, cost: number) => Promise<RateLimited | undefined>;
 
-export function operationLimitsPlugin(limits: LimitsConfig, schema: () => GraphQLSchema | undefined, charge?: () => ChargeCost | undefined): ApolloServerPlugin<GatewayContext> {
+export function operationLimitsPlugin(limits: LimitsConfig, schema: () => GraphQLSchema | undefined, charge?: ChargeCost): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
@@ -28,9 +28,8 @@ export function operationLimitsPlugin(limits: LimitsConfig, schema: () => GraphQ
           const { cost, error } = estimateCost(limits, current, document, operationName ?? undefined, request.variables as Record<string, unknown> | undefined);
           // A client error: Apollo answers 400 for it (and keeps `http` out of the body).
           if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
-          const chargeCost = charge?.();
-          if (cost === undefined || !chargeCost) return;
-          const limited = await chargeCost(contextValue, cost);
+          if (cost === undefined || !charge) return;
+          const limited = await charge(contextValue, cost);
           if (limited) {
             const { message, extensions } = rateLimitedError(limited);
             throw new GraphQLError(message, {
