@@ -24,6 +24,11 @@ export interface PatientGraphOptions {
   gatewayPort: number;
   /** HS256 secret shared by the gateway and the launcher's development token. */
   jwtSecret: string;
+  /**
+   * The launcher's development token, for the IDE's headers editor (IDE_DEV_TOKEN); passed on only
+   * with the development auth (AUTH_MODE=jwt), the only mode whose token the gateway would hand out.
+   */
+  developmentToken?: string;
   seedPatients: number;
   /** Instances of each subgraph; the gateway gets all their URLs and balances over them. @default 1 */
   replicas?: number;
@@ -85,7 +90,7 @@ export const instanceName = (subgraph: string, index: number) => (index === 0 ? 
 
 /** The gateway's own settings that `npm start` passes on: upstream policy and the entity cache. */
 const GATEWAY_SETTING =
-  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$)/;
+  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$|IDE_ENABLED$)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   // One per run unless given: the gateway signs every subgraph call with it, and the subgraphs
@@ -172,6 +177,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',
       AUTH_JWT_SECRET: options.jwtSecret,
+      ...(options.developmentToken && (options.env.AUTH_MODE ?? 'jwt') === 'jwt' ? { IDE_DEV_TOKEN: options.developmentToken } : {}),
       ...internalTokenSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
