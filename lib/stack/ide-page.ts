@@ -1,5 +1,5 @@
 /**
- * Driving the gateway's IDE (GraphiQL 4) in a browser page: open it, read an editor, type an
+ * Driving the gateway's IDE (GraphiQL 3) in a browser page: open it, read an editor, type an
  * operation into the query editor, run it and read the result pane. GraphiQL's editors are
  * CodeMirror 5 instances; their text is read through the instance the editor element carries.
  */
