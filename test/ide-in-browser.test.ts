@@ -17,7 +17,8 @@ const DEV_TOKEN = signToken(STACK_JWT_SECRET, { subject: 'ide-user', roles: ['cl
 const QUERY = '{ patients(first: 3) { nodes { id firstName } } }';
 
 const available = isChromiumInstalled();
-if (!available && !process.env.CI) {
+const underCi = Boolean(process.env.CI) && !/^(0|false)$/i.test(process.env.CI!);
+if (!available && !underCi) {
   console.warn(`ide-in-browser.test.ts skipped: no chromium at ${CHROMIUM_PATH} (apt-get install chromium); under CI=true this fails instead.`);
 }
 
@@ -101,7 +102,7 @@ if (!available && !process.env.CI) {
   });
 });
 
-if (!available && process.env.CI) {
+if (!available && underCi) {
   describe('the IDE in a browser', () => {
     it('needs chromium under CI', () => {
       throw new Error(`no chromium at ${CHROMIUM_PATH}: .ci/run installs it (apt-get install chromium); the IDE's browser test cannot run without it`);
