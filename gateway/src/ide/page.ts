@@ -33,6 +33,7 @@ export function renderIdePage(assets: IdeAssets, settings: IdePageSettings): str
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>GraphiQL</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="${assets.urlOf('graphiql.css')}">
     <link rel="stylesheet" href="${assets.urlOf('ide.css')}">
   </head>
