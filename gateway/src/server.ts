@@ -22,6 +22,7 @@ import { createInternalTokenSigner } from '../../lib/internal-identity';
 import type { EventBus } from '../../lib/event-bus/types';
 import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
+import { operationSpanPlugin, serverSpanMiddleware } from '../../lib/tracing/http-server-span';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuditTrail } from './audit/audit-trail';
@@ -37,7 +38,7 @@ import { readSupergraphEntities } from './entities/supergraph-entities';
 import type { SupergraphEntities } from './entities/supergraph-entities';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorBody, httpStatusFor } from './errors';
+import { ErrorCode, errorBody, httpStatusFor, withTraceId } from './errors';
 import { createGatewayMetrics } from './metrics';
 import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from './limits/limits';
 import { cacheTracePlugin } from './plugins/cache-trace';
@@ -198,7 +199,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   const chargeCost: ChargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
 
-  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics), operationSpanPlugin()];
   // Before the limits plugin charges the operation's cost: a misrouted subscription costs nothing.
   plugins.push(subscriptionTransportPlugin());
   if (audit) plugins.push(audit.plugin());
@@ -208,6 +209,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   // only to a loopback Host.
   plugins.push(development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }) : ApolloServerPluginLandingPageDisabled());
 
+  const formatError = formatErrorFor(config.environment, config.limits);
   const server = new ApolloServer<GatewayContext>({
     gateway: authorization.gateway,
     introspection: development,
@@ -216,7 +218,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     hideSchemaDetailsFromClientErrors: !development,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
-    formatError: formatErrorFor(config.environment, config.limits),
+    formatError: (formatted) => withTraceId(formatError(formatted)),
     // Limits before any planning: tokens while parsing, the shape while validating, variables and
     // cost once the operation is known (operationLimitsPlugin).
     parseOptions: parseOptionsOf(config.limits),
@@ -399,6 +401,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     bodyErrors,
     variableLimits,
     eventStreams,
+    // The operation's span (continuing a client's `traceparent`), active for the planner and every subgraph fetch.
+    serverSpanMiddleware(),
     expressMiddleware(server, {
       context: async ({ req, res }) => ({
         auth: res.locals.auth as AuthIdentity,
