@@ -14,6 +14,9 @@ import { contextFromHeaders, tracer } from './spans';
 /** The span's name before the operation is known, and for a request that never resolves one. */
 export const OPERATION_SPAN = 'graphql.operation';
 
+/** The spans serverSpanMiddleware made: the plugin names these and no other span that happens to be active. */
+const serverSpans = new WeakSet<Span>();
+
 export interface ServerSpanOptions {
   /** Attributes every span of this server carries (e.g. `patient_graph.subgraph`). */
   attributes?: Record<string, string>;
@@ -35,6 +38,7 @@ export function serverSpanMiddleware(options: ServerSpanOptions = {}): RequestHa
       },
       parent,
     );
+    serverSpans.add(span);
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -53,9 +57,10 @@ export function serverSpanMiddleware(options: ServerSpanOptions = {}): RequestHa
 export function operationSpanPlugin<Context extends object>(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
-      // The middleware's span: active when Apollo starts the request, whatever is active later.
+      // The middleware's span: active when Apollo starts the request, whatever is active later. An
+      // operation run otherwise (a subscription event's resolution) may find another span active.
       const span: Span | undefined = trace.getActiveSpan();
-      if (!span?.isRecording()) return {};
+      if (!span?.isRecording() || !serverSpans.has(span)) return {};
       return {
         async didResolveOperation({ operation, operationName }) {
           if (!operation) return;
