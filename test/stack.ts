@@ -13,6 +13,7 @@ import { startEmulator } from '../lib/emulator-main';
 import { createMemoryEventBus } from '../lib/event-bus/memory';
 import { INTERNAL_TOKEN_SECRET_ENV } from '../lib/internal-identity';
 import type { EventBus } from '../lib/event-bus/types';
+import type { Logger } from '../lib/logger';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
@@ -71,6 +72,8 @@ export interface StackOptions {
    * the vendor request counts tests assert on. Pass SYNC_SWEEP_ENABLED=true to have it.
    */
   syncEnv?: Record<string, string>;
+  /** The gateway's logger (a test reading its log lines makes one with a destination of its own). */
+  gatewayLogger?: Logger;
 }
 
 export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
@@ -159,7 +162,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
           ...options.gatewayEnv,
         }),
-        { bus },
+        { bus, ...(options.gatewayLogger ? { logger: options.gatewayLogger } : {}) },
       ),
     );
     const token = signToken(STACK_JWT_SECRET, { subject: 'stack-test', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'test' });

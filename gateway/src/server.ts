@@ -25,6 +25,7 @@ import { createInternalTokenSigner } from '../../lib/internal-identity';
 import type { EventBus } from '../../lib/event-bus/types';
 import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
+import { operationSpanPlugin, serverSpanMiddleware } from '../../lib/tracing/http-server-span';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuditTrail } from './audit/audit-trail';
@@ -40,7 +41,7 @@ import { readSupergraphEntities } from './entities/supergraph-entities';
 import type { SupergraphEntities } from './entities/supergraph-entities';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorBody, httpStatusFor } from './errors';
+import { ErrorCode, errorBody, httpStatusFor, withTraceId } from './errors';
 import { createGatewayMetrics } from './metrics';
 import { IDE_ASSETS_PATH, createIde } from './ide/ide';
 import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from './limits/limits';
@@ -196,7 +197,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   const chargeCost: ChargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
 
-  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics), operationSpanPlugin()];
   // Before the limits plugin charges the operation's cost: a misrouted subscription costs nothing.
   plugins.push(subscriptionTransportPlugin());
   if (audit) plugins.push(audit.plugin());
@@ -206,6 +207,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   // and nothing reports to Apollo, whatever APOLLO_KEY the environment holds.
   plugins.push(ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled());
 
+  const formatError = formatErrorFor(config.environment, config.limits);
   const server = new ApolloServer<GatewayContext>({
     gateway: authorization.gateway,
     introspection: development,
@@ -214,7 +216,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     hideSchemaDetailsFromClientErrors: !development,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
-    formatError: formatErrorFor(config.environment, config.limits),
+    formatError: (formatted) => withTraceId(formatError(formatted)),
     // Limits before any planning: tokens while parsing, the shape while validating, variables and
     // cost once the operation is known (operationLimitsPlugin).
     parseOptions: parseOptionsOf(config.limits),
@@ -400,6 +402,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     bodyErrors,
     variableLimits,
     eventStreams,
+    // The operation's span (continuing a client's `traceparent`), active for the planner and every subgraph fetch.
+    serverSpanMiddleware(),
     expressMiddleware(server, {
       context: async ({ req, res }) => ({
         auth: res.locals.auth as AuthIdentity,

@@ -1,6 +1,7 @@
 /**
  * Settings given to `npm start` reach the gateway it starts: the operation limits, CORS, the
  * WebSocket and HTTP bounds, as the README lists them; what is not a gateway setting does not.
+ * The OpenTelemetry settings reach every traced service, each under its own service name.
  */
 import { patientGraphServices } from './patient-graph';
 
@@ -50,5 +51,31 @@ describe("npm start's gateway", () => {
     expect(gatewayEnv({ AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://login.example.org/' }, 'dev-token').IDE_DEV_TOKEN).toBeUndefined();
     // Not a setting a caller passes through: only the launcher's own token goes.
     expect(gatewayEnv({ IDE_DEV_TOKEN: 'from-outside' }).IDE_DEV_TOKEN).toBeUndefined();
+  });
+
+  it('gets the OpenTelemetry settings, named gateway whatever OTEL_SERVICE_NAME the stack was given', () => {
+    const env = gatewayEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_SERVICE_NAME: 'the-whole-stack',
+    });
+    expect(env).toEqual(
+      expect.objectContaining({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_SERVICE_NAME: 'gateway',
+      }),
+    );
+  });
+
+  it("names each subgraph's and the sync service's spans after the service", () => {
+    const services = patientGraphServices({ gatewayPort: 0, jwtSecret: 'x'.repeat(32), seedPatients: 10, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' } }).flat();
+    const urls = Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:1/${service.name}`]));
+    const semble = services.find((service) => service.name === 'semble')!.env(urls);
+    const sync = services.find((service) => service.name === 'sync')!.env(urls);
+    expect(semble).toEqual(expect.objectContaining({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'semble' }));
+    expect(sync).toEqual(expect.objectContaining({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'sync' }));
   });
 });

@@ -114,6 +114,9 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const tokenOf = (emulator: EmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
   // Variables given to the launcher that reach a service as they are.
   const passOn = (wanted: (key: string) => boolean) => Object.fromEntries(Object.entries(options.env).filter(([key]) => wanted(key)));
+  // Tracing settings (OTEL_*: the collector, sampler, resource) reach every traced service, each
+  // named after itself: one OTEL_SERVICE_NAME for the whole stack would hide which process a span is from.
+  const telemetry = (service: string) => ({ ...passOn((key) => key.startsWith('OTEL_')), OTEL_SERVICE_NAME: service });
   const urlOf = (urls: Readonly<Record<string, string>>) => (emulator: EmulatorService) => urls[emulator.name];
   const wantedPort = (emulator: EmulatorService) => options.emulatorPorts?.[emulator.name] ?? 0;
   const emulators: ServiceSpec[] = EMULATORS.map((emulator: EmulatorService) => ({
@@ -140,6 +143,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       script: scriptOf(subgraph),
       env: (urls: Readonly<Record<string, string>>) => ({
         ...shared,
+        ...telemetry(subgraph.name),
         ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf),
         ...vendorCacheEnv(subgraph, urls),
         ...internalTokenSecret,
@@ -153,6 +157,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     anyPortIfTaken: true,
     env: (urls) => ({
       ...shared,
+      ...telemetry(SYNC_SERVICE.name),
       ...passOn((key) => key.startsWith('SYNC_')),
       // Before the emulators are up, the URLs they ask for (right unless one is taken). Its
       // PUBLIC_URL, which HubSpot signs, defaults to the address it binds.
@@ -172,6 +177,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       // Upstream policy, cache and authentication settings given to the launcher reach the gateway
       // (AUTH_MODE=oidc with AUTH_ISSUER etc. runs npm start against a real identity provider).
       ...passOn((key) => GATEWAY_SETTING.test(key)),
+      ...telemetry('gateway'),
       ...entityCacheKey,
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
       HOST: options.env.HOST ?? '127.0.0.1',
