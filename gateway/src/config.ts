@@ -14,6 +14,7 @@ import { cacheConfigSchema } from './cache/config';
 import { corsConfigSchema } from './cors';
 import { limitsConfigSchema } from './limits/limits';
 import { rateLimitConfigSchema } from './rate-limit/config';
+import { exportConfigSchema } from './export/request';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
@@ -117,6 +118,13 @@ export const gatewayConfigSchema = z
     limits: limitsConfigSchema.prefault({}),
     /** Rate limits per caller and per client address (rate-limit/config.ts), for HTTP and WebSocket alike. */
     rateLimit: rateLimitConfigSchema.prefault({}),
+    /** The bulk export at /export (export/request.ts): page sizes. */
+    export: exportConfigSchema.prefault({}),
+    /**
+     * Responses of at least this many bytes are compressed (gzip, deflate or br, as the client's
+     * Accept-Encoding allows; event streams never). `false` turns compression off. @default 1024
+     */
+    compressionThreshold: z.union([z.number().int().min(0), z.literal(false)]).default(1024),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -137,6 +145,10 @@ export const gatewayConfigSchema = z
   .refine((config) => config.rateLimit.costPerSubject === 0 || config.rateLimit.costPerSubject >= config.limits.maxCost, {
     message: 'a cost budget of at least LIMIT_MAX_COST (an operation the limits allow must fit in it), or 0 for none',
     path: ['rateLimit', 'costPerSubject'],
+  })
+  .refine((config) => config.export.pageSize <= config.export.maxPageSize, {
+    message: 'a page size no larger than EXPORT_MAX_PAGE_SIZE',
+    path: ['export', 'pageSize'],
   })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
@@ -178,6 +190,9 @@ const ENV_KEYS: Record<string, string> = {
   busKeyPrefix: 'BUS_KEY_PREFIX',
   busUrl: 'BUS_URL',
   busToken: 'BUS_TOKEN',
+  'export.pageSize': 'EXPORT_PAGE_SIZE',
+  'export.maxPageSize': 'EXPORT_MAX_PAGE_SIZE',
+  compressionThreshold: 'COMPRESSION_THRESHOLD',
   'subscriptions.initTimeoutMs': 'WS_INIT_TIMEOUT_MS',
   'subscriptions.maxPerSocket': 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
   'subscriptions.maxMessageBytes': 'WS_MAX_MESSAGE_BYTES',
@@ -456,6 +471,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     },
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
+    export: definedOnly({ pageSize: envInt(env.EXPORT_PAGE_SIZE), maxPageSize: envInt(env.EXPORT_MAX_PAGE_SIZE) }),
+    compressionThreshold: env.COMPRESSION_THRESHOLD === 'false' ? false : envInt(env.COMPRESSION_THRESHOLD),
   };
   return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', INTERNAL_TOKEN_SECRET_ENV, 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
 }

@@ -33,6 +33,8 @@ import { UNAUTHORIZED_CODE } from './authorization/mask';
 import { callerOf } from './authorization/scopes';
 import type { AuthIdentity } from './auth';
 import { createEntityCache } from './cache/entity-cache';
+import { createExportHandler } from './export/export-handler';
+import { compressionMiddleware } from './http-compression';
 import { readSupergraphEntities } from './entities/supergraph-entities';
 import type { SupergraphEntities } from './entities/supergraph-entities';
 import type { GatewayConfig } from './config';
@@ -390,8 +392,36 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
   };
 
+  const compress = compressionMiddleware(config.compressionThreshold);
+  // The bulk export: every page is one operation through `server` with the caller's context, as on /graphql.
+  const exportHandler = createExportHandler({
+    config: config.export,
+    schema: () => apiSchema,
+    authenticate: (req) => rateLimits.authenticate(req.headers.authorization, clientAddressOf(req)),
+    execute: async (operation, auth, req) => {
+      const response = await server.executeOperation<Record<string, unknown>>(operation, {
+        contextValue: { auth, requestId: crypto.randomUUID(), deadline: Date.now() + config.requestTimeoutMs, clientAddress: clientAddressOf(req) },
+      });
+      if (response.body.kind !== 'single') throw new Error('incremental delivery is not used for export pages');
+      const { data, errors } = response.body.singleResult;
+      return { ...(response.http.status ? { status: response.http.status } : {}), headers: Object.fromEntries(response.http.headers), data, ...(errors ? { errors } : {}) };
+    },
+    logger,
+  });
+  app.use(
+    '/export',
+    compress,
+    corsMiddleware(config.cors, isAllowedOrigin),
+    requireAuth,
+    express.json({ limit: config.bodyLimit }),
+    bodyErrors,
+    variableLimits,
+    (req: Request, res: Response, next: NextFunction) => exportHandler(req, res).catch(next),
+  );
+
   app.use(
     '/graphql',
+    compress,
     // Before authentication: a browser's preflight carries no token.
     corsMiddleware(config.cors, isAllowedOrigin),
     requireAuth,
