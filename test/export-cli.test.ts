@@ -106,3 +106,47 @@ it('exits 2 on misuse, naming the option, and 1 when the gateway refuses or cann
   const unreachable = await runCli(['--query', queryFile, '--out', out, '--url', 'http://127.0.0.1:9', '--token', tokenOf('nobody-home')]);
   expect(unreachable).toEqual({ code: 1, stderr: expect.stringContaining('Could not reach the gateway') });
 });
+
+describe('a page refused once the stream has begun (the wire, without the CLI)', () => {
+  const body = (format: string) => JSON.stringify({ query: QUERY, format, pageSize: 10 });
+
+  it('ends an NDJSON export with an @error line naming the cursor to resume from', async () => {
+    const response = await fetch(`${stack.gateway.url}/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf('wire-ndjson')}` },
+      body: body('ndjson'),
+    });
+    expect(response.status).toBe(200);
+    const lines = (await response.text()).trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(lines.slice(0, 40)).toEqual(paged.slice(0, 40));
+    expect(lines).toHaveLength(41);
+    const error = lines[40]['@error'];
+    expect(error).toMatchObject({ code: 'EXPORT_PAGE_FAILED', status: 429, rows: 40, retryAfterSeconds: expect.any(Number) });
+    expect(error.errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'subject' });
+    // Its cursor starts the rest exactly after the 40th patient.
+    const rest = await fetch(`${stack.gateway.url}/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf('wire-ndjson-2')}` },
+      body: JSON.stringify({ query: QUERY, pageSize: 10, after: error.after }),
+    });
+    expect((await rest.text()).trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual(paged.slice(40));
+  });
+
+  it('cuts a CSV export short, which the client sees as a broken body, never a clean end', async () => {
+    const response = await fetch(`${stack.gateway.url}/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf('wire-csv')}` },
+      body: body('csv'),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    // Everything written before the failure arrives (the pages already compressed too), then the body breaks.
+    let received = '';
+    const decoder = new TextDecoder();
+    const read = async () => {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) received += decoder.decode(chunk, { stream: true });
+    };
+    await expect(read()).rejects.toThrow('terminated');
+    expect(received).toBe(csvOf(paged.slice(0, 40)));
+  });
+});

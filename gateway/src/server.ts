@@ -410,7 +410,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   app.use(
     '/export',
-    compress,
+    // No compression middleware: the export compresses its own body (export/body-writer.ts).
     corsMiddleware(config.cors, isAllowedOrigin),
     requireAuth,
     express.json({ limit: config.bodyLimit }),

@@ -25,6 +25,8 @@ import { UNAUTHORIZED_CODE } from '../authorization/mask';
 import { ErrorCode, errorBody, httpStatusFor } from '../errors';
 import type { LimitedAuthResult } from '../rate-limit/rate-limits';
 import { rateLimitedError } from '../rate-limit/rate-limits';
+import { createBodyWriter } from './body-writer';
+import type { BodyWriter } from './body-writer';
 import { csvColumns, csvHeader, csvRow } from './csv';
 import { ExportPlanError, PAGE_INFO_KEY, TOTAL_COUNT_KEY, planExport } from './paged-field';
 import type { ExportPlan } from './paged-field';
@@ -103,32 +105,19 @@ export function createExportHandler(options: ExportHandlerOptions): (req: Reques
       throw error;
     }
 
-    let gone = false;
-    res.once('close', () => {
-      gone = !res.writableFinished;
-    });
-    /** Writes `chunk`, waiting while the socket (or the compressor in front of it) is full. */
-    const write = async (chunk: string) => {
-      if (res.write(chunk)) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('close', done);
-          resolve();
-        };
-        // `once`: the compression middleware moves 'drain' listeners to its stream.
-        res.once('drain', done);
-        res.once('close', done);
-      });
-    };
     const columns = request.format === 'csv' || request.checkpoints ? csvColumns(plan.nodeType, plan.nodeSelection, plan.fragments) : [];
     const line = request.format === 'csv' ? (item: unknown) => csvRow(columns, item) : (item: unknown) => `${JSON.stringify(item)}\n`;
 
+    // The client went away (before or during the stream): no more pages are asked for.
+    let closed = false;
+    res.once('close', () => (closed = true));
+    let body: BodyWriter | undefined;
     let after: string | null = request.after ?? null;
     let rows = 0;
-    for (let page = 0; !gone; page++) {
+    for (let page = 0; !closed; page++) {
       const answer = await runPage(page, after);
       if ('failure' in answer) {
-        fail(answer.failure, page);
+        await fail(answer.failure, page);
         return;
       }
       const { items, endCursor, hasNextPage, totalCount, withheld } = answer;
@@ -140,26 +129,27 @@ export function createExportHandler(options: ExportHandlerOptions): (req: Reques
         if (request.format === 'csv') res.setHeader('Content-Disposition', `attachment; filename="${fileName(plan)}.csv"`);
         if (totalCount !== undefined) res.setHeader('X-Export-Total-Count', String(totalCount));
         if (withheld.length > 0) res.setHeader('X-Export-Withheld-Fields', withheld.join(','));
-        if (request.format === 'csv') await write(csvHeader(columns));
+        body = createBodyWriter(req, res);
+        if (request.format === 'csv') await body!.write(csvHeader(columns));
         // What a client needs to write the stream as CSV itself, and how many items to expect.
-        if (request.checkpoints) await write(`${JSON.stringify({ [START_KEY]: { columns: columns.map((c) => c.header), ...(totalCount !== undefined ? { totalCount } : {}) } })}\n`);
+        if (request.checkpoints) await body!.write(`${JSON.stringify({ [START_KEY]: { columns: columns.map((c) => c.header), ...(totalCount !== undefined ? { totalCount } : {}) } })}\n`);
       }
       for (const item of items) {
-        if (gone) return;
-        await write(line(item));
+        if (closed) return;
+        await body!.write(line(item));
       }
       rows += items.length;
       if (hasNextPage && !endCursor) {
-        fail({ status: 502, headers: {}, errors: [{ message: 'The connection says it has a next page but gives no endCursor', extensions: { code: ErrorCode.ExportPageFailed } }] }, page + 1);
+        await fail({ status: 502, headers: {}, errors: [{ message: 'The connection says it has a next page but gives no endCursor', extensions: { code: ErrorCode.ExportPageFailed } }] }, page + 1);
         return;
       }
       after = endCursor ?? after;
-      if (request.checkpoints) await write(`${JSON.stringify({ [CHECKPOINT_KEY]: { after, rows, hasNextPage } })}\n`);
+      if (request.checkpoints) await body!.write(`${JSON.stringify({ [CHECKPOINT_KEY]: { after, rows, hasNextPage } })}\n`);
       // One page at a time reaches the client as it is written, through the compressor too.
-      (res as Response & { flush?: () => void }).flush?.();
+      body!.flush();
       if (!hasNextPage) break;
     }
-    if (!gone) res.end();
+    if (body && !closed) body.end();
 
     /** Fetches one page; the first is the request's own (already authenticated), each later one is authenticated and counted as a request. */
     async function runPage(
@@ -203,8 +193,8 @@ export function createExportHandler(options: ExportHandlerOptions): (req: Reques
     }
 
     /** Before the stream: the pipeline's own answer. In it: an NDJSON error line, or a CSV cut short. */
-    function fail(failure: PageFailure, page: number) {
-      if (!res.headersSent) {
+    async function fail(failure: PageFailure, page: number) {
+      if (!body) {
         for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
         res.status(failure.status).json({ errors: failure.errors });
         return;
@@ -213,7 +203,7 @@ export function createExportHandler(options: ExportHandlerOptions): (req: Reques
       logger.warn({ page, rows, codes }, 'export: a page failed; the stream ends');
       if (request.format === 'ndjson') {
         const retryAfter = failure.headers['retry-after'];
-        const body = {
+        const line = {
           [ERROR_KEY]: {
             message: `Page ${page + 1} of the export failed; resume with after = the last cursor`,
             code: ErrorCode.ExportPageFailed,
@@ -224,11 +214,12 @@ export function createExportHandler(options: ExportHandlerOptions): (req: Reques
             errors: failure.errors,
           },
         };
-        res.end(`${JSON.stringify(body)}\n`);
+        body!.end(`${JSON.stringify(line)}\n`);
         return;
       }
-      // A CSV cannot say it failed in-band: cut the response short, which no client takes for a clean end.
-      res.destroy();
+      // A CSV cannot say it failed in-band: the connection is closed without the chunked body's
+      // end, which no client takes for a clean end, once the pages already written are on the wire.
+      await body.cutShort();
     }
   };
 }
