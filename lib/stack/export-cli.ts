@@ -138,6 +138,9 @@ async function run(options: Options, env: NodeJS.ProcessEnv): Promise<number> {
       return 0;
     }
     state = saved;
+  } else {
+    // A fresh run: a state left by an earlier one no longer describes the file.
+    fs.rmSync(stateFile(options.out), { force: true });
   }
   // The file holds whole pages only: anything after the last checkpoint is cut away.
   const file = fs.openSync(options.out, options.resume ? 'r+' : 'w');
