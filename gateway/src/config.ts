@@ -121,8 +121,8 @@ export const gatewayConfigSchema = z
     /** The bulk export at /export (export/request.ts): page sizes. */
     export: exportConfigSchema.prefault({}),
     /**
-     * Responses of at least this many bytes are compressed (gzip, deflate or br, as the client's
-     * Accept-Encoding allows; event streams never). `false` turns compression off. @default 1024
+     * /graphql responses of at least this many bytes are compressed (gzip, deflate or br, as the
+     * client's Accept-Encoding allows; event streams never; the export compresses its own). `false` turns compression off. @default 1024
      */
     compressionThreshold: z.union([z.number().int().min(0), z.literal(false)]).default(1024),
   })
