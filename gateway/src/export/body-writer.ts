@@ -24,7 +24,12 @@ export function createBodyWriter(req: Request, res: Response): BodyWriter {
   if (gzip) {
     res.setHeader('Content-Encoding', 'gzip');
     res.setHeader('Vary', 'Accept-Encoding');
-    gzip.pipe(res);
+    // Piped by hand rather than with pipe(), so that cutting short never ends `res` cleanly.
+    gzip.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) gzip.pause();
+    });
+    res.on('drain', () => gzip.resume());
+    gzip.once('end', () => res.end());
   }
   const target: NodeJS.WritableStream = gzip ?? res;
   let gone = false;
@@ -57,9 +62,8 @@ export function createBodyWriter(req: Request, res: Response): BodyWriter {
     async cutShort() {
       if (gzip && !gone) {
         await new Promise<void>((resolve) => gzip.flush(() => resolve()));
-        // The flushed bytes reach `res` through the pipe's 'data' handler.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        gzip.unpipe(res);
+        // Until every compressed byte was handed to `res` (it waits while the socket is full).
+        while (gzip.readableLength > 0 && !gone) await new Promise<void>((resolve) => setTimeout(resolve, 5));
       }
       // Ending the socket sends what is buffered, then closes without the chunked body's last chunk.
       if (res.socket) res.socket.end();
