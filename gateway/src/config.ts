@@ -15,6 +15,7 @@ import { corsConfigSchema } from './cors';
 import { ideConfigSchema } from './ide/config';
 import { limitsConfigSchema } from './limits/limits';
 import { rateLimitConfigSchema } from './rate-limit/config';
+import { exportConfigSchema } from './export/request';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
 
 export const gatewayConfigSchema = z
@@ -120,6 +121,13 @@ export const gatewayConfigSchema = z
     rateLimit: rateLimitConfigSchema.prefault({}),
     /** The in-browser IDE (GraphiQL) at /graphql (ide/ide.ts). */
     ide: ideConfigSchema.prefault({}),
+    /** The bulk export at /export (export/request.ts): page sizes. */
+    export: exportConfigSchema.prefault({}),
+    /**
+     * /graphql responses of at least this many bytes are compressed (gzip, deflate or br, as the
+     * client's Accept-Encoding allows; event streams never; the export compresses its own). `false` turns compression off. @default 1024
+     */
+    compressionThreshold: z.union([z.number().int().min(0), z.literal(false)]).default(1024),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -144,6 +152,10 @@ export const gatewayConfigSchema = z
   .refine((config) => !config.ide.developmentToken || config.auth.mode === 'jwt', {
     message: 'no token unless AUTH_MODE=jwt (the development auth): the IDE never hands out a token of another mode',
     path: ['ide', 'developmentToken'],
+  })
+  .refine((config) => config.export.pageSize <= config.export.maxPageSize, {
+    message: 'a page size no larger than EXPORT_MAX_PAGE_SIZE',
+    path: ['export', 'pageSize'],
   })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
@@ -185,6 +197,9 @@ const ENV_KEYS: Record<string, string> = {
   busKeyPrefix: 'BUS_KEY_PREFIX',
   busUrl: 'BUS_URL',
   busToken: 'BUS_TOKEN',
+  'export.pageSize': 'EXPORT_PAGE_SIZE',
+  'export.maxPageSize': 'EXPORT_MAX_PAGE_SIZE',
+  compressionThreshold: 'COMPRESSION_THRESHOLD',
   'subscriptions.initTimeoutMs': 'WS_INIT_TIMEOUT_MS',
   'subscriptions.maxPerSocket': 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
   'subscriptions.maxMessageBytes': 'WS_MAX_MESSAGE_BYTES',
@@ -466,6 +481,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
     ide: definedOnly({ enabled: envBool(env.IDE_ENABLED), developmentToken: env.IDE_DEV_TOKEN || undefined }),
+    export: definedOnly({ pageSize: envInt(env.EXPORT_PAGE_SIZE), maxPageSize: envInt(env.EXPORT_MAX_PAGE_SIZE) }),
+    compressionThreshold: env.COMPRESSION_THRESHOLD === 'false' ? false : envInt(env.COMPRESSION_THRESHOLD),
   };
   return parseConfig(gatewayConfigSchema, input, {
     keyOf,

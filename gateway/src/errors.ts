@@ -34,6 +34,12 @@ export enum ErrorCode {
   NotReady = 'NOT_READY',
   /** Anything unexpected; the message is masked in production. */
   Internal = 'INTERNAL_SERVER_ERROR',
+  /** An export's parameter is wrong (`extensions.field`, `expected`). */
+  BadExportRequest = 'BAD_EXPORT_REQUEST',
+  /** An export's query has no paged root field to page through (`expected` says what would do). */
+  ExportUnsupportedQuery = 'EXPORT_UNSUPPORTED_QUERY',
+  /** A page of an export failed (a subgraph down, a rate limit): its errors follow, with the cursor to resume from. */
+  ExportPageFailed = 'EXPORT_PAGE_FAILED',
 }
 
 const STATUS: Record<ErrorCode, number> = {
@@ -50,6 +56,9 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.SubscriptionTransportRequired]: 400,
   [ErrorCode.NotReady]: 503,
   [ErrorCode.Internal]: 500,
+  [ErrorCode.BadExportRequest]: 400,
+  [ErrorCode.ExportUnsupportedQuery]: 400,
+  [ErrorCode.ExportPageFailed]: 502,
 };
 
 /** HTTP status for an error that ends a request before execution. */

@@ -39,6 +39,8 @@ import type { AuthIdentity } from './auth';
 import { createEntityCache } from './cache/entity-cache';
 import { readSupergraphEntities } from './entities/supergraph-entities';
 import type { SupergraphEntities } from './entities/supergraph-entities';
+import { createExportHandler } from './export/export-handler';
+import { compressionMiddleware } from './http-compression';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { ErrorCode, errorBody, httpStatusFor, withTraceId } from './errors';
@@ -391,8 +393,36 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const ideToken = config.auth.mode === 'jwt' && development ? config.ide.developmentToken : undefined;
   const ide = (config.ide.enabled ?? development) ? createIde({ developmentToken: ideToken, authenticate }) : undefined;
   if (ide) app.use(IDE_ASSETS_PATH, ide.assets);
+  const compress = compressionMiddleware(config.compressionThreshold);
+  // The bulk export: every page is one operation through `server` with the caller's context, as on /graphql.
+  const exportHandler = createExportHandler({
+    config: config.export,
+    schema: () => apiSchema,
+    authenticate: (req) => rateLimits.authenticate(req.headers.authorization, clientAddressOf(req)),
+    execute: async (operation, auth, req) => {
+      const response = await server.executeOperation<Record<string, unknown>>(operation, {
+        contextValue: { auth, requestId: crypto.randomUUID(), deadline: Date.now() + config.requestTimeoutMs, clientAddress: clientAddressOf(req) },
+      });
+      if (response.body.kind !== 'single') throw new Error('incremental delivery is not used for export pages');
+      const { data, errors } = response.body.singleResult;
+      return { ...(response.http.status ? { status: response.http.status } : {}), headers: Object.fromEntries(response.http.headers), data, ...(errors ? { errors } : {}) };
+    },
+    logger,
+  });
+  app.use(
+    '/export',
+    // No compression middleware: the export compresses its own body (export/body-writer.ts).
+    corsMiddleware(config.cors, isAllowedOrigin),
+    requireAuth,
+    express.json({ limit: config.bodyLimit }),
+    bodyErrors,
+    variableLimits,
+    (req: Request, res: Response, next: NextFunction) => exportHandler(req, res).catch(next),
+  );
+
   app.use(
     '/graphql',
+    compress,
     // The IDE's page holds no data: served before authentication, to a browser asking for HTML.
     ...(ide ? [ide.page] : []),
     // Before authentication: a browser's preflight carries no token.

@@ -90,7 +90,7 @@ export const instanceName = (subgraph: string, index: number) => (index === 0 ? 
 
 /** The gateway's own settings that `npm start` passes on: upstream policy and the entity cache. */
 const GATEWAY_SETTING =
-  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$|IDE_ENABLED$)/;
+  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$|IDE_ENABLED$|EXPORT_|COMPRESSION_THRESHOLD$)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   // One per run unless given: the gateway signs every subgraph call with it, and the subgraphs
