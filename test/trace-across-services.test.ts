@@ -170,6 +170,28 @@ describe('tracing across the gateway, the subgraphs and the vendors', () => {
     for (const call of vendorCalls) expect(call.spanContext().traceId).toBe(event.spanContext().traceId);
   });
 
+  it("traces a bulk export as one operation under the client's traceparent, each page's Semble fetch its child", async () => {
+    const EXPORT_TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+    const response = await fetch(`${new URL(stack.gateway.graphqlUrl).origin}/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}`, traceparent: `00-${EXPORT_TRACE_ID}-${CLIENT_SPAN_ID}-01` },
+      body: JSON.stringify({ query: 'query ExportIds { patients { nodes { id } pageInfo { hasNextPage endCursor } } }', format: 'ndjson', pageSize: 10 }),
+    });
+    expect(response.status).toBe(200);
+    const rows = (await response.text()).trim().split('\n');
+    expect(rows).toHaveLength(30);
+
+    const operation = await until('the export operation span', () =>
+      spans().find((span) => span.spanContext().traceId === EXPORT_TRACE_ID && span.kind === SpanKind.SERVER && !span.attributes['patient_graph.subgraph']),
+    );
+    expect(operation.parentSpanContext?.spanId).toBe(CLIENT_SPAN_ID);
+    expect(operation.attributes['url.path']).toBe('/export');
+    // Three pages of ten: three Semble fetches, each under the export's span.
+    const fetches = spans().filter((span) => span.name === 'subgraph.fetch semble' && span.spanContext().traceId === EXPORT_TRACE_ID);
+    expect(fetches).toHaveLength(3);
+    for (const fetchSpan of fetches) expect(descends(fetchSpan, operation)).toBe(true);
+  });
+
   it('adds no trace id to errors or log lines once tracing is off', async () => {
     await tracing.shutdown();
     const linesBefore = logLines.length;

@@ -417,6 +417,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     express.json({ limit: config.bodyLimit }),
     bodyErrors,
     variableLimits,
+    // One span for the whole export: every page's planning and subgraph fetches are its children.
+    serverSpanMiddleware(),
     (req: Request, res: Response, next: NextFunction) => exportHandler(req, res).catch(next),
   );
 
