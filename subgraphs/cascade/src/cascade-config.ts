@@ -1,0 +1,125 @@
+/**
+ * The cascade configuration file (subgraphs/cascade/cascade.json by default, CASCADE_CONFIG to
+ * choose another): which connectors exist and which fields each may receive (its PHI policy),
+ * which steps run on which event, through which connector, when, with which template, and how
+ * delivery retries. Validated once at start; every problem is reported with its path (e.g.
+ * `steps[3].template`), what was expected and what was found.
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../../../lib/config';
+import { connectorBaseSchema } from './connectors/types';
+import { ALL_FIELDS, EVENT_FIELDS, EVENT_TYPES } from './events';
+import { placeholdersOf } from './template';
+
+const stepSchema = z.object({
+  /** Unique; part of every idempotency key, so renaming a step re-sends it for new events only. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  /** The event type that triggers it. */
+  on: z.enum(EVENT_TYPES as [string, ...string[]]),
+  /** The connector (a key of `connectors`) it delivers through. */
+  connector: z.string().min(1),
+  /** immediate: due at once; short-term: due `delayMs` after the event. @default immediate */
+  stage: z.enum(['immediate', 'short-term']).default('immediate'),
+  /** How long after the event a short-term step is due. @default 0 */
+  delayMs: z.number().int().min(0).default(0),
+  /** Text with {{field}} placeholders; only fields the connector may receive. */
+  template: z.string().optional(),
+  /** Connector options for this step (a Mailchimp tag, a Jira project, an SMS sender…). @default {} */
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** Consent-gated: sent only when the patient's CRM marketing consent allows it. @default false */
+  marketing: z.boolean().default(false),
+  /** Off: recorded as SKIPPED, nothing sent. @default true */
+  enabled: z.boolean().default(true),
+});
+
+const deliverySchema = z.object({
+  /** Attempts before a step that keeps failing goes to the dead letters. @default 8 */
+  maxAttempts: z.number().int().min(1).default(8),
+  /** First retry delay; doubled per attempt, with full jitter. @default 1000 */
+  baseDelayMs: z.number().int().min(1).default(1000),
+  /** Longest retry delay (a longer Retry-After is honoured as given). @default 300000 */
+  maxDelayMs: z.number().int().min(1).default(300_000),
+  /** Per-attempt timeout. @default 10000 */
+  timeoutMs: z.number().int().min(1).default(10_000),
+  /** Consecutive failed attempts that open a connector's breaker. @default 5 */
+  breakerThreshold: z.number().int().min(1).default(5),
+  /** How long an open breaker waits before letting one attempt through (half-open). @default 30000 */
+  breakerHalfOpenAfterMs: z.number().int().min(1).default(30_000),
+  /** How long a marketing step waits for the patient's CRM contact before it is skipped (NO_CRM_CONTACT). @default 600000 */
+  consentWaitMs: z.number().int().min(0).default(600_000),
+  /** Delay between consent checks while the contact is missing. @default 5000 */
+  consentRetryMs: z.number().int().min(1).default(5000),
+});
+
+export const cascadeFileSchema = z
+  .object({
+    /** Connector name → settings: `kind`, `fields` (the only event fields it receives), `enabled`, and the kind's own settings. */
+    connectors: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'), connectorBaseSchema.loose()),
+    steps: z.array(stepSchema),
+    delivery: deliverySchema.default(deliverySchema.parse({})),
+  })
+  .superRefine((file, ctx) => {
+    for (const [name, connector] of Object.entries(file.connectors)) {
+      connector.fields.forEach((field, i) => {
+        if (!ALL_FIELDS.has(field)) {
+          ctx.addIssue({ code: 'custom', path: ['connectors', name, 'fields', i], message: `one of the event fields (${[...ALL_FIELDS].join(', ')}), got ${JSON.stringify(field)}` });
+        }
+      });
+    }
+    const seen = new Set<string>();
+    file.steps.forEach((step, i) => {
+      if (seen.has(step.name)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'name'], message: `a unique step name, got ${JSON.stringify(step.name)} twice` });
+      seen.add(step.name);
+      const connector = file.connectors[step.connector];
+      if (!connector) {
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'connector'], message: `one of the connectors (${Object.keys(file.connectors).join(', ')}), got ${JSON.stringify(step.connector)}` });
+        return;
+      }
+      if (step.stage === 'immediate' && step.delayMs > 0) {
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'delayMs'], message: 'no delay on an immediate step (use stage "short-term")' });
+      }
+      const eventFields = EVENT_FIELDS[step.on as keyof typeof EVENT_FIELDS] as readonly string[];
+      for (const field of placeholdersOf(step.template ?? '')) {
+        if (!connector.fields.includes(field)) {
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among connector ${step.connector}'s fields (${connector.fields.join(', ')}), got {{${field}}}` });
+        } else if (!eventFields.includes(field)) {
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among ${step.on}'s fields (${eventFields.join(', ')}), got {{${field}}}` });
+        }
+      }
+    });
+  });
+
+export type CascadeFile = z.infer<typeof cascadeFileSchema>;
+export type StepConfig = CascadeFile['steps'][number];
+export type DeliverySettings = CascadeFile['delivery'];
+
+/** Parses a configuration object; throws a ConfigError listing every problem by path. */
+export function parseCascadeFile(input: unknown, source = 'cascade configuration'): CascadeFile {
+  const result = cascadeFileSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const path = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('') || '(root)';
+      const expected = issue.code === 'custom' ? issue.message : issue.message.replace(/^Invalid input: /, '');
+      return `${source}: ${path}: expected ${expected.replace(/^expected /, '')}`;
+    }),
+  );
+}
+
+/** Reads and validates the file at `file`. */
+export function loadCascadeFile(file: string): CascadeFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`CASCADE_CONFIG: expected a readable file, found ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${file}: expected JSON, found a parse error (${(error as Error).message})`]);
+  }
+  return parseCascadeFile(json, file);
+}
