@@ -8,6 +8,7 @@ export function createMemoryCascadeStore(now: () => number = Date.now): CascadeS
   const records = new Map<string, StepRecord>();
   const leases = new Map<string, { owner: string; until: number }>();
   const dueAt = new Map<string, number>();
+  const checkpoints = new Map<string, string>();
 
   return {
     async create(record) {
@@ -62,6 +63,12 @@ export function createMemoryCascadeStore(now: () => number = Date.now): CascadeS
     },
     async unschedule(id) {
       dueAt.delete(id);
+    },
+    async getCheckpoint(name) {
+      return checkpoints.get(name) ?? null;
+    },
+    async setCheckpoint(name, value) {
+      checkpoints.set(name, value);
     },
     async close() {},
   };

@@ -84,5 +84,8 @@ export interface CascadeStore {
   takeDue(nowMs: number, limit: number, requeueAfterMs: number): Promise<string[]>;
   /** Removes an id from the due-time queue (its step is terminal). */
   unschedule(id: string): Promise<void>;
+  /** A named position (e.g. the bus cursor the intake has taken events through). */
+  getCheckpoint(name: string): Promise<string | null>;
+  setCheckpoint(name: string, value: string): Promise<void>;
   close(): Promise<void>;
 }
