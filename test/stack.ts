@@ -16,9 +16,22 @@ import type { EventBus } from '../lib/event-bus/types';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, loadEmulatorEntrypoint, loadSubgraphEntrypoint, vendorEnv } from '../lib/services';
+import {
+  CASCADE_CONNECTOR_SECRET_ENVS,
+  CASCADE_SERVICE,
+  CONNECTORS_EMULATOR,
+  EMULATORS,
+  SUBGRAPHS,
+  SYNC_SERVICE,
+  WEBHOOK_SECRETS,
+  hasVendorCache,
+  loadEmulatorEntrypoint,
+  loadSubgraphEntrypoint,
+  vendorEnv,
+} from '../lib/services';
 import type { PatientGraphEmulator, SubgraphName, Vendor } from '../lib/services';
 import { freePort } from '../lib/stack/patient-graph';
+import type { CascadeServer } from '../subgraphs/cascade/src/server';
 import type { SyncServer } from '../subgraphs/sync/src/server';
 
 export type { Vendor } from '../lib/services';
@@ -32,6 +45,10 @@ export interface PatientGraphStack {
   subgraphs: Record<SubgraphName, string>;
   /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway and the vendor caches. */
   sync: SyncServer;
+  /** The cascade service (subgraph, intake, deliverer) on the same bus. */
+  cascade: CascadeServer;
+  /** The connectors emulator the cascade delivers to (GET /__admin/received). */
+  connectors: string;
   bus: EventBus;
   /** POST a query to the gateway with the token (or another one). */
   query<T = any>(
@@ -71,7 +88,12 @@ export interface StackOptions {
    * the vendor request counts tests assert on. Pass SYNC_SWEEP_ENABLED=true to have it.
    */
   syncEnv?: Record<string, string>;
+  /** More cascade service environment (e.g. CASCADE_SHORT_TERM_DELAY_MS); it wins over the stack's own. */
+  cascadeEnv?: Record<string, string>;
 }
+
+/** The connectors emulator's token in the stack: every vendor credential it accepts, and the secret the cascade signs with. */
+export const CONNECTORS_TOKEN = 'connectors-test-token';
 
 export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
   const world = createSeedWorld({ patients: options.patients ?? 500 });
@@ -111,6 +133,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       ),
     ) as Record<Vendor, string>;
     const emulatorUrl = ({ vendor }: PatientGraphEmulator) => emulators[vendor];
+    const connectors = track(await startEmulator(loadEmulatorEntrypoint(CONNECTORS_EMULATOR), { PORT: '0', [CONNECTORS_EMULATOR.tokenEnv]: CONNECTORS_TOKEN })).url;
 
     const tokenFor = ({ vendor }: PatientGraphEmulator) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
     const subgraphUrls = await Promise.all(
@@ -140,7 +163,24 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
         { bus },
       )) as SyncServer,
     );
-    const subgraphs = Object.fromEntries([...subgraphUrls, [SYNC_SERVICE.name, sync.graphqlUrl]]) as Record<SubgraphName, string>;
+    // The cascade follows the stack's bus (consumer groups at '$': only what happens from now on).
+    const cascade = track(
+      (await loadSubgraphEntrypoint(CASCADE_SERVICE).start(
+        {
+          PORT: '0',
+          ...vendorEnv(CASCADE_SERVICE.emulators, (emulator) => (emulator.vendor === 'connectors' ? connectors : emulators[emulator.vendor]), (emulator) =>
+            emulator.vendor === 'connectors' ? CONNECTORS_TOKEN : VENDOR_TOKENS[emulator.vendor],
+          ),
+          ...Object.fromEntries(CASCADE_CONNECTOR_SECRET_ENVS.map((variable) => [variable, CONNECTORS_TOKEN])),
+          CASCADE_POLL_INTERVAL_MS: '100',
+          CASCADE_CLAIM_AFTER_MS: '2000',
+          ...internalTokenSecret,
+          ...options.cascadeEnv,
+        },
+        { bus },
+      )) as CascadeServer,
+    );
+    const subgraphs = Object.fromEntries([...subgraphUrls, [SYNC_SERVICE.name, sync.graphqlUrl], [CASCADE_SERVICE.name, cascade.graphqlUrl]]) as Record<SubgraphName, string>;
 
     const gateway = track(
       await createGateway(
@@ -181,6 +221,8 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       emulators,
       subgraphs,
       sync,
+      cascade,
+      connectors,
       bus,
       async query(query, variables, queryOptions) {
         const response = await fetch(gateway.graphqlUrl, {

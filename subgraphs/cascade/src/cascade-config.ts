@@ -4,6 +4,11 @@
  * which steps run on which event, through which connector, when, with which template, and how
  * delivery retries. Validated once at start; every problem is reported with its path (e.g.
  * `steps[3].template`), what was expected and what was found.
+ *
+ * Any string may name environment variables, `${NAME}` or `${NAME:-default}` (e.g. a connector's
+ * URL, `${CONNECTORS_BASE_URL:-http://127.0.0.1:4107}/hooks/n8n`), filled in before validation:
+ * one file serves a laptop, a test stack on free ports and production. Secrets are never written
+ * in the file: a connector names the variable holding each one (`secretEnv`).
  */
 import fs from 'node:fs';
 import { z } from 'zod';
@@ -11,6 +16,9 @@ import { ConfigError } from '../../../lib/config';
 import { connectorBaseSchema } from './connectors/types';
 import { ALL_FIELDS, EVENT_FIELDS, EVENT_TYPES } from './events';
 import { placeholdersOf } from './template';
+
+/** A whole number of at least `min`; digits in a string count too (a `${NAME:-900000}` fills in text). */
+const count = (min: number) => z.union([z.number(), z.string().regex(/^\d+$/, 'digits').transform(Number)]).pipe(z.number().int().min(min));
 
 const stepSchema = z.object({
   /** Unique; part of every idempotency key, so renaming a step re-sends it for new events only. */
@@ -22,7 +30,7 @@ const stepSchema = z.object({
   /** immediate: due at once; short-term: due `delayMs` after the event. @default immediate */
   stage: z.enum(['immediate', 'short-term']).default('immediate'),
   /** How long after the event a short-term step is due. @default 0 */
-  delayMs: z.number().int().min(0).default(0),
+  delayMs: count(0).default(0),
   /** Text with {{field}} placeholders; only fields the connector may receive. */
   template: z.string().optional(),
   /** Connector options for this step (a Mailchimp tag, a Jira project, an SMS sender…). @default {} */
@@ -35,21 +43,21 @@ const stepSchema = z.object({
 
 const deliverySchema = z.object({
   /** Attempts before a step that keeps failing goes to the dead letters. @default 8 */
-  maxAttempts: z.number().int().min(1).default(8),
+  maxAttempts: count(1).default(8),
   /** First retry delay; doubled per attempt, with full jitter. @default 1000 */
-  baseDelayMs: z.number().int().min(1).default(1000),
+  baseDelayMs: count(1).default(1000),
   /** Longest retry delay (a longer Retry-After is honoured as given). @default 300000 */
-  maxDelayMs: z.number().int().min(1).default(300_000),
+  maxDelayMs: count(1).default(300_000),
   /** Per-attempt timeout. @default 10000 */
-  timeoutMs: z.number().int().min(1).default(10_000),
+  timeoutMs: count(1).default(10_000),
   /** Consecutive failed attempts that open a connector's breaker. @default 5 */
-  breakerThreshold: z.number().int().min(1).default(5),
+  breakerThreshold: count(1).default(5),
   /** How long an open breaker waits before letting one attempt through (half-open). @default 30000 */
-  breakerHalfOpenAfterMs: z.number().int().min(1).default(30_000),
+  breakerHalfOpenAfterMs: count(1).default(30_000),
   /** How long a marketing step waits for the patient's CRM contact before it is skipped (NO_CRM_CONTACT). @default 600000 */
-  consentWaitMs: z.number().int().min(0).default(600_000),
+  consentWaitMs: count(0).default(600_000),
   /** Delay between consent checks while the contact is missing. @default 5000 */
-  consentRetryMs: z.number().int().min(1).default(5000),
+  consentRetryMs: count(1).default(5000),
 });
 
 export const cascadeFileSchema = z
@@ -107,8 +115,28 @@ export function parseCascadeFile(input: unknown, source = 'cascade configuration
   );
 }
 
-/** Reads and validates the file at `file`. */
-export function loadCascadeFile(file: string): CascadeFile {
+const VARIABLE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** `value` with every `${NAME}` / `${NAME:-default}` in its strings filled from `env`; problems name the path. */
+export function interpolateEnv(value: unknown, env: Readonly<Record<string, string | undefined>>, problems: string[], path = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VARIABLE, (_, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${path || '(root)'}: expected the variable ${name} to be set (or a default, \${${name}:-…}), found nothing (unset)`);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, problems, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, path ? `${path}.${key}` : key)]));
+  }
+  return value;
+}
+
+/** Reads the file at `file`, fills in its variables from `env`, and validates it. */
+export function loadCascadeFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): CascadeFile {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -121,5 +149,8 @@ export function loadCascadeFile(file: string): CascadeFile {
   } catch (error) {
     throw new ConfigError([`${file}: expected JSON, found a parse error (${(error as Error).message})`]);
   }
-  return parseCascadeFile(json, file);
+  const problems: string[] = [];
+  const filled = interpolateEnv(json, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `${file}: ${problem}`));
+  return parseCascadeFile(filled, file);
 }

@@ -57,7 +57,10 @@ export interface StepChangePayload {
 }
 
 export interface CascadeEngineOptions {
+  /** Carries the outbox topic (and, unless `changes` is given, the step changes). */
   bus: EventBus;
+  /** Where `cascade-steps` changes go, when not on `bus` (the shared bus the gateway follows). @default bus */
+  changes?: EventBus;
   store: CascadeStore;
   file: CascadeFile;
   /** Connector name → connector, for every connector of the file. */
@@ -137,7 +140,7 @@ export function createCascadeEngine(options: CascadeEngineOptions): CascadeEngin
       errorCode: record.lastError?.code ?? null,
       time: record.updatedAt,
     };
-    await bus.publish({ topic: CASCADE_STEPS_TOPIC, type: `cascade.step.${record.state.toLowerCase()}`, payload }).catch((error: Error) => {
+    await (options.changes ?? bus).publish({ topic: CASCADE_STEPS_TOPIC, type: `cascade.step.${record.state.toLowerCase()}`, payload }).catch((error: Error) => {
       // The store holds the truth; a lost notification only delays a subscriber's view.
       logger.warn({ step: record.step, err: error.message }, 'could not publish a step change');
     });
