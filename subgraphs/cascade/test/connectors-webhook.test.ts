@@ -86,7 +86,6 @@ describe('the generic signed webhook connector', () => {
   });
 
   it('turns an aborted attempt into retry rather than rejecting', async () => {
-    await injectFault(emulator(), { pathPrefix: '/hooks/', status: 200 });
     const controller = new AbortController();
     controller.abort();
     expect(await webhook().send(message(), controller.signal)).toEqual({ status: 'retry', reason: 'webhook "n8n" was aborted' });

@@ -9,13 +9,33 @@ import type { Connector, ConnectorKind } from './types';
 import { CONNECTOR_KINDS } from './types';
 import type { ConnectorDeps, ConnectorEnv, KindFactory } from './settings';
 import { createWebhookConnector } from './webhook';
+import { createSlackConnector } from './slack';
+import { createTeamsConnector } from './teams';
+import { createMailchimpConnector } from './mailchimp';
+import { createTwilioConnector } from './twilio';
+import { createJiraConnector } from './jira';
+import { createAsanaConnector } from './asana';
+import { createGa4Connector } from './ga4';
+import { createMixpanelConnector } from './mixpanel';
 
 export type { ConnectorDeps, ConnectorEnv } from './settings';
-export { PHI_FIELDS, ANALYTICS_ATTRIBUTES, fieldsRefusedForAnalytics, isPhiField } from './phi';
+export { PHI_FIELDS, ANALYTICS_ATTRIBUTES, fieldsRefusedForAnalytics, isIdField, isPhiField } from './phi';
+export { subscriberHash } from './mailchimp';
+export { idempotencyLabel } from './jira';
+export { ga4EventName } from './ga4';
+export { mixpanelInsertId } from './mixpanel';
 export * from './webhook-signature';
 
-const factories: Partial<Record<ConnectorKind, KindFactory>> = {
+const factories: Record<ConnectorKind, KindFactory> = {
   webhook: createWebhookConnector,
+  slack: createSlackConnector,
+  teams: createTeamsConnector,
+  mailchimp: createMailchimpConnector,
+  twilio: createTwilioConnector,
+  jira: createJiraConnector,
+  asana: createAsanaConnector,
+  ga4: createGa4Connector,
+  mixpanel: createMixpanelConnector,
 };
 
 /**
@@ -24,9 +44,9 @@ const factories: Partial<Record<ConnectorKind, KindFactory>> = {
  */
 export function createConnector(name: string, settings: Record<string, unknown>, env: ConnectorEnv, deps: ConnectorDeps = {}): Connector {
   const kind = settings?.kind;
-  const factory = typeof kind === 'string' ? factories[kind as ConnectorKind] : undefined;
+  const factory = typeof kind === 'string' && (CONNECTOR_KINDS as readonly string[]).includes(kind) ? factories[kind as ConnectorKind] : undefined;
   if (!factory) {
-    const known = CONNECTOR_KINDS.filter((k) => factories[k]).map((k) => JSON.stringify(k)).join(', ');
+    const known = CONNECTOR_KINDS.map((k) => JSON.stringify(k)).join(', ');
     throw new ConfigError([`connectors.${name}.kind: expected one of ${known}, found ${kind === undefined ? 'nothing (unset)' : JSON.stringify(kind)}`]);
   }
   return factory(name, settings, env, deps);
