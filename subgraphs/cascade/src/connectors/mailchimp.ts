@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../../../../lib/config';
 import { attemptHttp, jsonProperty } from './http-delivery';
-import { envName, fieldText, matching, httpConnectorSchema, parseSettings, readSecret, requireListedField } from './settings';
+import { envName, fieldText, httpConnectorSchema, parseSettings, readSecret, requireListedField } from './settings';
 import type { KindFactory } from './settings';
 
 export const mailchimpSettingsSchema = httpConnectorSchema
@@ -28,7 +28,14 @@ export const mailchimpSettingsSchema = httpConnectorSchema
     /** The field holding the email address. @default "email" */
     emailField: z.string().min(1).default('email'),
     /** Merge tag → field, e.g. { FNAME: "firstName" }. @default {} */
-    mergeFields: z.record(matching(/^[A-Z0-9_]{1,10}$/, 'a merge tag (A-Z, 0-9, _; at most 10)'), z.string().min(1)).default({}),
+    mergeFields: z
+      .record(z.string(), z.string().min(1))
+      .superRefine((record, context) => {
+        for (const tag of Object.keys(record)) {
+          if (!/^[A-Z0-9_]{1,10}$/.test(tag)) context.addIssue({ code: 'custom', path: [tag], message: 'a merge tag (A-Z, 0-9, _; at most 10) as this key' });
+        }
+      })
+      .default({}),
     /** The tag that enrols in a sequence, unless the step's options.tag names another. @default none */
     tag: z.string().min(1).max(100).optional(),
     /**
