@@ -22,7 +22,7 @@ export interface ReceivedRequest {
   eventId?: string;
   /** Whether the credentials / signature were what the vendor accepts. */
   signatureValid: boolean;
-  /** An earlier valid request to this vendor carried the same idempotency key. */
+  /** An earlier valid request to the same vendor route carried the same idempotency key. */
   duplicate: boolean;
   /** The HTTP status the emulator answered. */
   status: number;
@@ -42,7 +42,10 @@ export function createReceivedLog(now: () => number = Date.now): ReceivedLog {
     record(entry) {
       const duplicate =
         entry.idempotencyKey !== undefined &&
-        entries.some((earlier) => earlier.vendor === entry.vendor && earlier.signatureValid && earlier.idempotencyKey === entry.idempotencyKey);
+        entries.some(
+          (earlier) =>
+            earlier.vendor === entry.vendor && earlier.method === entry.method && earlier.path === entry.path && earlier.signatureValid && earlier.idempotencyKey === entry.idempotencyKey,
+        );
       entries.push({ ...entry, at: new Date(now()).toISOString(), duplicate });
     },
     list: (vendor) => (vendor ? entries.filter((entry) => entry.vendor === vendor) : [...entries]),

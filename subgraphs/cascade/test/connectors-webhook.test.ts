@@ -86,7 +86,6 @@ describe('the generic signed webhook connector', () => {
   });
 
   it('turns an aborted attempt into retry rather than rejecting', async () => {
-    await injectFault(emulator(), { pathPrefix: '/hooks/', status: 200 });
     const controller = new AbortController();
     controller.abort();
     expect(await webhook().send(message(), controller.signal)).toEqual({ status: 'retry', reason: 'webhook "n8n" was aborted' });
@@ -125,5 +124,22 @@ describe('the connectors emulator', () => {
   it('is the connectors-emulator on port 4107 with a development token by default', () => {
     expect(entrypoint.name).toBe('connectors-emulator');
     expect(readEmulatorConfig(entrypoint, {})).toMatchObject({ port: 4107, token: 'connectors-dev-token' });
+  });
+});
+
+describe('Retry-After and timeouts', () => {
+  it('reads a Retry-After given as an HTTP date', async () => {
+    const inThirtySeconds = new Date(Date.now() + 30_000).toUTCString();
+    const busy: typeof fetch = async () => new Response('', { status: 503, headers: { 'retry-after': inThirtySeconds } });
+    const outcome = await webhook({}, undefined, { fetch: busy }).send(message(), never);
+    expect(outcome).toMatchObject({ status: 'retry', httpStatus: 503 });
+    // An HTTP date has whole seconds: between 28 and 30 s from now.
+    expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(28_000);
+    expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('gives up on a vendor slower than timeoutMs with a retry', async () => {
+    await fetch(`${emulator().url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pathPrefix: '/hooks/', latencyMs: 3000, times: 1 }) });
+    expect(await webhook({ timeoutMs: 100 }).send(message(), never)).toEqual({ status: 'retry', reason: 'webhook "n8n" got no answer within 100 ms' });
   });
 });

@@ -3,6 +3,7 @@
  * connectors that must never hold any (analytics): they may receive ids and a fixed set of
  * event attributes only, checked when the configuration is read rather than when data flows.
  */
+import { ConfigError } from '../../../../lib/config';
 
 /** Field names that identify or describe a patient as a person. Compared case-insensitively. */
 export const PHI_FIELDS = [
@@ -67,4 +68,13 @@ export function isIdField(field: string): boolean {
  */
 export function fieldsRefusedForAnalytics(fields: readonly string[]): string[] {
   return fields.filter((field) => isPhiField(field) || !(isIdField(field) || attributeSet.has(field)));
+}
+
+/** Throws a ConfigError naming the fields an analytics connector entry may not receive. */
+export function assertAnalyticsFields(name: string, fields: readonly string[]): void {
+  const refused = fieldsRefusedForAnalytics(fields);
+  if (refused.length === 0) return;
+  throw new ConfigError([
+    `connectors.${name}.fields: expected ids (id, patientId, …) and event attributes (${ANALYTICS_ATTRIBUTES.join(', ')}) only, as analytics must hold no PHI; found ${refused.map((f) => JSON.stringify(f)).join(', ')}`,
+  ]);
 }

@@ -14,8 +14,13 @@ export const httpConnectorSchema = connectorBaseSchema.extend({
   timeoutMs: z.number().int().positive().max(120_000).default(10_000),
 });
 
+/** A string matching `pattern`; a mismatch says `expected <what>` (zod's own message would say "a regex"). */
+export function matching(pattern: RegExp, what: string) {
+  return z.string().refine((value) => pattern.test(value), what);
+}
+
 /** An environment variable's name, as the settings give the secrets (never the secret itself). */
-export const envName = z.string().refine((value) => /^[A-Z_][A-Z0-9_]*$/.test(value), 'an environment variable name (A-Z, 0-9, _)');
+export const envName = matching(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
 
 /** Parse one entry's settings with its kind's schema; throws a ConfigError naming `connectors.<name>.<key>`. */
 export function parseSettings<S extends z.ZodType>(schema: S, name: string, settings: Record<string, unknown>): z.infer<S> {
@@ -59,3 +64,30 @@ export type ConnectorEnv = Readonly<Record<string, string | undefined>>;
 
 /** One kind's factory: validates its entry (a ConfigError naming the key) and reads its secrets. */
 export type KindFactory = (name: string, settings: Record<string, unknown>, env: ConnectorEnv, deps?: ConnectorDeps) => import('./types').Connector;
+
+/** A secret URL (Slack's and Teams' webhook URLs are their own credential); the message never shows it. */
+export function readSecretUrl(env: ConnectorEnv, name: string, key: string, variable: string): string {
+  const value = readSecret(env, name, key, variable);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigError([`connectors.${name}.${key}: expected the variable ${variable} to hold an http(s) URL, found a string (hidden)`]);
+  }
+  return value;
+}
+
+/** The text a chat or task connector posts when the step has no template: what happened, no field values. */
+export function fallbackText(message: { eventType: string; step: string }): string {
+  return `${message.eventType} (${message.step})`;
+}
+
+/** A ConfigError when a setting names a field that is not among the entry's `fields`. */
+export function requireListedField(name: string, key: string, field: string, fields: readonly string[]): void {
+  if (!fields.includes(field)) {
+    throw new ConfigError([`connectors.${name}.${key}: expected one of the entry's fields (${fields.map((f) => JSON.stringify(f)).join(', ') || 'none'}), found ${JSON.stringify(field)}`]);
+  }
+}
