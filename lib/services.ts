@@ -199,8 +199,22 @@ export const CONNECTORS_EMULATOR = {
   devToken: 'connectors-dev-token',
 } as const satisfies VendorEmulatorService;
 
-/** The variables the default cascade.json names for its connectors' secrets, each given the connectors emulator's token offline. */
-export const CASCADE_CONNECTOR_SECRET_ENVS = ['CASCADE_WEBHOOK_SECRET'] as const;
+/**
+ * The secrets the default cascade.json names (a Slack webhook URL is its own credential), as the
+ * connectors emulator at `baseUrl` with `token` accepts them: what the cascade uses offline when
+ * they are unset.
+ */
+export function cascadeConnectorSecrets(baseUrl: string, token: string): Record<string, string> {
+  return {
+    CASCADE_WEBHOOK_SECRET: token,
+    CASCADE_SLACK_FRONT_DESK_URL: `${baseUrl}/services/T0CLINIC/B0FRONTDESK/${token}`,
+    CASCADE_SLACK_FINANCE_URL: `${baseUrl}/services/T0CLINIC/B0FINANCE/${token}`,
+    CASCADE_JIRA_API_TOKEN: token,
+    CASCADE_MAILCHIMP_API_KEY: token,
+    CASCADE_TWILIO_AUTH_TOKEN: token,
+    CASCADE_GA4_API_SECRET: token,
+  };
+}
 
 const emulatorOf = (vendor: Vendor) => EMULATORS.find((emulator) => emulator.vendor === vendor) as PatientGraphEmulator;
 

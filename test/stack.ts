@@ -17,7 +17,6 @@ import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
 import {
-  CASCADE_CONNECTOR_SECRET_ENVS,
   CASCADE_SERVICE,
   CONNECTORS_EMULATOR,
   EMULATORS,
@@ -171,7 +170,6 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           ...vendorEnv(CASCADE_SERVICE.emulators, (emulator) => (emulator.vendor === 'connectors' ? connectors : emulators[emulator.vendor]), (emulator) =>
             emulator.vendor === 'connectors' ? CONNECTORS_TOKEN : VENDOR_TOKENS[emulator.vendor],
           ),
-          ...Object.fromEntries(CASCADE_CONNECTOR_SECRET_ENVS.map((variable) => [variable, CONNECTORS_TOKEN])),
           CASCADE_POLL_INTERVAL_MS: '100',
           CASCADE_CLAIM_AFTER_MS: '2000',
           ...internalTokenSecret,

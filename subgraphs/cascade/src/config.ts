@@ -97,12 +97,3 @@ export function loadCascadeConfig(env: NodeJS.ProcessEnv): CascadeConfig {
     secretKeys: SECRET_KEYS.map((key) => ENV_KEYS[key]),
   });
 }
-
-/**
- * Development values of the secrets the default cascade.json names, used when the variable is
- * unset (as the other services default their vendor tokens to the emulators'): the connectors
- * emulator accepts its token as every vendor credential.
- */
-export const DEVELOPMENT_CONNECTOR_SECRETS: Readonly<Record<string, string>> = {
-  CASCADE_WEBHOOK_SECRET: 'connectors-dev-token',
-};

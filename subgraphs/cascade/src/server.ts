@@ -19,12 +19,12 @@ import { startSubgraph } from '../../../lib/subgraph';
 import type { RunningSubgraph, VerifiedCaller } from '../../../lib/subgraph';
 import { createGoCardlessClient } from '../../../lib/vendors/gocardless';
 import { createHubSpotClient } from '../../../lib/vendors/hubspot';
+import { cascadeConnectorSecrets, CONNECTORS_EMULATOR } from '../../../lib/services';
 import { createSembleClient } from '../../../lib/vendors/semble';
 import { createStripeClient } from '../../../lib/vendors/stripe';
 import { loadCascadeFile } from './cascade-config';
 import type { CascadeFile } from './cascade-config';
 import type { CascadeConfig } from './config';
-import { DEVELOPMENT_CONNECTOR_SECRETS } from './config';
 import { createHubSpotConsentLookup } from './consent';
 import { createConnector } from './connectors';
 import type { Connector } from './connectors/types';
@@ -143,9 +143,19 @@ export interface CascadeServer extends RunningSubgraph {
   file: CascadeFile;
 }
 
-/** Every connector of the file, built by its kind's factory; throws a ConfigError naming the entry at fault. */
+/**
+ * Every connector of the file, built by its kind's factory; throws a ConfigError naming the entry
+ * at fault. A secret variable the default file names that is unset gets the connectors emulator's
+ * development value (at CONNECTORS_BASE_URL with CONNECTORS_EMULATOR_TOKEN, or their defaults), as
+ * the other services default their vendor tokens to the emulators'.
+ */
 export function buildConnectors(file: CascadeFile, env: Readonly<Record<string, string | undefined>>): Map<string, Connector> {
-  const secrets = { ...DEVELOPMENT_CONNECTOR_SECRETS, ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) };
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const development = cascadeConnectorSecrets(
+    set[CONNECTORS_EMULATOR.baseUrlEnv] ?? `http://127.0.0.1:${CONNECTORS_EMULATOR.defaultPort}`,
+    set[CONNECTORS_EMULATOR.tokenEnv] ?? CONNECTORS_EMULATOR.devToken,
+  );
+  const secrets = { ...development, ...set };
   return new Map(Object.entries(file.connectors).map(([connectorName, settings]) => [connectorName, createConnector(connectorName, settings, secrets)]));
 }
 

@@ -17,6 +17,7 @@
  * Only events published after the cascade first started are taken (a consumer group created at
  * '$', or a follower starting live): the seeded patients never trigger anything.
  */
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
 import type { GoCardlessClient } from '../../../lib/vendors/gocardless';
@@ -50,9 +51,11 @@ export interface EventMapper {
   map(event: BusEvent): Promise<CascadeEvent[]>;
 }
 
+/** The patient's mobile (else first) number in E.164 (GB by default), as an SMS needs it; null when it does not parse. */
 function firstMobile(patient: SemblePatient): string | null {
   const phones = patient.phones ?? [];
-  return (phones.find((phone) => /mobile/i.test(phone.phoneType ?? '')) ?? phones[0])?.phoneNumber ?? null;
+  const number = (phones.find((phone) => /mobile/i.test(phone.phoneType ?? '')) ?? phones[0])?.phoneNumber;
+  return (number && parsePhoneNumberFromString(number, 'GB')?.number) || null;
 }
 
 /** The patient's fields as every patient-related event carries them. */
