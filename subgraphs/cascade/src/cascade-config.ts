@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../../../lib/config';
+import { ConfigError, parseConfig } from '../../../lib/config';
 import { connectorBaseSchema } from './connectors/types';
 import { ALL_FIELDS, EVENT_FIELDS, EVENT_TYPES } from './events';
 import { placeholdersOf } from './template';
@@ -71,17 +71,17 @@ export const cascadeFileSchema = z
     for (const [name, connector] of Object.entries(file.connectors)) {
       connector.fields.forEach((field, i) => {
         if (!ALL_FIELDS.has(field)) {
-          ctx.addIssue({ code: 'custom', path: ['connectors', name, 'fields', i], message: `one of the event fields (${[...ALL_FIELDS].join(', ')}), got ${JSON.stringify(field)}` });
+          ctx.addIssue({ code: 'custom', path: ['connectors', name, 'fields', i], message: `one of the event fields (${[...ALL_FIELDS].join(', ')})` });
         }
       });
     }
     const seen = new Set<string>();
     file.steps.forEach((step, i) => {
-      if (seen.has(step.name)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'name'], message: `a unique step name, got ${JSON.stringify(step.name)} twice` });
+      if (seen.has(step.name)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'name'], message: 'a step name not used by an earlier step' });
       seen.add(step.name);
       const connector = file.connectors[step.connector];
       if (!connector) {
-        ctx.addIssue({ code: 'custom', path: ['steps', i, 'connector'], message: `one of the connectors (${Object.keys(file.connectors).join(', ')}), got ${JSON.stringify(step.connector)}` });
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'connector'], message: `one of the connectors (${Object.keys(file.connectors).join(', ')})` });
         return;
       }
       if (step.stage === 'immediate' && step.delayMs > 0) {
@@ -90,9 +90,9 @@ export const cascadeFileSchema = z
       const eventFields = EVENT_FIELDS[step.on as keyof typeof EVENT_FIELDS] as readonly string[];
       for (const field of placeholdersOf(step.template ?? '')) {
         if (!connector.fields.includes(field)) {
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among connector ${step.connector}'s fields (${connector.fields.join(', ')}), got {{${field}}}` });
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among connector ${step.connector}'s fields (${connector.fields.join(', ')}), not {{${field}}}` });
         } else if (!eventFields.includes(field)) {
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among ${step.on}'s fields (${eventFields.join(', ')}), got {{${field}}}` });
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'template'], message: `placeholders among ${step.on}'s fields (${eventFields.join(', ')}), not {{${field}}}` });
         }
       }
     });
@@ -102,17 +102,10 @@ export type CascadeFile = z.infer<typeof cascadeFileSchema>;
 export type StepConfig = CascadeFile['steps'][number];
 export type DeliverySettings = CascadeFile['delivery'];
 
-/** Parses a configuration object; throws a ConfigError listing every problem by path. */
+/** Parses a configuration object; throws a ConfigError listing every problem by path (`steps[3].template`), what was expected and what was found. */
 export function parseCascadeFile(input: unknown, source = 'cascade configuration'): CascadeFile {
-  const result = cascadeFileSchema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const path = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('') || '(root)';
-      const expected = issue.code === 'custom' ? issue.message : issue.message.replace(/^Invalid input: /, '');
-      return `${source}: ${path}: expected ${expected.replace(/^expected /, '')}`;
-    }),
-  );
+  const keyOf = (path: PropertyKey[]) => `${source}: ${path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('') || '(root)'}`;
+  return parseConfig(cascadeFileSchema, (input && typeof input === 'object' ? input : {}) as Record<string, unknown>, { keyOf });
 }
 
 const VARIABLE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
