@@ -12,7 +12,8 @@
 import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startPatientGraph, VENDOR_TOKENS } from './stack';
+import { signToken } from '../gateway/src/auth';
+import { STACK_JWT_SECRET, startPatientGraph, VENDOR_TOKENS } from './stack';
 import type { PatientGraphStack } from './stack';
 
 async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 90_000): Promise<T> {
@@ -239,5 +240,17 @@ describe('the new-patient cascade through the real stack', () => {
     ]);
     expect(texts.every((entry) => entry.signatureValid && !entry.duplicate && entry.status === 201)).toBe(true);
     expect((texts[0]?.body as { Body: string }).Body).toBe('Hi Ottoline, your appointment is booked for 2031-02-03T10:00:00.000Z at Room 2. Please arrive 10 minutes early.');
+  });
+
+  it('shows steps to cascade:read roles only, redrives for cascade:admin only, and names a bad redrive argument', async () => {
+    const as = (role: string) => signToken(STACK_JWT_SECRET, { subject: `a-${role}`, roles: [role], clinic: 'test' });
+    const clinician = await stack.query('{ cascadeDeadLetters { id } }', {}, { token: as('clinician') });
+    expect(clinician.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE']);
+    const integration = await stack.query('mutation { redriveCascadeSteps(all: true) { redriven } }', {}, { token: as('integration') });
+    expect(integration.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE']);
+    const both = await stack.query('mutation { redriveCascadeSteps(ids: ["x"], all: true) { redriven } }');
+    expect(both.errors?.[0]).toMatchObject({ message: expect.stringContaining('either `ids`'), extensions: { code: 'BAD_USER_INPUT' } });
+    const tooMany = await stack.query('{ cascadeDeadLetters(first: 501) { id } }');
+    expect(tooMany.errors?.[0]).toMatchObject({ message: 'first: expected 1 to 500, got 501', extensions: { code: 'BAD_USER_INPUT' } });
   });
 });
