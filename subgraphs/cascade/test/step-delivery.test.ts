@@ -6,6 +6,7 @@
  */
 import { startEmulator } from '../../../lib/emulator-main';
 import { createMemoryEventBus } from '../../../lib/event-bus/memory';
+import { createRedisEventBus } from '../../../lib/event-bus/redis';
 import type { EventBus } from '../../../lib/event-bus/types';
 import type { Listening } from '../../../lib/listen';
 import { createLogger } from '../../../lib/logger';
@@ -77,19 +78,24 @@ afterEach(async () => {
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A store of the variant under test; a Redis one under a prefix of its own, removed afterwards. */
-function storeOf(variant: 'memory' | 'redis'): CascadeStore {
-  if (variant === 'memory') return createMemoryCascadeStore();
-  const keyPrefix = `pg-test:cascade:${randomUUID()}:`;
-  const store = createRedisCascadeStore({ url: REDIS_URL, keyPrefix });
+/** Removes every Redis key under `prefix` after the test. */
+function removeKeysAfterwards(prefix: string): void {
   cleanups.push(async () => {
-    await store.close();
     const client = createClient({ url: REDIS_URL });
     await client.connect();
-    for await (const keys of client.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 500 })) if (keys.length) await client.del(keys);
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length) await client.del(keys);
     await client.quit();
   });
-  return store;
+}
+
+/** The bus and store of the variant under test: in memory, or both in Redis under a prefix of the test's own. */
+async function busAndStoreOf(variant: 'memory' | 'redis'): Promise<{ bus: EventBus; store: CascadeStore }> {
+  if (variant === 'memory') return { bus: createMemoryEventBus(), store: createMemoryCascadeStore() };
+  const prefix = `pg-test:cascade:${randomUUID()}:`;
+  removeKeysAfterwards(prefix);
+  const store = createRedisCascadeStore({ url: REDIS_URL, keyPrefix: `${prefix}store:` });
+  cleanups.push(() => store.close());
+  return { bus: await createRedisEventBus({ url: REDIS_URL, keyPrefix: `${prefix}bus:` }), store };
 }
 
 let variant: 'memory' | 'redis' = 'memory';
@@ -97,9 +103,8 @@ let variant: 'memory' | 'redis' = 'memory';
 async function harness(options: { file?: unknown; replicas?: number; consent?: ConsentLookup } = {}): Promise<Harness> {
   const receiver = await startReceiver();
   cleanups.push(() => receiver.stop());
-  const bus = createMemoryEventBus();
+  const { bus, store } = await busAndStoreOf(variant);
   cleanups.push(() => bus.close());
-  const store = storeOf(variant);
   const file = parseCascadeFile(options.file ?? FILE);
   const connectors = new Map<string, Connector>(
     Object.entries(file.connectors).map(([name, settings]) => [name, httpTestConnector(name, settings.kind, `${receiver.url}/${name}`, settings.fields)]),
@@ -141,7 +146,7 @@ async function allSettled(h: Harness, patientId: string, count: number) {
   }, `the ${count} steps of ${patientId} to settle`);
 }
 
-describe.each(['memory', 'redis'] as const)('with the %s store', (storeVariant) => {
+describe.each(['memory', 'redis'] as const)('with the bus and store in %s', (storeVariant) => {
   beforeAll(() => {
     variant = storeVariant;
   });
