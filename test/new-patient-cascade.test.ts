@@ -7,7 +7,8 @@
  * it recovers; one that stays down ends in the dead letters and a redrive through the gateway
  * delivers it once; the analytics vendor gets no PHI; the steps show on the patient through the
  * gateway and are pushed over a graphql-ws subscription. Appointment flows: a booking and a
- * missed appointment each send their SMS once.
+ * missed appointment each send their SMS once; a moved and a cancelled booking, a declined Stripe
+ * payment and an opened sync conflict set off their own steps.
  */
 import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
@@ -252,5 +253,59 @@ describe('the new-patient cascade through the real stack', () => {
     expect(both.errors?.[0]).toMatchObject({ message: expect.stringContaining('either `ids`'), extensions: { code: 'BAD_USER_INPUT' } });
     const tooMany = await stack.query('{ cascadeDeadLetters(first: 501) { id } }');
     expect(tooMany.errors?.[0]).toMatchObject({ message: 'first: expected 1 to 500, got 501', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('texts a moved and a cancelled booking, alerts finance of a declined payment, and opens a review task for a conflict', async () => {
+    const made = await json<{ id: string }>(
+      await fetch(`${stack.emulators.semble}/__admin/patients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ firstName: 'Perpetua', lastName: 'Ashworth', phone: '07700 900315' }),
+      }),
+      'create patient',
+    );
+    const patientId = made.id;
+    await settled(patientId, ['welcome-email', 'staff-notification']);
+    const book = (start: string, end: string) =>
+      fetch(`${stack.emulators.semble}/__admin/bookings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ patientId, start, end, location: 'Room 3' }) }).then((r) =>
+        json<{ id: string }>(r, 'book'),
+      );
+    const change = (id: string, body: unknown) =>
+      fetch(`${stack.emulators.semble}/__admin/bookings/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => json(r, 'change booking'));
+    const moved = await book('2031-03-01T09:00:00Z', '2031-03-01T09:30:00Z');
+    const cancelled = await book('2031-03-02T09:00:00Z', '2031-03-02T09:30:00Z');
+    await settled(patientId, ['appointment-preparation']);
+    await change(moved.id, { start: '2031-03-08T14:00:00Z', end: '2031-03-08T14:30:00Z' });
+    await change(cancelled.id, { cancel: true });
+
+    // A Stripe payment of the patient's, declined.
+    const form = new URLSearchParams({ amount: '5000', currency: 'gbp', 'metadata[semble_patient_id]': patientId });
+    const intent = await json<{ id: string }>(
+      await fetch(`${stack.emulators.stripe}/v1/payment_intents`, { method: 'POST', headers: { authorization: `Bearer ${VENDOR_TOKENS.stripe}`, 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+      'payment intent',
+    );
+    await json(
+      await fetch(`${stack.emulators.stripe}/__admin/payment_intents/${intent.id}/transition`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'failed' }) }),
+      'decline',
+    );
+    // A conflict opened by the sync service, as it publishes one.
+    await stack.bus.publish({ topic: 'conflicts', type: 'conflict.opened', payload: { id: 'conflict-cascade-test', patientId, status: 'OPEN' } });
+
+    const steps = await settled(patientId, ['rescheduled-confirmation', 'cancellation-rebooking', 'finance-alert', 'payment-failed-workflow', 'conflict-review-task']);
+    for (const name of ['rescheduled-confirmation', 'cancellation-rebooking', 'finance-alert', 'payment-failed-workflow', 'conflict-review-task']) expect([name, steps[name]?.state]).toEqual([name, 'SENT']);
+
+    const texts = (await received('twilio')).filter((entry) => (entry.body as { To?: string }).To === '+447700900315');
+    expect(texts.map((entry) => (entry.body as { Body: string }).Body)).toEqual(
+      expect.arrayContaining([
+        'Hi Perpetua, your appointment has moved to 2031-03-08T14:00:00.000Z at Room 3.',
+        'Hi Perpetua, your appointment on 2031-03-02T09:00:00.000Z is cancelled. Reply to book another time.',
+      ]),
+    );
+    expect(texts.every((entry) => !entry.duplicate)).toBe(true);
+    const finance = (await received('slack')).filter((entry) => JSON.stringify(entry.body).includes(intent.id));
+    expect(finance.map((entry) => (entry.body as { text: string }).text)).toEqual([`Payment ${intent.id} (STRIPE) failed: 5000 GBP for patient ${patientId}.`]);
+    const review = (await received('jira')).filter((entry) => JSON.stringify(entry.body).includes('conflict-cascade-test'));
+    expect(review).toHaveLength(1);
+    expect(review[0]?.body).toMatchObject({ fields: { project: { key: 'DATA' }, summary: 'Review a sync conflict' } });
   });
 });
