@@ -308,4 +308,28 @@ describe('the new-patient cascade through the real stack', () => {
     expect(review).toHaveLength(1);
     expect(review[0]?.body).toMatchObject({ fields: { project: { key: 'DATA' }, summary: 'Review a sync conflict' } });
   });
+
+  it('creates a patient through the gateway (Mutation.createPatient), which sets off the cascade, for clinical roles only', async () => {
+    const as = (role: string) => signToken(STACK_JWT_SECRET, { subject: `a-${role}`, roles: [role], clinic: 'test' });
+    const CREATE = 'mutation ($input: NewPatientInput!) { createPatient(input: $input) { id fullName dateOfBirth phones { e164 } } }';
+    const refused = await stack.query(CREATE, { input: { firstName: 'Not', lastName: 'Allowed' } }, { token: as('marketing') });
+    expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE']);
+    const blank = await stack.query(CREATE, { input: { firstName: ' ', lastName: 'Blank' } }, { token: as('clinician') });
+    expect(blank.errors?.[0]).toMatchObject({ message: 'input.firstName must not be blank', extensions: { code: 'BAD_USER_INPUT' } });
+
+    const created = await stack.query<{ createPatient: { id: string; fullName: string; dateOfBirth: string; phones: Array<{ e164: string }> } }>(
+      CREATE,
+      { input: { firstName: 'Gwendolen', lastName: 'Fairfax', dateOfBirth: '1990-07-14', phone: '07911 123456', email: 'gwendolen@example.org' } },
+      { token: as('clinician') },
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data?.createPatient).toMatchObject({ fullName: 'Gwendolen Fairfax', dateOfBirth: '1990-07-14', phones: [{ e164: '+447911123456' }] });
+    const patientId = created.data!.createPatient.id;
+    await settled(patientId, ['welcome-email']);
+    const welcome = (await received('webhook')).filter((entry) => entry.idempotencyKey === `semble:patient:${patientId}:created:welcome-email`);
+    expect(welcome).toMatchObject([{ signatureValid: true, duplicate: false, body: { text: 'Welcome to the clinic, Gwendolen.' } }]);
+    // Refused requests created nothing in Semble.
+    const named = await stack.query<{ patientsByEmail: unknown[] }>('{ patientsByEmail(email: "gwendolen@example.org") { id } }');
+    expect(named.data?.patientsByEmail).toHaveLength(1);
+  });
 });
