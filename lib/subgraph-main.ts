@@ -5,8 +5,11 @@
  * same entrypoint with an environment of its own and the resources it shares.
  */
 import type { EventBus } from './event-bus/types';
+import { createLogger } from './logger';
 import { reportReady, runMain, startWithPortFallback, stopOnSignals } from './process';
 import type { RunningSubgraph } from './subgraph';
+import { loadTracingConfig } from './tracing/config';
+import { startTracing } from './tracing/setup';
 
 /** What a stack running several services in one process hands them instead of each making its own. */
 export interface SubgraphDeps {
@@ -21,11 +24,22 @@ export interface SubgraphEntrypoint<Server extends RunningSubgraph = RunningSubg
   start(env: NodeJS.ProcessEnv, deps?: SubgraphDeps): Promise<Server>;
 }
 
-/** Serve `entry` configured from process.env (on PORT_FALLBACK when PORT is taken and it is set), report ready to a launcher, stop on signals. */
+/**
+ * Serve `entry` configured from process.env (on PORT_FALLBACK when PORT is taken and it is set),
+ * report ready to a launcher, stop on signals. Tracing (OTEL_*) starts first, named after the
+ * subgraph, and is flushed after the server stops.
+ */
 export function runSubgraph(entry: SubgraphEntrypoint): void {
   runMain(async () => {
+    const tracing = startTracing(loadTracingConfig(process.env, entry.name), { logger: createLogger(entry.name) });
     const server = await startWithPortFallback(process.env, (env) => entry.start(env));
     reportReady(entry.name, server.graphqlUrl);
-    stopOnSignals(() => server.stop());
+    stopOnSignals(async () => {
+      try {
+        await server.stop();
+      } finally {
+        await tracing.shutdown();
+      }
+    });
   });
 }

@@ -6,7 +6,8 @@
  * typeDefs, resolvers and a per-request context factory (where its DataLoaders are created); this
  * module owns nothing else, apart from `reportFieldError`: partial results, where a field returns
  * what it has and an error says what is missing (graphql-js lets a resolver return a value or
- * throw, not both).
+ * throw, not both). Each /graphql call is a server span continuing the gateway's trace
+ * (lib/tracing/http-server-span.ts).
  */
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -22,6 +23,7 @@ import { createInternalTokenVerifier, INTERNAL_IDENTITY_HEADER } from './interna
 import type { InternalIdentity, InternalTokenVerifier } from './internal-identity';
 import { listen } from './listen';
 import type { Listening } from './listen';
+import { operationSpanPlugin, serverSpanMiddleware } from './tracing/http-server-span';
 
 /** What every request's context holds besides the subgraph's own: the caller, as the gateway vouched for it. */
 export interface VerifiedCaller {
@@ -120,7 +122,11 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
     // Inline traces are for Apollo's hosted reporting, which this project does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), reportedErrorsPlugin as ApolloServerPlugin<Context & VerifiedCaller>],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      reportedErrorsPlugin as ApolloServerPlugin<Context & VerifiedCaller>,
+      operationSpanPlugin<Context & VerifiedCaller>(),
+    ],
   });
   await server.start();
   const app = express();
@@ -138,6 +144,8 @@ export async function startSubgraph<Context extends object>(options: SubgraphOpt
     '/graphql',
     requireInternalIdentity(verify),
     express.json({ limit: '2mb' }),
+    // The gateway's trace continues here (its `traceparent`), past the identity check.
+    serverSpanMiddleware({ attributes: { 'patient_graph.subgraph': options.name } }),
     expressMiddleware(server, {
       context: async ({ req, res }) => {
         const identity = res.locals.identity as InternalIdentity;

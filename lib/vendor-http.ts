@@ -2,9 +2,12 @@
  * The HTTP layer under every typed vendor client: a per-request timeout, retries of 429 and
  * 502/503/504 that honour Retry-After (cockatiel), and every failure turned into a VendorError
  * with a stable code. Vendor response bodies are never put in messages: they may hold PHI.
+ * Each attempt is a client span (lib/tracing) and carries the trace context to the vendor.
  */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { DelegateBackoff, handleType, retry } from 'cockatiel';
 import type { IRetryBackoffContext } from 'cockatiel';
+import { inSpan, withTraceHeaders } from './tracing/spans';
 import { VendorError, VendorErrorCode, vendorErrorForStatus } from './vendor-error';
 
 export interface VendorHttpOptions {
@@ -28,6 +31,12 @@ export interface VendorRequest {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** Path (with query string) appended to the base URL. */
   path: string;
+  /**
+   * The path's template for traces (`/crm/v3/objects/contacts/{id}`), without values that may
+   * identify a patient. @default `path` without its query string, each segment that is not a
+   * plain word (ids, emails, numbers) shown as `{id}`
+   */
+  route?: string;
   /** JSON body, or a string body sent as is with `contentType`. */
   body?: unknown;
   contentType?: string;
@@ -64,6 +73,15 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/** `path` as a route template: no query string, and `{id}` for every segment that is not a plain word. */
+export function routeTemplate(path: string): string {
+  const [bare = ''] = path.split(/[?#]/, 1);
+  return bare
+    .split('/')
+    .map((segment) => (segment === '' || /^(?:[A-Za-z_-]+|v\d+(?:\.\d+)?)$/.test(segment) ? segment : '{id}'))
+    .join('/');
+}
+
 export interface VendorHttp {
   request<T>(request: VendorRequest): Promise<T>;
   readonly vendor: string;
@@ -74,6 +92,15 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // The vendor's host for spans (never its path or credentials).
+  const server: Record<string, string | number> = {};
+  try {
+    const target = new URL(baseUrl);
+    server['server.address'] = target.hostname;
+    if (target.port) server['server.port'] = Number(target.port);
+  } catch {
+    // Not a URL: every request fails as unreachable, and the spans say so.
+  }
 
   const retryOptions = {
     maxAttempts: options.maxRetries ?? 2,
@@ -90,8 +117,36 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
     retryOptions,
   );
 
+  /** Attempt number `tries` (1 for the first) inside its own client span: vendor, method, route template, status. */
+  function tracedAttempt<T>(request: VendorRequest, tries: number): Promise<T> {
+    const method = request.method ?? (request.body === undefined ? 'GET' : 'POST');
+    const route = request.route ?? routeTemplate(request.path);
+    return inSpan(
+      `${method} ${route}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'patient_graph.vendor': options.vendor,
+          'http.request.method': method,
+          'url.template': route,
+          ...server,
+          ...(tries > 1 ? { 'http.request.resend_count': tries - 1 } : {}),
+        },
+      },
+      async (span) => {
+        try {
+          return await attempt<T>(request);
+        } catch (error) {
+          const failure = error instanceof RetryableVendorError ? error.final : error;
+          if (failure instanceof VendorError) span.setAttribute('patient_graph.vendor.error_code', failure.code);
+          throw error;
+        }
+      },
+    );
+  }
+
   async function attempt<T>(request: VendorRequest): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers, ...request.headers };
+    const headers: Record<string, string> = withTraceHeaders({ accept: 'application/json', ...options.headers, ...request.headers });
     let body: string | undefined;
     if (request.body !== undefined) {
       if (typeof request.body === 'string') {
@@ -117,6 +172,8 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
         undefined,
       );
     }
+    trace.getActiveSpan()?.setAttribute('http.response.status_code', response.status);
+    if (!response.ok) trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` });
     if (response.ok) {
       try {
         return (await response.json()) as T;
@@ -137,9 +194,11 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
   return {
     vendor: options.vendor,
     async request<T>(request: VendorRequest): Promise<T> {
+      let tries = 0;
+      const once = () => tracedAttempt<T>(request, ++tries);
       try {
-        if (request.retryable === false) return await attempt<T>(request);
-        return await (request.retryThrottled === false ? unthrottledPolicy : policy).execute(() => attempt<T>(request));
+        if (request.retryable === false) return await once();
+        return await (request.retryThrottled === false ? unthrottledPolicy : policy).execute(once);
       } catch (error) {
         if (error instanceof RetryableVendorError) throw error.final;
         throw error;

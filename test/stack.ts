@@ -13,6 +13,7 @@ import { startEmulator } from '../lib/emulator-main';
 import { createMemoryEventBus } from '../lib/event-bus/memory';
 import { INTERNAL_TOKEN_SECRET_ENV } from '../lib/internal-identity';
 import type { EventBus } from '../lib/event-bus/types';
+import type { Logger } from '../lib/logger';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
@@ -89,6 +90,8 @@ export interface StackOptions {
   syncEnv?: Record<string, string>;
   /** More cascade service environment (e.g. CASCADE_SHORT_TERM_DELAY_MS); it wins over the stack's own. */
   cascadeEnv?: Record<string, string>;
+  /** The gateway's logger (a test reading its log lines makes one with a destination of its own). */
+  gatewayLogger?: Logger;
 }
 
 /** The connectors emulator's token in the stack: every vendor credential it accepts, and the secret the cascade signs with. */
@@ -197,7 +200,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
           GATEWAY_CONFIG: fromRoot('schema', 'gateway.json'),
           ...options.gatewayEnv,
         }),
-        { bus },
+        { bus, ...(options.gatewayLogger ? { logger: options.gatewayLogger } : {}) },
       ),
     );
     const token = signToken(STACK_JWT_SECRET, { subject: 'stack-test', roles: ['clinician', 'admin', 'marketing', 'finance'], clinic: 'test' });

@@ -12,6 +12,7 @@ import { auditConfigSchema } from './audit/audit-trail';
 import { authorizationConfigSchema } from './authorization/scopes';
 import { cacheConfigSchema } from './cache/config';
 import { corsConfigSchema } from './cors';
+import { ideConfigSchema } from './ide/config';
 import { limitsConfigSchema } from './limits/limits';
 import { rateLimitConfigSchema } from './rate-limit/config';
 import { subgraphUpstreamSchema, upstreamPolicySchema } from './upstream/policy';
@@ -36,7 +37,7 @@ export const gatewayConfigSchema = z
     upstream: upstreamPolicySchema.prefault({}),
     /** A client request's overall deadline across all its subgraph fetches and retries, in ms. @default 30000 */
     requestTimeoutMs: z.number().int().positive().default(30_000),
-    /** `production` masks unexpected errors, disables introspection and the Sandbox. */
+    /** `production` masks unexpected errors, disables introspection and, by default, the IDE. */
     environment: z.enum(['development', 'production', 'test']).default('development'),
     /** Largest request body accepted. @default "1mb" */
     bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
@@ -117,6 +118,8 @@ export const gatewayConfigSchema = z
     limits: limitsConfigSchema.prefault({}),
     /** Rate limits per caller and per client address (rate-limit/config.ts), for HTTP and WebSocket alike. */
     rateLimit: rateLimitConfigSchema.prefault({}),
+    /** The in-browser IDE (GraphiQL) at /graphql (ide/ide.ts). */
+    ide: ideConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const problems = [
@@ -137,6 +140,10 @@ export const gatewayConfigSchema = z
   .refine((config) => config.rateLimit.costPerSubject === 0 || config.rateLimit.costPerSubject >= config.limits.maxCost, {
     message: 'a cost budget of at least LIMIT_MAX_COST (an operation the limits allow must fit in it), or 0 for none',
     path: ['rateLimit', 'costPerSubject'],
+  })
+  .refine((config) => !config.ide.developmentToken || config.auth.mode === 'jwt', {
+    message: 'no token unless AUTH_MODE=jwt (the development auth): the IDE never hands out a token of another mode',
+    path: ['ide', 'developmentToken'],
   })
   .refine((config) => config.upstream.tryTimeoutMs < config.requestTimeoutMs, {
     message: 'a per-try timeout lower than REQUEST_TIMEOUT_MS',
@@ -209,6 +216,8 @@ const ENV_KEYS: Record<string, string> = {
   'rateLimit.redisUrl': 'REDIS_URL',
   'rateLimit.keyPrefix': 'RATE_LIMIT_KEY_PREFIX',
   'rateLimit.redisTimeoutMs': 'RATE_LIMIT_REDIS_TIMEOUT_MS',
+  'ide.enabled': 'IDE_ENABLED',
+  'ide.developmentToken': 'IDE_DEV_TOKEN',
 };
 
 /** Upstream defaults settable from the environment: variable → path under `upstream`. */
@@ -456,6 +465,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv, flags: GatewayFlags = 
     },
     busUrl: env.BUS_URL || undefined,
     busToken: env.BUS_TOKEN || undefined,
+    ide: definedOnly({ enabled: envBool(env.IDE_ENABLED), developmentToken: env.IDE_DEV_TOKEN || undefined }),
   };
-  return parseConfig(gatewayConfigSchema, input, { keyOf, secretKeys: ['AUTH_JWT_SECRET', INTERNAL_TOKEN_SECRET_ENV, 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY'] });
+  return parseConfig(gatewayConfigSchema, input, {
+    keyOf,
+    secretKeys: ['AUTH_JWT_SECRET', INTERNAL_TOKEN_SECRET_ENV, 'ADMIN_TOKEN', 'BUS_TOKEN', 'CACHE_ENCRYPTION_KEY', 'IDE_DEV_TOKEN'],
+  });
 }

@@ -2,6 +2,8 @@
  * The gateway's public error codes (`extensions.code`) and the one place that maps them to an
  * HTTP status. Clients may rely on these strings; add, never rename.
  */
+import type { GraphQLFormattedError } from 'graphql';
+import { activeTraceIds } from '../../lib/tracing/spans';
 export enum ErrorCode {
   /** The HTTP request itself is malformed (e.g. the body is not JSON). */
   BadRequest = 'BAD_REQUEST',
@@ -58,4 +60,15 @@ export function httpStatusFor(code: ErrorCode): number {
 /** The GraphQL-over-HTTP body for an error that ends a request before execution. */
 export function errorBody(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
+}
+
+/**
+ * `formatted` with the request's trace id in `extensions.traceId`, when the request is traced
+ * (tracing on, lib/tracing): the id to look the request up by in traces and logs. Without a
+ * trace there is none, and the error is left as it is.
+ */
+export function withTraceId(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const ids = activeTraceIds();
+  if (!ids) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, traceId: ids.traceId } };
 }

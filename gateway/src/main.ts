@@ -1,9 +1,12 @@
 /**
  * Gateway entrypoint: flags and environment → validated config → running gateway; stops on
- * SIGINT/SIGTERM after draining in-flight requests.
+ * SIGINT/SIGTERM after draining in-flight requests, then flushes the spans still buffered.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../../lib/logger';
 import { reportReady, runMain, stopOnSignals } from '../../lib/process';
+import { loadTracingConfig } from '../../lib/tracing/config';
+import { startTracing } from '../../lib/tracing/setup';
 import { loadGatewayConfig } from './config';
 import { createGateway } from './server';
 
@@ -22,7 +25,15 @@ runMain(async () => {
     .parse(process.argv);
   const flags = program.opts<{ supergraph?: string; port?: number; config?: string }>();
   const config = loadGatewayConfig(process.env, { supergraphPath: flags.supergraph, port: flags.port, configPath: flags.config });
+  // Before the gateway: spans need the provider registered by the time the first request comes.
+  const tracing = startTracing(loadTracingConfig(process.env, 'gateway'), { logger: createLogger('gateway') });
   const gateway = await createGateway(config);
   reportReady('gateway', gateway.graphqlUrl);
-  stopOnSignals(() => gateway.stop());
+  stopOnSignals(async () => {
+    try {
+      await gateway.stop();
+    } finally {
+      await tracing.shutdown();
+    }
+  });
 });

@@ -10,8 +10,11 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -22,6 +25,7 @@ import { createInternalTokenSigner } from '../../lib/internal-identity';
 import type { EventBus } from '../../lib/event-bus/types';
 import { bearerTokenCheck } from '../../lib/bearer-token';
 import { listen } from '../../lib/listen';
+import { operationSpanPlugin, serverSpanMiddleware } from '../../lib/tracing/http-server-span';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createAuditTrail } from './audit/audit-trail';
@@ -37,8 +41,9 @@ import { readSupergraphEntities } from './entities/supergraph-entities';
 import type { SupergraphEntities } from './entities/supergraph-entities';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorBody, httpStatusFor } from './errors';
+import { ErrorCode, errorBody, httpStatusFor, withTraceId } from './errors';
 import { createGatewayMetrics } from './metrics';
+import { IDE_ASSETS_PATH, createIde } from './ide/ide';
 import { LIMIT_CODE, checkVariables, limitErrorOfParse, limitRules, parseOptionsOf } from './limits/limits';
 import { cacheTracePlugin } from './plugins/cache-trace';
 import { operationLimitsPlugin } from './plugins/operation-limits';
@@ -73,12 +78,6 @@ export interface GatewayDeps {
   logger?: Logger;
   /** The event bus subscriptions follow; required when subscription fields are configured. */
   bus?: EventBus;
-}
-
-/** A request addressed to this machine itself (the development Sandbox is for local use only). */
-function isLoopbackHost(host: string | undefined): boolean {
-  const name = (host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
-  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 /** Mask what we did not mean to say: in production an unexpected error keeps only its code. */
@@ -198,16 +197,17 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
   const chargeCost: ChargeCost = (context, cost) => rateLimits.charge(context.auth, context.clientAddress ?? 'unknown', cost);
 
-  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics)];
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(metrics), operationSpanPlugin()];
   // Before the limits plugin charges the operation's cost: a misrouted subscription costs nothing.
   plugins.push(subscriptionTransportPlugin());
   if (audit) plugins.push(audit.plugin());
   plugins.push(operationLimitsPlugin(config.limits, () => apiSchema, chargeCost));
   if (cache && (config.cache.trace ?? development)) plugins.push(cacheTracePlugin());
-  // The Sandbox page carries no token (paste the one `npm start` prints); requireAuth serves it
-  // only to a loopback Host.
-  plugins.push(development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }) : ApolloServerPluginLandingPageDisabled());
+  // Apollo's landing pages load Apollo Sandbox from a CDN: the IDE (ide/ide.ts) is served instead,
+  // and nothing reports to Apollo, whatever APOLLO_KEY the environment holds.
+  plugins.push(ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled());
 
+  const formatError = formatErrorFor(config.environment, config.limits);
   const server = new ApolloServer<GatewayContext>({
     gateway: authorization.gateway,
     introspection: development,
@@ -216,7 +216,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     hideSchemaDetailsFromClientErrors: !development,
     // Signals belong to the entrypoint (lib/process.ts), which stops HTTP and Apollo in order.
     stopOnTerminationSignals: false,
-    formatError: formatErrorFor(config.environment, config.limits),
+    formatError: (formatted) => withTraceId(formatError(formatted)),
     // Limits before any planning: tokens while parsing, the shape while validating, variables and
     // cost once the operation is known (operationLimitsPlugin).
     parseOptions: parseOptionsOf(config.limits),
@@ -337,9 +337,6 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   });
 
   const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
-    // The Sandbox landing page is static HTML; every operation is authenticated.
-    const wantsLandingPage = req.method === 'GET' && req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
-    if (wantsLandingPage && development && isLoopbackHost(req.headers.host)) return next();
     const result = await rateLimits.authenticate(req.headers.authorization, clientAddressOf(req));
     if (!result.ok && 'limited' in result) {
       const { message, extensions } = rateLimitedError(result.limited);
@@ -390,8 +387,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
   };
 
+  // The development token only with the development auth, whatever configuration got this far.
+  const ideToken = config.auth.mode === 'jwt' && development ? config.ide.developmentToken : undefined;
+  const ide = (config.ide.enabled ?? development) ? createIde({ developmentToken: ideToken, authenticate }) : undefined;
+  if (ide) app.use(IDE_ASSETS_PATH, ide.assets);
   app.use(
     '/graphql',
+    // The IDE's page holds no data: served before authentication, to a browser asking for HTML.
+    ...(ide ? [ide.page] : []),
     // Before authentication: a browser's preflight carries no token.
     corsMiddleware(config.cors, isAllowedOrigin),
     requireAuth,
@@ -399,6 +402,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     bodyErrors,
     variableLimits,
     eventStreams,
+    // The operation's span (continuing a client's `traceparent`), active for the planner and every subgraph fetch.
+    serverSpanMiddleware(),
     expressMiddleware(server, {
       context: async ({ req, res }) => ({
         auth: res.locals.auth as AuthIdentity,

@@ -63,10 +63,10 @@ describe('every GraphQL request is authenticated', () => {
     expect(body.data.products).toHaveLength(2);
   });
 
-  it('serves the Sandbox landing page in development without a token, and no data with it', async () => {
+  it('serves the IDE page in development without a token, and no data with it', async () => {
     const response = await fetch(gateway.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('embeddable-sandbox');
+    expect(await response.text()).toContain('<div id="graphiql">');
     const smuggled = await fetch(`${gateway.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers: { accept: 'text/html', 'apollo-require-preflight': '1' } });
     expect(smuggled.status).toBe(401);
   });

@@ -1,8 +1,8 @@
 /**
- * What the gateway gives away besides data, and to whom: the development Sandbox (local only, no
- * token in it), schema hints in production errors, the operational endpoints, slow or
- * unauthenticated connections, browser pages of other sites opening WebSockets, sockets
- * outliving their token, and credentials inside configured URLs.
+ * What the gateway gives away besides data, and to whom: the IDE page (no token in it unless
+ * ide-page.test.ts's conditions hold), schema hints in production errors, the operational
+ * endpoints, slow or unauthenticated connections, browser pages of other sites opening
+ * WebSockets, sockets outliving their token, and credentials inside configured URLs.
  */
 import net from 'node:net';
 import path from 'node:path';
@@ -42,12 +42,12 @@ describe('what the gateway exposes', () => {
     await products?.stop();
   });
 
-  it('serves the development Sandbox only to a loopback Host, and never with a token in it', async () => {
+  it('serves the IDE page to any Host without a token in it, and no data without a token', async () => {
     const gateway = await start({ environment: 'development' });
-    const page = async (host: string) => {
+    const page = async (host: string, target = '/graphql') => {
       const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const socket = net.connect(gateway.port, '127.0.0.1', () => {
-          socket.write(`GET /graphql HTTP/1.1\r\nHost: ${host}\r\nAccept: text/html\r\nConnection: close\r\n\r\n`);
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/html\r\nConnection: close\r\n\r\n`);
         });
         let text = '';
         socket.on('data', (chunk) => (text += chunk.toString('utf8')));
@@ -56,12 +56,14 @@ describe('what the gateway exposes', () => {
       });
       return response;
     };
-    const local = await page(`localhost:${gateway.port}`);
-    expect(local.status).toBe(200);
-    expect(local.body).toContain('embeddable-sandbox');
-    expect(local.body).not.toMatch(/Bearer|eyJ[\w-]+\./);
-    expect((await page(`127.0.0.1:${gateway.port}`)).status).toBe(200);
-    expect((await page('patient-graph.example.org')).status).toBe(401);
+    for (const host of [`localhost:${gateway.port}`, `127.0.0.1:${gateway.port}`, 'patient-graph.example.org']) {
+      const response = await page(host);
+      expect(response.status).toBe(200);
+      expect(response.body).toContain('<div id="graphiql">');
+      // No IDE_DEV_TOKEN: the headers editor asks for one.
+      expect(response.body).not.toMatch(/eyJ[\w-]+\./);
+    }
+    expect((await page('localhost', '/graphql?query=%7B__typename%7D')).status).toBe(401);
   });
 
   it('suggests no field names in production errors', async () => {

@@ -135,6 +135,9 @@ function createComposeDocument() {
   return { doc, map, list, merged, add, whenHealthy, healthcheck, toString };
 }
 
+/** Traces go to the operator's OTLP collector when this is set on the host (README, Tracing); empty is off. */
+const OTLP_ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: '${OTEL_EXPORTER_OTLP_ENDPOINT:-}' };
+
 const instanceNames = (name: string) => INSTANCES.map((instance) => `${name}-${instance}`);
 
 /** The gateway's environment: production, single sign-on, the operator's secrets required. */
@@ -143,6 +146,7 @@ const gatewayEnv = () => ({
   PORT: String(GATEWAY_PORT),
   NODE_ENV: 'production',
   LOG_LEVEL: 'info',
+  ...OTLP_ENDPOINT,
   // Production takes single sign-on only; compose refuses to start without these, with these messages.
   AUTH_MODE: 'oidc',
   AUTH_ISSUER: "${AUTH_ISSUER:?set AUTH_ISSUER to your identity provider's issuer URL (README, Single sign-on)}",
@@ -173,6 +177,7 @@ export function dockerComposeYaml(): string {
   const sharedEnv = map({
     HOST: '0.0.0.0',
     LOG_LEVEL: 'info',
+    ...OTLP_ENDPOINT,
     SEED_PATIENTS: '500',
     ...Object.fromEntries([...EMULATORS, CONNECTORS_EMULATOR].map((emulator) => [emulator.tokenEnv, emulator.devToken])),
   });

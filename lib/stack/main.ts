@@ -79,7 +79,7 @@ async function main() {
   // The documented ports, so `npm run sync -- --backfill` and other tools find the emulators with
   // their defaults; a service whose port is taken binds another and the progress lines say which.
   const emulatorPorts = Object.fromEntries(ALL_EMULATORS.map(({ name, defaultPort }) => [name, defaultPort]));
-  const services = patientGraphServices({ gatewayPort: port, jwtSecret, seedPatients, replicas, syncPort: SYNC_SERVICE.port, syncAdminToken, emulatorPorts, env });
+  const services = patientGraphServices({ gatewayPort: port, jwtSecret, developmentToken: devToken, seedPatients, replicas, syncPort: SYNC_SERVICE.port, syncAdminToken, emulatorPorts, env });
   console.error(`Starting the patient graph: ${services.flat().length} processes, one line each as it starts and as it is ready…`);
   const stack = await launch(services);
   const serviceFile = syncAdminToken ? writeServiceFile(env, { url: new URL(stack.urls.sync!).origin, token: syncAdminToken }) : undefined;
@@ -87,10 +87,11 @@ async function main() {
   const authFile = (env.AUTH_MODE ?? 'jwt') === 'jwt' ? writeDevAuthFile(env, jwtSecret) : undefined;
   // The gateway binds 127.0.0.1 by default; localhost is the name people type.
   const url = stack.urls.gateway!.replace('://127.0.0.1:', '://localhost:');
+  const ide = /^(0|false|no|off)$/i.test(env.IDE_ENABLED ?? '')
+    ? ''
+    : `\n  (open it in a browser for GraphiQL${authFile ? '; on this machine its headers editor holds the token below' : ''})`;
   console.log(`
-The patient graph is running at ${url}${replicas > 1 ? `\n  (${replicas} instances of each subgraph behind the gateway's upstream pools)` : ''}
-  (Apollo Sandbox: open it in a browser on this machine, and add the header
-   Authorization: Bearer <the token below>; the page itself carries no token)
+The patient graph is running at ${url}${replicas > 1 ? `\n  (${replicas} instances of each subgraph behind the gateway's upstream pools)` : ''}${ide}
 
 Development token (valid 12 h; every request needs it; \`npm run -s token -- --role finance\` makes one for other roles):
   ${devToken}

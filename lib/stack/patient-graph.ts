@@ -25,6 +25,11 @@ export interface PatientGraphOptions {
   gatewayPort: number;
   /** HS256 secret shared by the gateway and the launcher's development token. */
   jwtSecret: string;
+  /**
+   * The launcher's development token, for the IDE's headers editor (IDE_DEV_TOKEN); passed on only
+   * with the development auth (AUTH_MODE=jwt), the only mode whose token the gateway would hand out.
+   */
+  developmentToken?: string;
   seedPatients: number;
   /** Instances of each subgraph; the gateway gets all their URLs and balances over them. @default 1 */
   replicas?: number;
@@ -86,7 +91,7 @@ export const instanceName = (subgraph: string, index: number) => (index === 0 ? 
 
 /** The gateway's own settings that `npm start` passes on: upstream policy and the entity cache. */
 const GATEWAY_SETTING =
-  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$)/;
+  /^(UPSTREAM_|HEALTH_CHECK_|BREAKER_|EJECT_AFTER_FAILURES$|REQUEST_TIMEOUT_MS$|GATEWAY_CONFIG$|CACHE_|AUTH_|RATE_LIMIT_|LIMIT_|CORS_|WS_|BODY_LIMIT$|HTTP_HEADERS_TIMEOUT_MS$|HTTP_REQUEST_TIMEOUT_MS$|ADMIN_TOKEN$|IDE_ENABLED$)/;
 
 export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[][] {
   // One per run unless given: the gateway signs every subgraph call with it, and the subgraphs
@@ -110,6 +115,9 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const tokenOf = (emulator: VendorEmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
   // Variables given to the launcher that reach a service as they are.
   const passOn = (wanted: (key: string) => boolean) => Object.fromEntries(Object.entries(options.env).filter(([key]) => wanted(key)));
+  // Tracing settings (OTEL_*: the collector, sampler, resource) reach every traced service, each
+  // named after itself: one OTEL_SERVICE_NAME for the whole stack would hide which process a span is from.
+  const telemetry = (service: string) => ({ ...passOn((key) => key.startsWith('OTEL_')), OTEL_SERVICE_NAME: service });
   const urlOf = (urls: Readonly<Record<string, string>>) => (emulator: VendorEmulatorService) => urls[emulator.name];
   const wantedPort = (emulator: VendorEmulatorService) => options.emulatorPorts?.[emulator.name] ?? 0;
   const emulators: ServiceSpec[] = EMULATORS.map((emulator: EmulatorService) => ({
@@ -144,6 +152,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       script: scriptOf(subgraph),
       env: (urls: Readonly<Record<string, string>>) => ({
         ...shared,
+        ...telemetry(subgraph.name),
         ...vendorEnv(subgraph.emulators, urlOf(urls), tokenOf),
         ...vendorCacheEnv(subgraph, urls),
         ...internalTokenSecret,
@@ -157,6 +166,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     env: (urls) => ({
       ...shared,
       ...passOn((key) => key.startsWith('CASCADE_')),
+      ...telemetry(CASCADE_SERVICE.name),
       ...vendorEnv(CASCADE_SERVICE.emulators, urlOf(urls), tokenOf),
       ...followBus(urls),
       ...internalTokenSecret,
@@ -169,6 +179,7 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
     anyPortIfTaken: true,
     env: (urls) => ({
       ...shared,
+      ...telemetry(SYNC_SERVICE.name),
       ...passOn((key) => key.startsWith('SYNC_')),
       // Before the emulators are up, the URLs they ask for (right unless one is taken). Its
       // PUBLIC_URL, which HubSpot signs, defaults to the address it binds.
@@ -188,11 +199,13 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       // Upstream policy, cache and authentication settings given to the launcher reach the gateway
       // (AUTH_MODE=oidc with AUTH_ISSUER etc. runs npm start against a real identity provider).
       ...passOn((key) => GATEWAY_SETTING.test(key)),
+      ...telemetry('gateway'),
       ...entityCacheKey,
       LOG_LEVEL: options.env.LOG_LEVEL ?? 'warn',
       HOST: options.env.HOST ?? '127.0.0.1',
       AUTH_MODE: options.env.AUTH_MODE ?? 'jwt',
       AUTH_JWT_SECRET: options.jwtSecret,
+      ...(options.developmentToken && (options.env.AUTH_MODE ?? 'jwt') === 'jwt' ? { IDE_DEV_TOKEN: options.developmentToken } : {}),
       ...internalTokenSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],

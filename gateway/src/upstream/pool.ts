@@ -4,9 +4,13 @@
  * through that endpoint's breaker with a per-try timeout, retry a query elsewhere when no
  * response byte arrived (or on 429/502/503/504) within the retry budget and the request's
  * deadline. (Sharing one call among identical queries is the dedupe stage's work, in front.)
+ * Each try is a client span carrying the trace context to the subgraph (`traceparent`).
  */
+import { SpanKind } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import type { InternalTokenSigner } from '../../../lib/internal-identity';
+import { inSpan, withTraceHeaders } from '../../../lib/tracing/spans';
 import type { IRetryBackoffContext } from 'cockatiel';
 import { BrokenCircuitError } from 'cockatiel';
 import { Endpoint, UpstreamAttemptError } from './endpoint';
@@ -171,7 +175,7 @@ export class SubgraphPool {
         }
         tried.add(endpoint);
         try {
-          return await this.tryOnce(endpoint, request, deadlineSignal);
+          return await this.tracedTry(endpoint, request, deadlineSignal, attempts);
         } catch (error) {
           if (error instanceof BrokenCircuitError) {
             // Lost a race with the breaker opening: nothing was sent, so another endpoint may try.
@@ -192,12 +196,41 @@ export class SubgraphPool {
     }
   }
 
+  /** Try number `attempt` (1 for the first) in its own client span: endpoint (without credentials), status, outcome. */
+  private tracedTry(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal, attempt: number): Promise<SharedResponse> {
+    const attributes = {
+      'patient_graph.subgraph': this.name,
+      'patient_graph.endpoint.role': endpoint.role,
+      'http.request.method': 'POST',
+      'url.full': endpoint.shownUrl,
+      'patient_graph.attempt': attempt,
+      ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
+    };
+    return inSpan(`POST ${this.name}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const response = await this.tryOnce(endpoint, request, deadlineSignal, span);
+        span.setAttributes({ 'http.response.status_code': response.status, 'patient_graph.outcome': 'success' });
+        return response;
+      } catch (error) {
+        if (error instanceof UpstreamAttemptError) {
+          span.setAttributes({
+            'patient_graph.outcome': error.options.retryable ? 'retryable_failure' : 'failure',
+            ...(error.options.response ? { 'http.response.status_code': error.options.response.status } : {}),
+          });
+        } else if (error instanceof BrokenCircuitError) {
+          span.setAttribute('patient_graph.outcome', 'circuit_open');
+        }
+        throw error;
+      }
+    });
+  }
+
   /** One try against one endpoint, through its breaker. */
-  private async tryOnce(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
+  private async tryOnce(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal, span?: Span): Promise<SharedResponse> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const response = await endpoint.breaker.execute(() => this.exchange(endpoint, request, deadlineSignal));
+      const response = await endpoint.breaker.execute(() => this.exchange(endpoint, request, deadlineSignal, span));
       endpoint.recordSuccess();
       this.observer.onAttempt?.(endpoint, 'success', seconds());
       return response;
@@ -212,8 +245,9 @@ export class SubgraphPool {
   }
 
   /** The HTTP exchange: classifies every outcome for retries and the breaker. */
-  private async exchange(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal): Promise<SharedResponse> {
-    const headers = request.perTryHeaders ? { ...request.headers, ...(await request.perTryHeaders()) } : request.headers;
+  private async exchange(endpoint: Endpoint, request: PoolRequest, deadlineSignal: AbortSignal, span?: Span): Promise<SharedResponse> {
+    // The try's span is the subgraph's parent: its `traceparent` goes with the request.
+    const headers = withTraceHeaders(request.perTryHeaders ? { ...request.headers, ...(await request.perTryHeaders()) } : request.headers);
     const tryController = new AbortController();
     // The per-try timeout is for moving on to another endpoint; with none to move to, the request's
     // own deadline decides (a slow answer to a heavy query is not an endpoint that is down).
@@ -241,6 +275,7 @@ export class SubgraphPool {
       clearTimeout(tryTimer);
     }
 
+    span?.setAttribute('http.response.status_code', response.status);
     if (RETRYABLE_STATUSES.has(response.status)) {
       await response.body?.cancel();
       const retryAfterMs = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;

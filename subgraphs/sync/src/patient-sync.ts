@@ -35,6 +35,7 @@
  */
 import type { EventBus } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
+import { inSpan } from '../../../lib/tracing/spans';
 import { HUBSPOT_IN_VALUES_LIMIT, HUBSPOT_SEARCH_LIMIT } from '../../../lib/vendors/hubspot';
 import type { HubSpotContact, HubSpotUpsertInput, ContactProperty } from '../../../lib/vendors/hubspot';
 import type { SemblePatient } from '../../../lib/vendors/semble';
@@ -376,7 +377,21 @@ export function createPatientSync(deps: PatientSyncDeps) {
    * failure: a RETRY result means the caller should try again (nothing was recorded, or the
    * events were not published; either way a re-sync is safe).
    */
-  async function syncPatients(inputs: readonly PatientSyncInput[], options: PatientSyncOptions): Promise<PatientSyncResult[]> {
+  function syncPatients(inputs: readonly PatientSyncInput[], options: PatientSyncOptions): Promise<PatientSyncResult[]> {
+    // One span per patient sync (its vendor reads and writes are the children): ids and outcomes, never field values.
+    return inSpan(
+      'sync.patients',
+      { attributes: { 'patient_graph.sync.trigger': options.trigger, 'patient_graph.sync.direction': options.direction, 'patient_graph.sync.patients': inputs.length } },
+      async (span) => {
+        const results = await syncPatientsUntraced(inputs, options);
+        const outcomes = [...new Set(results.map((outcome) => outcome.outcome))].sort();
+        span.setAttribute('patient_graph.sync.outcomes', outcomes);
+        return results;
+      },
+    );
+  }
+
+  async function syncPatientsUntraced(inputs: readonly PatientSyncInput[], options: PatientSyncOptions): Promise<PatientSyncResult[]> {
     const results = new Map<string, PatientSyncResult>();
     const ids = [...new Set(inputs.map((input) => input.patientId))];
     const unique = ids.map((id) => inputs.find((input) => input.patientId === id) as PatientSyncInput);

@@ -25,8 +25,10 @@
  * longer than the lock's wait is a RETRY (LockTimeoutError): the event stays pending and comes
  * back. The lock is taken inside the handler, per patient, never across the bus's own waiting.
  */
+import { SpanKind } from '@opentelemetry/api';
 import type { BusEvent, EventBus, Unsubscribe } from '../../../lib/event-bus';
 import type { Logger } from '../../../lib/logger';
+import { inSpan } from '../../../lib/tracing/spans';
 import { VendorError } from '../../../lib/vendor-error';
 import type { GoogleEvent, GoogleEventInput } from '../../../lib/vendors/google-calendar';
 import { goCardlessPaymentStatus, stripePaymentStatus } from '../../../lib/vendors/payment-status';
@@ -305,6 +307,9 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     }
   }
 
+  /** One step of an inbox event in its own span (its vendor calls are the children). */
+  const step = <T>(name: string, body: () => Promise<T>) => inSpan(name, {}, body);
+
   async function handle(payload: InboxPayload): Promise<void> {
     const items: InboxItem[] = Array.isArray(payload?.items) ? payload.items : [];
     // One webhook request often names the same record several times (HubSpot sends one event
@@ -318,7 +323,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
       switch (item.vendor) {
         case 'semble':
           if (PATIENT_EVENT.test(item.eventType)) semblePatients.add(item.id);
-          else if (BOOKING_EVENT.test(item.eventType)) steps.push(() => giveUpOrRetry('SEMBLE', () => syncBooking(item.id)));
+          else if (BOOKING_EVENT.test(item.eventType)) steps.push(() => step('sync.booking', () => giveUpOrRetry('SEMBLE', () => syncBooking(item.id))));
           else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'SEMBLE', outcome: 'SKIPPED' }).then(() => undefined));
           break;
         case 'hubspot':
@@ -326,7 +331,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
           else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'CRM', outcome: 'SKIPPED' }).then(() => undefined));
           break;
         case 'stripe':
-          if (item.type.startsWith('payment_intent.')) steps.push(() => giveUpOrRetry('PAYMENTS', () => syncPayment(item.objectId)));
+          if (item.type.startsWith('payment_intent.')) steps.push(() => step('sync.payment', () => giveUpOrRetry('PAYMENTS', () => syncPayment(item.objectId))));
           else steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
           break;
         case 'gocardless': {
@@ -334,7 +339,7 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
           if (paymentId) {
             if (!goCardlessPayments.has(paymentId)) {
               goCardlessPayments.add(paymentId);
-              steps.push(() => giveUpOrRetry('PAYMENTS', () => syncGoCardlessPayment(paymentId)));
+              steps.push(() => step('sync.payment', () => giveUpOrRetry('PAYMENTS', () => syncGoCardlessPayment(paymentId))));
             }
           } else {
             steps.push(() => publishSyncEvent(bus, { type: 'WEBHOOK_RECEIVED', source: 'PAYMENTS', outcome: 'SKIPPED' }).then(() => undefined));
@@ -351,13 +356,20 @@ export function createInboxHandler(options: Omit<SyncWorkerOptions, 'consumer'> 
     }
     await syncPatientsFrom('SEMBLE', [...semblePatients]);
     if (contacts.size > 0) {
-      const fromCrm = (await patientsOfContacts([...contacts])).filter((id) => !semblePatients.has(id));
+      const fromCrm = (await step('sync.contacts', () => patientsOfContacts([...contacts]))).filter((id) => !semblePatients.has(id));
       await syncPatientsFrom('CRM', fromCrm);
     }
     for (const step of steps) await step();
   }
 
   return { handle };
+}
+
+/** What an inbox event's span says about it: how many items, from which vendors (no ids, no values). */
+function inboxAttributes(payload: InboxPayload | undefined) {
+  const items: unknown[] = Array.isArray(payload?.items) ? payload.items : [];
+  const vendors = new Set(items.map((item) => String((item as { vendor?: unknown } | null)?.vendor)));
+  return { 'patient_graph.sync.items': items.length, 'patient_graph.sync.vendors': [...vendors].sort() };
 }
 
 export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
@@ -372,14 +384,29 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       deadLetter: inboxDeadLetterOptions(options.bus, options.logger, options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES),
     },
-    async (event: BusEvent) => {
-      try {
-        await handler.handle(event.payload as InboxPayload);
-      } catch (error) {
-        options.logger.warn({ cursor: event.cursor, failure: describeFailure(error) }, 'inbox event left pending for a retry');
-        throw error;
-      }
-    },
+    // Each delivery is the root of a trace of its own: the webhook that put it on the bus answered long ago.
+    (event: BusEvent) =>
+      inSpan(
+        'sync.inbox_event',
+        {
+          kind: SpanKind.CONSUMER,
+          root: true,
+          attributes: {
+            'messaging.destination.name': INBOX_TOPIC,
+            'messaging.consumer.group.name': WORKER_GROUP,
+            'messaging.message.id': event.cursor,
+            ...inboxAttributes(event.payload as InboxPayload | undefined),
+          },
+        },
+        async () => {
+          try {
+            await handler.handle(event.payload as InboxPayload);
+          } catch (error) {
+            options.logger.warn({ cursor: event.cursor, failure: describeFailure(error) }, 'inbox event left pending for a retry');
+            throw error;
+          }
+        },
+      ),
   );
   return {
     handle: handler.handle,
