@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { readEmulatorConfig } from './emulator-main';
 import { fromRoot } from './root';
-import { ALL_SUBGRAPHS, EMULATORS, loadEmulatorEntrypoint, loadSubgraphEntrypoint } from './services';
+import { ALL_SUBGRAPHS, CONNECTORS_EMULATOR, EMULATORS, loadEmulatorEntrypoint, loadSubgraphEntrypoint } from './services';
 import type { SubgraphService } from './services';
 
 describe('the service registry', () => {
@@ -11,6 +11,12 @@ describe('the service registry', () => {
     expect({ port: defaults.port, token: defaults.token }).toEqual({ port: emulator.defaultPort, token: emulator.devToken });
     const set = readEmulatorConfig(entry, { [emulator.tokenEnv]: 'a-token', [emulator.webhook.urlEnv]: 'http://sync.test/hook' });
     expect({ token: set.token, webhookUrl: (set.extra as { webhookUrl?: string }).webhookUrl }).toEqual({ token: 'a-token', webhookUrl: 'http://sync.test/hook' });
+  });
+
+  it('agrees with the connectors emulator entrypoint on its name, defaults and token variable', () => {
+    const entry = loadEmulatorEntrypoint(CONNECTORS_EMULATOR);
+    expect(readEmulatorConfig(entry, {})).toMatchObject({ port: CONNECTORS_EMULATOR.defaultPort, token: CONNECTORS_EMULATOR.devToken });
+    expect(readEmulatorConfig(entry, { [CONNECTORS_EMULATOR.tokenEnv]: 'a-token' }).token).toBe('a-token');
   });
 
   it.each(ALL_SUBGRAPHS.map((subgraph) => [subgraph.name, subgraph] as const))('names the %s subgraph entrypoint and schema', (_name, subgraph) => {

@@ -1,7 +1,8 @@
 /**
  * The registry of the patient graph's services, the one list of them: each subgraph with the
- * vendor emulators it reads from, and the sync service, which reads every vendor and receives
- * their webhooks. `npm start`'s launcher (lib/stack/patient-graph.ts), the in-process test stack
+ * vendor emulators it reads from, the sync service, which reads every vendor and receives
+ * their webhooks, and the cascade service, which follows the sync service's events and delivers
+ * through its connectors (to the connectors emulator offline). `npm start`'s launcher (lib/stack/patient-graph.ts), the in-process test stack
  * (test/stack.ts), composition (schema/subgraphs.ts), the failover benchmark and the generated
  * docker-compose.yml (lib/stack/docker-compose.ts) are all built from it, so adding a service is
  * an entry here plus the service's own code. Nothing in gateway/ reads it: the gateway is generic.
@@ -17,7 +18,8 @@ import type { EmulatorEntrypoint } from './emulator-main';
 import { fromRoot } from './root';
 import type { SubgraphEntrypoint } from './subgraph-main';
 
-export interface EmulatorService {
+/** A vendor emulator: what a client needs to reach it. */
+export interface VendorEmulatorService {
   /** The emulator's name: what it reports to the launcher, its docker-compose service. */
   name: string;
   /** Its main module, exporting `entrypoint` (an EmulatorEntrypoint). */
@@ -34,6 +36,12 @@ export interface EmulatorService {
   tokenEnv: string;
   /** The token the emulator accepts, and its clients send, when none is set. */
   devToken: string;
+  /** Variables of the emulator's own that `npm start` passes on from its environment. */
+  settings?: readonly string[];
+}
+
+/** A vendor emulator that also sends the sync service the vendor's signed webhooks. */
+export interface EmulatorService extends VendorEmulatorService {
   /** The signed webhooks the emulator sends the sync service. */
   webhook: {
     /** The variable the emulator reads the URL to post to from (unset: it sends none). */
@@ -43,11 +51,9 @@ export interface EmulatorService {
     /** Secrets the emulator signs with and the sync service verifies with: variable → development value. */
     secrets: Readonly<Record<string, string>>;
   };
-  /** Variables of the emulator's own that `npm start` passes on from its environment. */
-  settings?: readonly string[];
 }
 
-export interface SubgraphService {
+export interface SubgraphService<Emulator extends VendorEmulatorService = VendorEmulatorService> {
   /** The subgraph's name in the supergraph (and the gateway's SUBGRAPH_<NAME>_URL). */
   name: string;
   /** Its main module, exporting `entrypoint` (a SubgraphEntrypoint). */
@@ -57,7 +63,7 @@ export interface SubgraphService {
   /** Its fixed port: its own default, docker-compose's, and the supergraph's default routing URL's. */
   port: number;
   /** The emulators it reads from: it gets each one's base URL and token. */
-  emulators: readonly EmulatorService[];
+  emulators: readonly Emulator[];
   /**
    * It keeps vendor responses in a vendor cache (VENDOR_CACHE_* variables) that `entity-changes`
    * on the bus evicts: `npm start` gives it the sync service's bus over HTTP (BUS_URL, BUS_TOKEN),
@@ -159,7 +165,7 @@ export const SUBGRAPHS = [
       },
     ],
   },
-] as const satisfies readonly SubgraphService[];
+] as const satisfies readonly SubgraphService<EmulatorService>[];
 
 /** An emulator of the registry, typed with its literal names (so `vendor` is a Vendor). */
 export type PatientGraphEmulator = (typeof SUBGRAPHS)[number]['emulators'][number];
@@ -175,10 +181,62 @@ export const SYNC_SERVICE = {
   schema: 'subgraphs/sync/schema.graphql',
   port: 4005,
   emulators: EMULATORS,
+} as const satisfies SubgraphService<EmulatorService>;
+
+/**
+ * The connectors emulator: one process standing in for every vendor a cascade connector delivers
+ * to (signed webhook, Slack, Teams, Mailchimp, Twilio, Jira, Asana, GA4, Mixpanel). It only
+ * receives, so it sends no webhooks; its token is every vendor credential it accepts, and the
+ * cascade's connectors sign and authenticate with it (CASCADE_WEBHOOK_SECRET and the like).
+ */
+export const CONNECTORS_EMULATOR = {
+  name: 'connectors-emulator',
+  entrypoint: 'subgraphs/cascade/emulator/main',
+  vendor: 'connectors',
+  defaultPort: 4107,
+  baseUrlEnv: 'CONNECTORS_BASE_URL',
+  tokenEnv: 'CONNECTORS_EMULATOR_TOKEN',
+  devToken: 'connectors-dev-token',
+} as const satisfies VendorEmulatorService;
+
+/**
+ * The secrets the default cascade.json names (a Slack webhook URL is its own credential), as the
+ * connectors emulator at `baseUrl` with `token` accepts them: what the cascade uses offline when
+ * they are unset.
+ */
+export function cascadeConnectorSecrets(baseUrl: string, token: string): Record<string, string> {
+  return {
+    CASCADE_WEBHOOK_SECRET: token,
+    CASCADE_SLACK_FRONT_DESK_URL: `${baseUrl}/services/T0CLINIC/B0FRONTDESK/${token}`,
+    CASCADE_SLACK_FINANCE_URL: `${baseUrl}/services/T0CLINIC/B0FINANCE/${token}`,
+    CASCADE_JIRA_API_TOKEN: token,
+    CASCADE_MAILCHIMP_API_KEY: token,
+    CASCADE_TWILIO_AUTH_TOKEN: token,
+    CASCADE_GA4_API_SECRET: token,
+  };
+}
+
+const emulatorOf = (vendor: Vendor) => EMULATORS.find((emulator) => emulator.vendor === vendor) as PatientGraphEmulator;
+
+/**
+ * The cascade service: the cascade subgraph (steps, dead letters, redrive), its intake from the
+ * sync service's topics and its deliverer. It reads Semble (event fields), HubSpot (marketing
+ * consent), Stripe and GoCardless (failed payments), and delivers to the connectors emulator.
+ * One instance unless REDIS_URL (replicas then share its consumer groups and store).
+ */
+export const CASCADE_SERVICE = {
+  name: 'cascade',
+  entrypoint: 'subgraphs/cascade/src/main',
+  schema: 'subgraphs/cascade/schema.graphql',
+  port: 4006,
+  emulators: [emulatorOf('semble'), emulatorOf('hubspot'), emulatorOf('stripe'), emulatorOf('gocardless'), CONNECTORS_EMULATOR],
 } as const satisfies SubgraphService;
 
+/** Every emulator a stack runs: the vendors' and the connectors'. */
+export const ALL_EMULATORS: readonly VendorEmulatorService[] = [...EMULATORS, CONNECTORS_EMULATOR];
+
 /** Every subgraph in the supergraph. */
-export const ALL_SUBGRAPHS = [...SUBGRAPHS, SYNC_SERVICE] as const;
+export const ALL_SUBGRAPHS = [...SUBGRAPHS, SYNC_SERVICE, CASCADE_SERVICE] as const;
 
 export type SubgraphName = (typeof ALL_SUBGRAPHS)[number]['name'];
 
@@ -192,13 +250,13 @@ export const hasVendorCache = (subgraph: SubgraphService) => subgraph.vendorCach
 export const defaultRoutingUrl = (subgraph: SubgraphService) => `http://localhost:${subgraph.port}/graphql`;
 
 /** The compiled entrypoint, which processes run, also when this module runs under ts-jest. */
-export const scriptOf = (service: EmulatorService | SubgraphService) => fromRoot('dist', `${service.entrypoint}.js`);
+export const scriptOf = (service: VendorEmulatorService | SubgraphService) => fromRoot('dist', `${service.entrypoint}.js`);
 
 /**
  * The environment that points a client at `emulators`: each one's base URL and, when `tokenOf`
  * is given, its token.
  */
-export function vendorEnv<Emulator extends EmulatorService>(
+export function vendorEnv<Emulator extends VendorEmulatorService>(
   emulators: readonly Emulator[],
   urlOf: (emulator: Emulator) => string | undefined,
   tokenOf?: (emulator: Emulator) => string,
@@ -212,7 +270,7 @@ export function vendorEnv<Emulator extends EmulatorService>(
  * A service's `entrypoint` export, required where this code runs. The module is found by a path
  * in data, so its export is checked here, once, before anything calls it.
  */
-function requireEntrypoint(service: EmulatorService | SubgraphService): { name: string; start: (...args: never[]) => unknown } {
+function requireEntrypoint(service: VendorEmulatorService | SubgraphService): { name: string; start: (...args: never[]) => unknown } {
   const file = path.join(__dirname, '..', service.entrypoint);
   const exported = (require(file) as { entrypoint?: { name?: unknown; start?: unknown } }).entrypoint;
   if (typeof exported?.start !== 'function' || exported.name !== service.name) {
@@ -222,5 +280,5 @@ function requireEntrypoint(service: EmulatorService | SubgraphService): { name: 
   return exported as { name: string; start: (...args: never[]) => unknown };
 }
 
-export const loadEmulatorEntrypoint = (emulator: EmulatorService) => requireEntrypoint(emulator) as unknown as EmulatorEntrypoint<z.ZodRawShape>;
+export const loadEmulatorEntrypoint = (emulator: VendorEmulatorService) => requireEntrypoint(emulator) as unknown as EmulatorEntrypoint<z.ZodRawShape>;
 export const loadSubgraphEntrypoint = (subgraph: SubgraphService) => requireEntrypoint(subgraph) as unknown as SubgraphEntrypoint;

@@ -129,15 +129,16 @@ describe('npm start', () => {
       const { child, url, token, output } = await startLauncher();
       const children = childPids(child.pid!);
       try {
-        // Five emulators (GoCardless next to Stripe), four subgraphs, the sync service and the gateway.
-        expect(children).toHaveLength(11);
+        // Five vendor emulators (GoCardless next to Stripe) and the connectors emulator, four subgraphs,
+        // the sync service, the cascade service and the gateway.
+        expect(children).toHaveLength(13);
         // Progress from the first moment: a line per process as it starts and one as it is ready, with its pid.
-        expect(output()).toMatch(/^Starting the patient graph: 11 processes/);
+        expect(output()).toMatch(/^Starting the patient graph: 13 processes/);
         const ready = [...output().matchAll(/^(\S+): ready at (\S+) \(pid (\d+)\)$/gm)];
         expect(ready.map((match) => Number(match[3])).sort()).toEqual([...children].sort());
         for (const [, name, , pid] of ready) expect(output()).toContain(`${name}: starting (pid ${pid})`);
         // The emulators' admin APIs, at the addresses they got.
-        for (const name of ['semble-emulator', 'hubspot-emulator', 'stripe-emulator', 'gocardless-emulator', 'google-calendar-emulator']) {
+        for (const name of ['semble-emulator', 'hubspot-emulator', 'stripe-emulator', 'gocardless-emulator', 'google-calendar-emulator', 'connectors-emulator']) {
           const admin = `${readyLine(output(), name).url}/__admin`;
           expect(output()).toMatch(new RegExp(`^  ${name} +${admin.replace(/[.]/g, '\\.')}$`, 'm'));
           expect((await fetch(`${admin}/requests`)).status).toBe(200);
@@ -155,6 +156,23 @@ describe('npm start', () => {
         const sample = /--data '([^']+)'/.exec(output())![1]!;
         const sampleResponse = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: sample });
         expect(((await sampleResponse.json()) as any).errors).toBeUndefined();
+
+        // The cascade follows the sync service's bus over HTTP: a new patient's welcome email reaches the connectors emulator.
+        const created = await fetch(`${readyLine(output(), 'semble-emulator').url}/__admin/patients`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ firstName: 'Launcher', lastName: 'Check' }),
+        });
+        const patientId = ((await created.json()) as { id: string }).id;
+        const connectors = readyLine(output(), 'connectors-emulator').url;
+        const deadline = Date.now() + 60_000;
+        let welcomed: Array<{ idempotencyKey?: string; signatureValid: boolean }> = [];
+        while (welcomed.length === 0 && Date.now() < deadline) {
+          const received = (await (await fetch(`${connectors}/__admin/received?vendor=webhook`)).json()) as typeof welcomed;
+          welcomed = received.filter((entry) => entry.idempotencyKey === `semble:patient:${patientId}:created:welcome-email`);
+          if (welcomed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(welcomed).toMatchObject([{ signatureValid: true }]);
 
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
         child.kill(signal);
@@ -221,8 +239,8 @@ describe('npm start', () => {
     const children = childPids(child.pid!);
     let querying = true;
     try {
-      // Five emulators, two instances of each of the four subgraphs, the sync service and the gateway.
-      expect(children).toHaveLength(15);
+      // Six emulators, two instances of each of the four subgraphs, the sync service, the cascade service (one) and the gateway.
+      expect(children).toHaveLength(17);
       const victim = readyLine(output(), 'semble#2');
       const body = JSON.stringify({ query: '{ patients(first: 5) { totalCount nodes { id fullName } } }' });
       let answered = 0;

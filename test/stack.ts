@@ -17,9 +17,21 @@ import type { Logger } from '../lib/logger';
 import { fromRoot } from '../lib/root';
 import { createSeedWorld } from '../lib/seed';
 import type { SeedWorld } from '../lib/seed';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, loadEmulatorEntrypoint, loadSubgraphEntrypoint, vendorEnv } from '../lib/services';
+import {
+  CASCADE_SERVICE,
+  CONNECTORS_EMULATOR,
+  EMULATORS,
+  SUBGRAPHS,
+  SYNC_SERVICE,
+  WEBHOOK_SECRETS,
+  hasVendorCache,
+  loadEmulatorEntrypoint,
+  loadSubgraphEntrypoint,
+  vendorEnv,
+} from '../lib/services';
 import type { PatientGraphEmulator, SubgraphName, Vendor } from '../lib/services';
 import { freePort } from '../lib/stack/patient-graph';
+import type { CascadeServer } from '../subgraphs/cascade/src/server';
 import type { SyncServer } from '../subgraphs/sync/src/server';
 
 export type { Vendor } from '../lib/services';
@@ -33,6 +45,10 @@ export interface PatientGraphStack {
   subgraphs: Record<SubgraphName, string>;
   /** The sync service (subgraph, webhook ingress, worker) and the bus it shares with the gateway and the vendor caches. */
   sync: SyncServer;
+  /** The cascade service (subgraph, intake, deliverer) on the same bus. */
+  cascade: CascadeServer;
+  /** The connectors emulator the cascade delivers to (GET /__admin/received). */
+  connectors: string;
   bus: EventBus;
   /** POST a query to the gateway with the token (or another one). */
   query<T = any>(
@@ -72,9 +88,14 @@ export interface StackOptions {
    * the vendor request counts tests assert on. Pass SYNC_SWEEP_ENABLED=true to have it.
    */
   syncEnv?: Record<string, string>;
+  /** More cascade service environment (e.g. CASCADE_SHORT_TERM_DELAY_MS); it wins over the stack's own. */
+  cascadeEnv?: Record<string, string>;
   /** The gateway's logger (a test reading its log lines makes one with a destination of its own). */
   gatewayLogger?: Logger;
 }
+
+/** The connectors emulator's token in the stack: every vendor credential it accepts, and the secret the cascade signs with. */
+export const CONNECTORS_TOKEN = 'connectors-test-token';
 
 export async function startPatientGraph(options: StackOptions = {}): Promise<PatientGraphStack> {
   const world = createSeedWorld({ patients: options.patients ?? 500 });
@@ -114,6 +135,7 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       ),
     ) as Record<Vendor, string>;
     const emulatorUrl = ({ vendor }: PatientGraphEmulator) => emulators[vendor];
+    const connectors = track(await startEmulator(loadEmulatorEntrypoint(CONNECTORS_EMULATOR), { PORT: '0', [CONNECTORS_EMULATOR.tokenEnv]: CONNECTORS_TOKEN })).url;
 
     const tokenFor = ({ vendor }: PatientGraphEmulator) => (options.wrongTokenFor === vendor ? `${VENDOR_TOKENS[vendor]}-wrong` : VENDOR_TOKENS[vendor]);
     const subgraphUrls = await Promise.all(
@@ -143,7 +165,23 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
         { bus },
       )) as SyncServer,
     );
-    const subgraphs = Object.fromEntries([...subgraphUrls, [SYNC_SERVICE.name, sync.graphqlUrl]]) as Record<SubgraphName, string>;
+    // The cascade follows the stack's bus (consumer groups at '$': only what happens from now on).
+    const cascade = track(
+      (await loadSubgraphEntrypoint(CASCADE_SERVICE).start(
+        {
+          PORT: '0',
+          ...vendorEnv(CASCADE_SERVICE.emulators, (emulator) => (emulator.vendor === 'connectors' ? connectors : emulators[emulator.vendor]), (emulator) =>
+            emulator.vendor === 'connectors' ? CONNECTORS_TOKEN : VENDOR_TOKENS[emulator.vendor],
+          ),
+          CASCADE_POLL_INTERVAL_MS: '100',
+          CASCADE_CLAIM_AFTER_MS: '2000',
+          ...internalTokenSecret,
+          ...options.cascadeEnv,
+        },
+        { bus },
+      )) as CascadeServer,
+    );
+    const subgraphs = Object.fromEntries([...subgraphUrls, [SYNC_SERVICE.name, sync.graphqlUrl], [CASCADE_SERVICE.name, cascade.graphqlUrl]]) as Record<SubgraphName, string>;
 
     const gateway = track(
       await createGateway(
@@ -184,6 +222,8 @@ export async function startPatientGraph(options: StackOptions = {}): Promise<Pat
       emulators,
       subgraphs,
       sync,
+      cascade,
+      connectors,
       bus,
       async query(query, variables, queryOptions) {
         const response = await fetch(gateway.graphqlUrl, {

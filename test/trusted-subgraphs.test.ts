@@ -1,6 +1,6 @@
 /**
- * The subgraphs answer the gateway only, in the real patient graph (test/stack.ts): every subgraph
- * and the sync service refuse a /graphql call without the gateway's token for them (none, only a
+ * The subgraphs answer the gateway only, in the real patient graph (test/stack.ts): every subgraph,
+ * the sync service and the cascade service refuse a /graphql call without the gateway's token for them (none, only a
  * made-up x-user-subject header, a token for another subgraph, an expired one, one signed with
  * another secret) with 401 UNAUTHENTICATED before anything runs, while the same call signed as the
  * gateway signs it is answered. Through the gateway everything works, and who resolved a conflict
@@ -30,6 +30,7 @@ function callsTo(subgraph: SubgraphName, stack: PatientGraphStack): Array<{ quer
     payments: { representation: patient, selection: '... on Patient { payments { id } }' },
     calendar: { representation: { __typename: 'Appointment', id: booking.id, start: booking.start }, selection: '... on Appointment { calendarEvent { id } }' },
     sync: { representation: patient, selection: '... on Patient { syncStatus { state } }' },
+    cascade: { representation: patient, selection: '... on Patient { cascadeSteps { id } }' },
   }[subgraph];
   return [
     { query: '{ _service { sdl } }' },

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parse } from 'yaml';
 import { loadGatewayConfig } from '../../gateway/src/config';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE } from '../services';
+import { ALL_EMULATORS, CASCADE_SERVICE, EMULATORS, SUBGRAPHS, SYNC_SERVICE } from '../services';
 import { dockerComposeAdminYaml, dockerComposeProductionYaml, dockerComposeYaml, generatedDockerFiles, loadBalancerConf } from './docker-compose';
 
 describe('the committed compose files and load balancer configuration', () => {
@@ -14,11 +14,12 @@ describe('the committed compose files and load balancer configuration', () => {
 describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, merge keys)', () => {
   type Service = { command: string[]; environment?: Record<string, string> };
   const { services } = parse(dockerComposeYaml(), { version: '1.1' }) as { services: Record<string, Service> };
-  const tokens = Object.fromEntries(EMULATORS.map((emulator) => [emulator.tokenEnv, emulator.devToken]));
+  const tokens = Object.fromEntries(ALL_EMULATORS.map((emulator) => [emulator.tokenEnv, emulator.devToken]));
 
   it('gives every container of the image the shared environment, and the gateway only its own', () => {
     const containers = Object.entries(services).filter(([name]) => name !== 'redis' && name !== 'gateway');
-    expect(containers).toHaveLength(EMULATORS.length + 2 * SUBGRAPHS.length + 1);
+    // Every emulator, two instances of each subgraph, the sync service and the cascade service.
+    expect(containers).toHaveLength(ALL_EMULATORS.length + 2 * SUBGRAPHS.length + 2);
     for (const [, service] of containers) expect(service.environment).toMatchObject(tokens);
     expect(Object.keys(services.gateway!.environment!)).not.toContain(EMULATORS[0]!.tokenEnv);
   });
@@ -54,14 +55,14 @@ describe('the generated docker-compose.yml, read as compose reads it (YAML 1.1, 
   });
 
   it("gives the gateway and every subgraph the operator's INTERNAL_TOKEN_SECRET, and starts none of them without it", () => {
-    const signedAndVerifying = ['gateway', SYNC_SERVICE.name, ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])];
+    const signedAndVerifying = ['gateway', SYNC_SERVICE.name, CASCADE_SERVICE.name, ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])];
     const { INTERNAL_TOKEN_SECRET: _, ...withoutSecret } = OPERATOR;
     for (const name of signedAndVerifying) {
       expect(interpolated(services[name]!).INTERNAL_TOKEN_SECRET).toBe(OPERATOR.INTERNAL_TOKEN_SECRET);
       expect(() => interpolated(services[name]!, withoutSecret)).toThrow('compose would refuse to start without INTERNAL_TOKEN_SECRET');
     }
     // The emulators are no part of it.
-    for (const { name } of EMULATORS) expect(services[name]!.environment).not.toHaveProperty('INTERNAL_TOKEN_SECRET');
+    for (const { name } of ALL_EMULATORS) expect(services[name]!.environment).not.toHaveProperty('INTERNAL_TOKEN_SECRET');
   });
 });
 
@@ -87,7 +88,7 @@ describe('the generated docker-compose.yml, operations', () => {
     }
     expect(services.gateway!.healthcheck!.test[3]).toContain('/readyz');
     expect(services[SYNC_SERVICE.name]!.healthcheck!.test[3]).toContain('/readyz');
-    for (const { name } of [...EMULATORS, ...SUBGRAPHS.map(({ name }) => ({ name: `${name}-a` }))]) expect(services[name]!.healthcheck!.test[3]).toContain('/healthz');
+    for (const { name } of [...ALL_EMULATORS, CASCADE_SERVICE, ...SUBGRAPHS.map(({ name }) => ({ name: `${name}-a` }))]) expect(services[name]!.healthcheck!.test[3]).toContain('/healthz');
   });
 
   it('starts a service once what it depends on is healthy, and names only services that exist', () => {
@@ -96,15 +97,15 @@ describe('the generated docker-compose.yml, operations', () => {
         expect({ name, dependency, exists: dependency in services, condition }).toEqual({ name, dependency, exists: true, condition: 'service_healthy' });
       }
     }
-    expect(Object.keys(services.gateway!.depends_on!)).toEqual(expect.arrayContaining([SYNC_SERVICE.name, 'redis', ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])]));
+    expect(Object.keys(services.gateway!.depends_on!)).toEqual(expect.arrayContaining([SYNC_SERVICE.name, CASCADE_SERVICE.name, 'redis', ...SUBGRAPHS.flatMap(({ name }) => [`${name}-a`, `${name}-b`])]));
   });
 
   it("publishes only the gateway's port; the emulators' admin APIs only with docker-compose.admin.yml, on the host's loopback at their documented ports", () => {
     expect(Object.entries(services).filter(([, service]) => service.ports).map(([name, service]) => [name, service.ports])).toEqual([['gateway', ['4000:4000']]]);
     const admin = parse(dockerComposeAdminYaml(), { version: '1.1' }) as { services: Record<string, Service> };
-    expect(Object.keys(admin.services)).toEqual(EMULATORS.map((emulator) => emulator.name));
-    for (const emulator of EMULATORS) expect(admin.services[emulator.name]).toEqual({ ports: [`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`] });
-    expect(EMULATORS.map((emulator) => emulator.defaultPort).sort()).toEqual([4101, 4102, 4103, 4104, 4106]);
+    expect(Object.keys(admin.services)).toEqual(ALL_EMULATORS.map((emulator) => emulator.name));
+    for (const emulator of ALL_EMULATORS) expect(admin.services[emulator.name]).toEqual({ ports: [`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`] });
+    expect(ALL_EMULATORS.map((emulator) => emulator.defaultPort).sort()).toEqual([4101, 4102, 4103, 4104, 4106, 4107]);
   });
 
   it('keeps Redis data in a named volume with the append-only file on', () => {

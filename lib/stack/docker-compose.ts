@@ -29,8 +29,8 @@ import type { Alias, Scalar, YAMLMap } from 'yaml';
 import { subgraphUrlEnv } from '../../gateway/src/config';
 import { INTERNAL_TOKEN_SECRET_ENV } from '../internal-identity';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, vendorEnv } from '../services';
-import type { EmulatorService } from '../services';
+import { CASCADE_SERVICE, CONNECTORS_EMULATOR, EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, vendorEnv } from '../services';
+import type { VendorEmulatorService } from '../services';
 
 export const DOCKER_COMPOSE_PATH = 'docker-compose.yml';
 export const DOCKER_COMPOSE_ADMIN_PATH = 'docker-compose.admin.yml';
@@ -79,7 +79,7 @@ const httpCheck = (port: number, path: string) => ({
   start_period: '30s',
 });
 
-const emulatorUrl = (emulator: EmulatorService) => `http://${emulator.name}:${emulator.defaultPort}`;
+const emulatorUrl = (emulator: VendorEmulatorService) => `http://${emulator.name}:${emulator.defaultPort}`;
 const syncOrigin = `http://${SYNC_SERVICE.name}:${SYNC_SERVICE.port}`;
 
 /** A YAML document as compose reads it, and the node builders the compose files are written with. */
@@ -162,12 +162,13 @@ const gatewayEnv = () => ({
     SUBGRAPHS.map((subgraph) => [subgraphUrlEnv(subgraph.name), instanceNames(subgraph.name).map((name) => `http://${name}:${subgraph.port}/graphql`).join(',')]),
   ),
   [subgraphUrlEnv(SYNC_SERVICE.name)]: `${syncOrigin}/graphql`,
+  [subgraphUrlEnv(CASCADE_SERVICE.name)]: `http://${CASCADE_SERVICE.name}:${CASCADE_SERVICE.port}/graphql`,
   GATEWAY_CONFIG: 'schema/gateway.json',
   // The bus, the rate limits' counters and the entity cache: shared by every gateway replica.
   REDIS_URL,
 });
 /** What a gateway reads from: every subgraph instance, the sync service and Redis. */
-const gatewayDependencies = () => [...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, 'redis'];
+const gatewayDependencies = () => [...SUBGRAPHS.flatMap((subgraph) => instanceNames(subgraph.name)), SYNC_SERVICE.name, CASCADE_SERVICE.name, 'redis'];
 
 export function dockerComposeYaml(): string {
   const compose = createComposeDocument();
@@ -178,7 +179,7 @@ export function dockerComposeYaml(): string {
     LOG_LEVEL: 'info',
     ...OTLP_ENDPOINT,
     SEED_PATIENTS: '500',
-    ...Object.fromEntries(EMULATORS.map((emulator) => [emulator.tokenEnv, emulator.devToken])),
+    ...Object.fromEntries([...EMULATORS, CONNECTORS_EMULATOR].map((emulator) => [emulator.tokenEnv, emulator.devToken])),
   });
   Object.entries(WEBHOOK_SECRETS).forEach(([key, value], index) =>
     add(sharedEnv, key, value, index === 0 ? { comment: ' Webhook secrets shared by the emulators (signing) and the sync service (verifying).' } : {}),
@@ -227,6 +228,9 @@ export function dockerComposeYaml(): string {
       index === 0 ? { space: true, comment: " The vendor emulators; docker-compose.admin.yml publishes their admin APIs on the host's loopback." } : {},
     ),
   );
+  add(services, CONNECTORS_EMULATOR.name, container(CONNECTORS_EMULATOR.entrypoint, CONNECTORS_EMULATOR.defaultPort, {}), {
+    comment: ' What the cascade delivers to offline: one emulator for every connector vendor (it sends no webhooks).',
+  });
   SUBGRAPHS.forEach((subgraph, index) => {
     const [first, ...others] = instanceNames(subgraph.name);
     const vendorCache = hasVendorCache(subgraph);
@@ -261,6 +265,21 @@ export function dockerComposeYaml(): string {
       comment: ' The sync service: sync subgraph, webhook ingress and the worker (one instance; more workers\n can share the work through the Redis consumer group).',
     },
   );
+  add(
+    services,
+    CASCADE_SERVICE.name,
+    container(
+      CASCADE_SERVICE.entrypoint,
+      CASCADE_SERVICE.port,
+      { REDIS_URL, ...vendorEnv(CASCADE_SERVICE.emulators, emulatorUrl), ...INTERNAL_TOKEN_SECRET },
+      { dependsOn: ['redis', SYNC_SERVICE.name, ...CASCADE_SERVICE.emulators.map((emulator) => emulator.name)], flowEnv: false },
+    ),
+    {
+      space: true,
+      comment:
+        " The cascade service: cascade subgraph, intake from the sync topics and the deliverer (subgraphs/cascade/cascade.json;\n the connectors' secrets default to the connectors emulator's: set the CASCADE_* variables for real vendors).",
+    },
+  );
   const gateway = merged(serviceAlias, { ...gatewayContainer(compose), ports: list([`${GATEWAY_PORT}:${GATEWAY_PORT}`]) });
   add(services, 'gateway', gateway, { space: true, comment: ' docker-compose.production.yml switches it off for two replicas behind a load balancer.' });
 
@@ -275,7 +294,7 @@ export function dockerComposeYaml(): string {
 export function dockerComposeAdminYaml(): string {
   const { map, list, add, toString } = createComposeDocument();
   const services = map({});
-  for (const emulator of EMULATORS) add(services, emulator.name, map({ ports: list([`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`]) }));
+  for (const emulator of [...EMULATORS, CONNECTORS_EMULATOR]) add(services, emulator.name, map({ ports: list([`127.0.0.1:${emulator.defaultPort}:${emulator.defaultPort}`]) }));
   const root = map({});
   add(root, 'services', services);
   return toString(

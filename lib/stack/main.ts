@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { fromRoot } from '../root';
 import { portInUseMessage } from '../process';
-import { EMULATORS, SYNC_SERVICE } from '../services';
+import { ALL_EMULATORS, SYNC_SERVICE } from '../services';
 import { DEV_IDENTITY, removeDevAuthFile, signDevToken, writeDevAuthFile } from './dev-token';
 import { launch } from './launcher';
 import { patientGraphServices, portIfFree } from './patient-graph';
@@ -78,7 +78,7 @@ async function main() {
   const syncAdminToken = env.REDIS_URL ? undefined : crypto.randomBytes(24).toString('hex');
   // The documented ports, so `npm run sync -- --backfill` and other tools find the emulators with
   // their defaults; a service whose port is taken binds another and the progress lines say which.
-  const emulatorPorts = Object.fromEntries(EMULATORS.map(({ name, defaultPort }) => [name, defaultPort]));
+  const emulatorPorts = Object.fromEntries(ALL_EMULATORS.map(({ name, defaultPort }) => [name, defaultPort]));
   const services = patientGraphServices({ gatewayPort: port, jwtSecret, developmentToken: devToken, seedPatients, replicas, syncPort: SYNC_SERVICE.port, syncAdminToken, emulatorPorts, env });
   console.error(`Starting the patient graph: ${services.flat().length} processes, one line each as it starts and as it is ready…`);
   const stack = await launch(services);
@@ -101,7 +101,7 @@ Try:
     --data '${JSON.stringify({ query: SAMPLE_QUERY })}'
 
 Vendor emulators (admin API: requests served, faults to inject, webhooks sent; see the README):
-${EMULATORS.map(({ name }) => `  ${name.padEnd(26)}${stack.urls[name]}/__admin`).join('\n')}
+${ALL_EMULATORS.map(({ name }) => `  ${name.padEnd(26)}${stack.urls[name]}/__admin`).join('\n')}
 
 A service that dies is restarted on its port; each death and restart is a line here. Ctrl-C stops everything.`);
 

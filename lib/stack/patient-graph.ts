@@ -1,7 +1,8 @@
 /**
  * The bundled patient graph as processes, from the service registry (lib/services.ts): the vendor
  * emulators, the subgraphs wired to the emulators they read from (and, for their vendor caches,
- * to the event bus), the sync service (sync subgraph, webhook ingress and worker), and the gateway
+ * to the event bus), the sync service (sync subgraph, webhook ingress and worker), the cascade
+ * service (following the sync service's bus, delivering to the connectors emulator), and the gateway
  * wired to the subgraphs and to the sync service's event bus, all sharing one
  * INTERNAL_TOKEN_SECRET. Every service binds its own port: the emulators and the sync service the
  * ones asked for (e.g. their documented ones) or, when those are taken, any free port; the
@@ -16,8 +17,8 @@ import net from 'node:net';
 import { subgraphUrlEnv } from '../../gateway/src/config';
 import { INTERNAL_TOKEN_SECRET_ENV } from '../internal-identity';
 import { fromRoot } from '../root';
-import { EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, scriptOf, vendorEnv } from '../services';
-import type { EmulatorService, SubgraphService } from '../services';
+import { CASCADE_SERVICE, CONNECTORS_EMULATOR, EMULATORS, SUBGRAPHS, SYNC_SERVICE, WEBHOOK_SECRETS, hasVendorCache, scriptOf, vendorEnv } from '../services';
+import type { EmulatorService, SubgraphService, VendorEmulatorService } from '../services';
 import type { ServiceSpec } from './launcher';
 
 export interface PatientGraphOptions {
@@ -111,14 +112,14 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
   const keyForRun = (variable: string) => (redisUrl && !options.env[variable] ? { [variable]: crypto.randomBytes(32).toString('hex') } : {});
   const vendorCacheKey = keyForRun('VENDOR_CACHE_KEY');
   const entityCacheKey = keyForRun('CACHE_ENCRYPTION_KEY');
-  const tokenOf = (emulator: EmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
+  const tokenOf = (emulator: VendorEmulatorService) => options.env[emulator.tokenEnv] ?? emulator.devToken;
   // Variables given to the launcher that reach a service as they are.
   const passOn = (wanted: (key: string) => boolean) => Object.fromEntries(Object.entries(options.env).filter(([key]) => wanted(key)));
   // Tracing settings (OTEL_*: the collector, sampler, resource) reach every traced service, each
   // named after itself: one OTEL_SERVICE_NAME for the whole stack would hide which process a span is from.
   const telemetry = (service: string) => ({ ...passOn((key) => key.startsWith('OTEL_')), OTEL_SERVICE_NAME: service });
-  const urlOf = (urls: Readonly<Record<string, string>>) => (emulator: EmulatorService) => urls[emulator.name];
-  const wantedPort = (emulator: EmulatorService) => options.emulatorPorts?.[emulator.name] ?? 0;
+  const urlOf = (urls: Readonly<Record<string, string>>) => (emulator: VendorEmulatorService) => urls[emulator.name];
+  const wantedPort = (emulator: VendorEmulatorService) => options.emulatorPorts?.[emulator.name] ?? 0;
   const emulators: ServiceSpec[] = EMULATORS.map((emulator: EmulatorService) => ({
     name: emulator.name,
     script: scriptOf(emulator),
@@ -133,6 +134,14 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       [emulator.webhook.urlEnv]: `${syncOrigin(urls)}${emulator.webhook.path}`,
     }),
   }));
+  // The connectors emulator only receives: no seed, no webhooks.
+  emulators.push({
+    name: CONNECTORS_EMULATOR.name,
+    script: scriptOf(CONNECTORS_EMULATOR),
+    port: wantedPort(CONNECTORS_EMULATOR),
+    anyPortIfTaken: true,
+    env: () => ({ ...shared, [CONNECTORS_EMULATOR.tokenEnv]: tokenOf(CONNECTORS_EMULATOR) }),
+  });
   const replicas = options.replicas ?? 1;
   const instances = (subgraph: string) => Array.from({ length: replicas }, (_, index) => instanceName(subgraph, index));
   const vendorCacheEnv = (subgraph: SubgraphService, urls: Readonly<Record<string, string>>) =>
@@ -150,6 +159,19 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       }),
     })),
   );
+  // One instance: without Redis its outbox and step store are in its own memory.
+  const cascade: ServiceSpec = {
+    name: CASCADE_SERVICE.name,
+    script: scriptOf(CASCADE_SERVICE),
+    env: (urls) => ({
+      ...shared,
+      ...passOn((key) => key.startsWith('CASCADE_')),
+      ...telemetry(CASCADE_SERVICE.name),
+      ...vendorEnv(CASCADE_SERVICE.emulators, urlOf(urls), tokenOf),
+      ...followBus(urls),
+      ...internalTokenSecret,
+    }),
+  };
   const sync: ServiceSpec = {
     name: SYNC_SERVICE.name,
     script: scriptOf(SYNC_SERVICE),
@@ -187,9 +209,10 @@ export function patientGraphServices(options: PatientGraphOptions): ServiceSpec[
       ...internalTokenSecret,
       GATEWAY_CONFIG: options.env.GATEWAY_CONFIG ?? fromRoot('schema', 'gateway.json'),
       [subgraphUrlEnv(SYNC_SERVICE.name)]: urls[SYNC_SERVICE.name],
+      [subgraphUrlEnv(CASCADE_SERVICE.name)]: urls[CASCADE_SERVICE.name],
       ...followBus(urls),
       ...Object.fromEntries(SUBGRAPHS.map(({ name }) => [subgraphUrlEnv(name), instances(name).map((instance) => urls[instance]).join(',')])),
     }),
   };
-  return [[sync], emulators, subgraphs, [gateway]];
+  return [[sync], emulators, [...subgraphs, cascade], [gateway]];
 }

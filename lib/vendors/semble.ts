@@ -198,6 +198,29 @@ export interface BookingListArgs {
 
 export type ActivityKind = 'bookings' | 'invoices';
 
+/** A new patient as Semble's createPatient takes it (`patientData`); absent members are not sent. */
+export interface SembleNewPatient {
+  first: string;
+  last: string;
+  email?: string;
+  /** YYYY-MM-DD. */
+  dob?: string;
+  /** Emulator extension, unverified against the real API: the patient's mobile number. */
+  phone?: string;
+  address?: string;
+  city?: string;
+  postcode?: string;
+  country?: string;
+}
+
+/** Semble answered a write with its payload's `error` (its message is not kept: it may name the patient). */
+export class SembleRejectedError extends Error {
+  override name = 'SembleRejectedError';
+  constructor() {
+    super('Semble refused the write');
+  }
+}
+
 export interface ActivityRequest {
   patientId: string;
   kind: ActivityKind;
@@ -339,8 +362,22 @@ export function createSembleClient(options: SembleClientOptions) {
     return answers.flat() as Array<SembleBooking[] | SembleInvoice[] | Error>;
   }
 
+  /**
+   * Creates a patient (Semble then sends PATIENT_CREATED to its webhooks). A write without an
+   * idempotency key: never retried, so a timeout may leave a patient created.
+   */
+  async function createPatient(patientData: SembleNewPatient): Promise<SemblePatient> {
+    const query = `mutation {\n  createPatient(patientData: ${graphqlLiteral(patientData)}) { data { ${PATIENT_FIELDS} } error }\n}`;
+    const answer = await http.request<GraphQLAnswer>({ method: 'POST', path: '/graphql', body: { query }, retryable: false });
+    const payload = answer?.data?.createPatient as { data?: SemblePatient | null; error?: string | null } | undefined;
+    if (answer?.errors?.length || !payload) throw new VendorError(VENDOR, VendorErrorCode.BadResponse, 'answered createPatient without its payload');
+    if (payload.error || !payload.data) throw new SembleRejectedError();
+    return payload.data;
+  }
+
   return {
     vendor: VENDOR,
+    createPatient,
     listPatients,
     listBookings,
     patientsById: (ids: readonly string[]) => byIds<SemblePatient>('patient', PATIENT_FIELDS, ids),

@@ -11,12 +11,18 @@
  * `{ eventType, data: { id } }` with the shared-secret header (lib/webhooks/semble.ts) —
  * for API writes too, as Semble notifies every change whoever made it.
  *
+ *   POST  /__admin/patients      { firstName, lastName, title?, gender?, email?, dob?, phone?, address?,
+ *                                  city?, postcode?, country? }  → 201 the new patient; PATIENT_CREATED
+ *         (as does the `createPatient(patientData)` mutation)
  *   PATCH /__admin/patients/:id  { firstName?, lastName?, email?, dob?, phone?, address?, city?,
  *                                  postcode?, country? }  → PATIENT_UPDATED
  *   GET   /__admin/patients/:id/changes  → { changes: [{ patientId, at, source: UI | API, fields }] }:
  *         emulator extension (Semble keeps no field history), who changed which fields (names
  *         only), so a test can tell writes through the API (the sync engine's) from people's
- *   PATCH /__admin/bookings/:id  { start?, end?, cancel?: true, cancellationReason? } → BOOKING_UPDATED
+ *   POST  /__admin/bookings      { patientId, start, end, doctorId?, location?, appointmentType? }
+ *                                → 201 the new booking; BOOKING_CREATED
+ *   PATCH /__admin/bookings/:id  { start?, end?, cancel?: true, cancellationReason?,
+ *                                  attendance?: ARRIVED | COMPLETED | DNA } → BOOKING_UPDATED
  *   GET   /__admin/webhooks      deliveries so far (lib/webhooks/emulator-admin.ts)
  */
 import { buildSchema, graphql } from 'graphql';
@@ -28,8 +34,8 @@ import type { SeedWorld } from '../../../lib/seed';
 import { createAdminFront, createWebhookSender, sendAdminResult, signSemble } from '../../../lib/webhooks';
 import type { SembleEventType, SembleWebhookBody, WebhookDelivery, WebhookRetryOptions } from '../../../lib/webhooks';
 import type { SembleBooking, SembleInvoice, SemblePatient } from '../../../lib/vendors/semble';
-import { applyBookingChanges, applyPatientChanges, createSembleStore, inRange, matchesOptions, paginate, SembleInputError } from './store';
-import type { BookingChanges, DateRange, Pagination, PatientChanges, QueryOptions, SembleStore, Stored } from './store';
+import { applyBookingChanges, applyPatientChanges, createBooking, createPatient, createSembleStore, inRange, matchesOptions, paginate, SembleInputError } from './store';
+import type { BookingChanges, DateRange, NewBooking, NewPatient, Pagination, PatientChanges, QueryOptions, SembleStore, Stored } from './store';
 
 /**
  * Input type names are the emulator's own: the client writes arguments as literals, so it
@@ -116,7 +122,24 @@ const SDL = /* GraphQL */ `
   }
   type PatientPayload { data: Patient error: String }
 
+  # createPatient's input (Semble's own takes more, e.g. numbers and custom attributes: not emulated).
+  input CreatePatientDataInput {
+    first: String!
+    last: String!
+    title: String
+    gender: String
+    email: String
+    dob: String
+    address: String
+    city: String
+    postcode: String
+    country: String
+    # Emulator extension, UNVERIFIED (as on PatientDataInput): the patient's mobile number.
+    phone: String
+  }
+
   type Mutation {
+    createPatient(patientData: CreatePatientDataInput!): PatientPayload
     updatePatient(id: ID!, patientData: PatientDataInput!): PatientPayload
   }
 
@@ -184,6 +207,26 @@ type Notify = (eventType: SembleEventType, id: string) => Promise<WebhookDeliver
 
 function createRoot(store: SembleStore, notify: Notify) {
   return {
+    /** Semble's payload style, as updatePatient: problems in `error`, naming fields, never values. */
+    createPatient({ patientData }: { patientData: PatientDataInput & { first: string; last: string; title?: string | null; gender?: string | null } }) {
+      const problem = checkNewPatient({ ...patientData, firstName: patientData.first, lastName: patientData.last });
+      if (problem) return { data: null, error: problem };
+      const patient = createPatient(store, {
+        firstName: patientData.first,
+        lastName: patientData.last,
+        title: patientData.title,
+        gender: patientData.gender,
+        email: patientData.email,
+        dob: patientData.dob,
+        phone: patientData.phone,
+        address: patientData.address,
+        city: patientData.city,
+        postcode: patientData.postcode,
+        country: patientData.country,
+      });
+      void notify('PATIENT_CREATED', patient.id);
+      return { data: patient, error: null };
+    },
     /** Semble's payload style: problems come back in `error`, not as GraphQL errors. Messages never echo values. */
     updatePatient({ id, patientData }: { id: string; patientData: PatientDataInput }) {
       const patient = store.patients.get(id);
@@ -313,6 +356,15 @@ export async function startSembleEmulator(options: SembleEmulatorOptions): Promi
     res.status(404).json({ errors: [{ message: 'Not found' }] });
   };
 
+  admin.post('/patients', async (req, res) => {
+    const parsed = readNewPatient(req.body);
+    if (typeof parsed === 'string') return badRequest(res, parsed);
+    const patient = createPatient(store, parsed);
+    const delivery = await notify('PATIENT_CREATED', patient.id);
+    res.status(201);
+    sendAdminResult(res, patientView(patient), delivery ? [delivery.id] : []);
+  });
+
   admin.patch('/patients/:id', async (req, res) => {
     const patient = store.patients.get(req.params.id as string);
     if (!patient || patient.deleted) return notFound(res);
@@ -328,6 +380,15 @@ export async function startSembleEmulator(options: SembleEmulatorOptions): Promi
     const id = req.params.id as string;
     if (!store.patients.has(id)) return notFound(res);
     res.json({ changes: store.patientChanges.filter((change) => change.patientId === id) });
+  });
+
+  admin.post('/bookings', async (req, res) => {
+    const parsed = readNewBooking(req.body, store);
+    if (typeof parsed === 'string') return badRequest(res, parsed);
+    const booking = createBooking(store, parsed);
+    const delivery = await notify('BOOKING_CREATED', booking.id);
+    res.status(201);
+    sendAdminResult(res, booking, delivery ? [delivery.id] : []);
   });
 
   admin.patch('/bookings/:id', async (req, res) => {
@@ -403,13 +464,42 @@ function readPatientChanges(body: unknown): PatientChanges | string {
   return input as PatientChanges;
 }
 
+const NEW_PATIENT_KEYS = ['firstName', 'lastName', 'title', 'gender', 'email', 'dob', 'phone', 'address', 'city', 'postcode', 'country'] as const;
+
+/** What is wrong with a new patient (naming fields, never values), or null. */
+function checkNewPatient(input: { firstName?: unknown; lastName?: unknown; dob?: unknown; phone?: unknown }): string | null {
+  for (const key of ['firstName', 'lastName'] as const) {
+    if (typeof input[key] !== 'string' || (input[key] as string).trim() === '') return `${key} must be a non-empty string.`;
+  }
+  if (input.dob !== undefined && input.dob !== null && (typeof input.dob !== 'string' || !isDate(input.dob))) return 'dob must be a date (YYYY-MM-DD).';
+  if (input.phone !== undefined && input.phone !== null && (typeof input.phone !== 'string' || input.phone === '')) return 'phone must be a non-empty string or null.';
+  return null;
+}
+
+/** The admin body as a new patient, or a message saying what is wrong. */
+function readNewPatient(body: unknown): NewPatient | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Expected a JSON object body.';
+  const input = body as Record<string, unknown>;
+  const unknown = Object.keys(input).filter((key) => !(NEW_PATIENT_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) return `Unknown field(s) ${unknown.join(', ')}: expected any of ${NEW_PATIENT_KEYS.join(', ')}.`;
+  const problem = checkNewPatient(input);
+  if (problem) return problem;
+  for (const key of ['title', 'gender', 'email', 'address', 'city', 'postcode', 'country'] as const) {
+    if (key in input && input[key] !== null && typeof input[key] !== 'string') return `${key} must be a string or null.`;
+  }
+  return input as unknown as NewPatient;
+}
+
 function readBookingChanges(body: unknown, booking: SembleBooking): BookingChanges | string {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Expected a JSON object body.';
-  const input = body as { start?: unknown; end?: unknown; cancel?: unknown; cancellationReason?: unknown };
-  const allowed = ['start', 'end', 'cancel', 'cancellationReason'];
+  const input = body as { start?: unknown; end?: unknown; cancel?: unknown; cancellationReason?: unknown; attendance?: unknown };
+  const allowed = ['start', 'end', 'cancel', 'cancellationReason', 'attendance'];
   const unknown = Object.keys(input).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) return `Unknown field(s) ${unknown.join(', ')}: expected any of ${allowed.join(', ')}.`;
-  if (input.start === undefined && input.end === undefined && input.cancel === undefined) return 'Expected at least one of start, end, cancel.';
+  if (input.start === undefined && input.end === undefined && input.cancel === undefined && input.attendance === undefined) {
+    return 'Expected at least one of start, end, cancel, attendance.';
+  }
+  if (input.attendance !== undefined && !['ARRIVED', 'COMPLETED', 'DNA'].includes(input.attendance as string)) return 'attendance must be one of ARRIVED, COMPLETED, DNA.';
   for (const key of ['start', 'end'] as const) {
     const value = input[key];
     if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) return `${key} must be an ISO date-time.`;
@@ -425,5 +515,25 @@ function readBookingChanges(body: unknown, booking: SembleBooking): BookingChang
     ...(input.start !== undefined ? { start: input.start as string } : {}),
     ...(input.end !== undefined ? { end: input.end as string } : {}),
     ...(input.cancel === true ? { cancellationReason: (input.cancellationReason as string | undefined) ?? 'Cancelled by practice' } : {}),
+    ...(input.attendance !== undefined ? { attendance: input.attendance as BookingChanges['attendance'] } : {}),
   };
+}
+
+function readNewBooking(body: unknown, store: SembleStore): NewBooking | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Expected a JSON object body.';
+  const input = body as Record<string, unknown>;
+  const allowed = ['patientId', 'start', 'end', 'doctorId', 'location', 'appointmentType'];
+  const unknown = Object.keys(input).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) return `Unknown field(s) ${unknown.join(', ')}: expected any of ${allowed.join(', ')}.`;
+  const patient = typeof input.patientId === 'string' ? store.patients.get(input.patientId) : undefined;
+  if (!patient || patient.deleted) return 'patientId must be the id of an existing patient.';
+  for (const key of ['start', 'end'] as const) {
+    if (typeof input[key] !== 'string' || Number.isNaN(Date.parse(input[key] as string))) return `${key} must be an ISO date-time.`;
+  }
+  if (Date.parse(input.end as string) <= Date.parse(input.start as string)) return 'end must be after start.';
+  if (input.doctorId !== undefined && (typeof input.doctorId !== 'string' || !store.users.has(input.doctorId))) return 'doctorId must be the id of a practice user.';
+  for (const key of ['location', 'appointmentType'] as const) {
+    if (key in input && input[key] !== null && typeof input[key] !== 'string') return `${key} must be a string or null.`;
+  }
+  return input as unknown as NewBooking;
 }

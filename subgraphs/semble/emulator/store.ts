@@ -4,6 +4,7 @@
  * webhooks change what the API serves. Also the list semantics every Semble list query shares:
  * filters, `updatedAt` change windows, deleted records, page/pageSize pagination.
  */
+import { randomBytes } from 'node:crypto';
 import type { BookingState, SeedWorld } from '../../../lib/seed';
 import type { SembleBooking, SembleBookingJourney, SembleInvoice, SemblePage, SemblePatient, SembleUser } from '../../../lib/vendors/semble';
 
@@ -252,17 +253,110 @@ function changeableFields(patient: SemblePatient): Record<string, string> {
   return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, JSON.stringify(value ?? null)]));
 }
 
-/** A booking moved or cancelled at the front desk. */
+/** A booking moved, cancelled or attended, as recorded at the front desk. */
 export interface BookingChanges {
   start?: string;
   end?: string;
   /** Set to cancel: Semble keeps the booking and records why. */
   cancellationReason?: string;
+  /** The patient arrived, was seen and left (COMPLETED), or did not attend (DNA): recorded as journey times. */
+  attendance?: 'ARRIVED' | 'COMPLETED' | 'DNA';
 }
 
-export function applyBookingChanges(booking: SembleBooking, changes: BookingChanges): void {
+export function applyBookingChanges(booking: SembleBooking, changes: BookingChanges, now = Date.now()): void {
   if (changes.start !== undefined) booking.start = new Date(changes.start).toISOString();
   if (changes.end !== undefined) booking.end = new Date(changes.end).toISOString();
   if (changes.cancellationReason !== undefined) booking.cancellationReason = changes.cancellationReason;
+  if (changes.attendance !== undefined) {
+    const at = new Date(now).toISOString();
+    const journey = booking.bookingJourney ?? { arrived: null, consultation: null, departed: null, dna: null };
+    if (changes.attendance === 'DNA') journey.dna = at;
+    else {
+      journey.arrived ??= at;
+      if (changes.attendance === 'COMPLETED') {
+        journey.consultation ??= at;
+        journey.departed = at;
+      }
+    }
+    booking.bookingJourney = journey;
+  }
   touch(booking);
+}
+
+/** A booking made at the front desk (Semble's createBooking is not emulated). */
+export interface NewBooking {
+  patientId: string;
+  start: string;
+  end: string;
+  /** A practice user's id; the first doctor when absent. */
+  doctorId?: string;
+  location?: string | null;
+  appointmentType?: string | null;
+}
+
+export function createBooking(store: SembleStore, input: NewBooking, now = Date.now()): SembleBooking {
+  let id: string;
+  do id = randomBytes(12).toString('hex');
+  while (store.bookings.has(id));
+  const doctor = input.doctorId ? store.users.get(input.doctorId) : [...store.users.values()].find((user) => user.isDoctor);
+  const booking: SembleBooking = {
+    id,
+    start: new Date(input.start).toISOString(),
+    end: new Date(input.end).toISOString(),
+    updatedAt: new Date(now).toISOString(),
+    patientId: input.patientId,
+    deleted: false,
+    cancellationReason: null,
+    doctor: doctor ? { id: doctor.id, firstName: doctor.firstName, lastName: doctor.lastName } : null,
+    location: input.location ?? null,
+    appointment: { title: input.appointmentType ?? null },
+    bookingJourney: { arrived: null, consultation: null, departed: null, dna: null },
+  };
+  store.bookings.set(id, booking);
+  return booking;
+}
+
+/** A new patient as Semble's createPatient takes it (and the admin route, standing for the UI). */
+export interface NewPatient {
+  firstName: string;
+  lastName: string;
+  title?: string | null;
+  gender?: string | null;
+  email?: string | null;
+  dob?: string | null;
+  /** The patient's mobile number. */
+  phone?: string | null;
+  address?: string | null;
+  city?: string | null;
+  postcode?: string | null;
+  country?: string | null;
+}
+
+/** Adds a patient with a new ObjectId-style id (as Semble's), created and updated now. */
+export function createPatient(store: SembleStore, input: NewPatient, now = Date.now()): Stored<SemblePatient> {
+  let id: string;
+  do id = randomBytes(12).toString('hex');
+  while (store.patients.has(id));
+  const at = new Date(now).toISOString();
+  const patient: Stored<SemblePatient> = {
+    id,
+    title: input.title ?? null,
+    status: 'active',
+    firstName: input.firstName,
+    lastName: input.lastName,
+    fullName: `${input.firstName} ${input.lastName}`,
+    dob: input.dob ?? null,
+    gender: input.gender ?? null,
+    sex: input.gender ?? null,
+    email: input.email ?? null,
+    createdAt: at,
+    updatedAt: at,
+    phones: input.phone ? [{ phoneId: `${id}-phone-1`, phoneType: 'Mobile', phoneNumber: input.phone }] : [],
+    address: { address: input.address ?? null, city: input.city ?? null, postcode: input.postcode ?? null, country: input.country ?? null },
+    numbers: [],
+    communicationPreferences: { receiveEmail: true, receiveSMS: true, promotionalMarketing: false },
+    deleted: false,
+  };
+  store.patients.set(id, patient);
+  return patient;
 }

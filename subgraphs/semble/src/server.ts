@@ -12,7 +12,7 @@ import type { RunningSubgraph } from '../../../lib/subgraph';
 import { fromRoot } from '../../../lib/root';
 import { VendorError, VendorErrorCode } from '../../../lib/vendor-error';
 import { appointmentStatusOf } from './booking-status';
-import { createSembleClient, MAX_PAGE_SIZE, VENDOR } from '../../../lib/vendors/semble';
+import { createSembleClient, MAX_PAGE_SIZE, SembleRejectedError, VENDOR } from '../../../lib/vendors/semble';
 import type { SembleBooking, SembleClient, SembleInvoice, SemblePatient, SembleUser } from '../../../lib/vendors/semble';
 import type { SembleConfig } from './config';
 import { badUserInput, connectionOf, filteredSource, offsetAfter, pagedSource, validateFirst } from './connection';
@@ -89,7 +89,52 @@ interface AppointmentsArgs {
   after?: string | null;
 }
 
+interface NewPatientInput {
+  firstName: string;
+  lastName: string;
+  email?: string | null;
+  dateOfBirth?: string | null;
+  phone?: string | null;
+  address?: string | null;
+  city?: string | null;
+  postcode?: string | null;
+  country?: string | null;
+}
+
+/** The input checked (names non-blank, a real date of birth) and in Semble's `patientData` shape; messages name fields, never values. */
+function newPatientData(input: NewPatientInput) {
+  for (const key of ['firstName', 'lastName'] as const) {
+    if (!input[key].trim()) throw badUserInput(`input.${key}`, 'a non-blank name', `input.${key} must not be blank`);
+  }
+  const dob = input.dateOfBirth ?? undefined;
+  if (dob !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(dob) || Number.isNaN(Date.parse(dob)))) {
+    throw badUserInput('input.dateOfBirth', 'a date, YYYY-MM-DD', 'input.dateOfBirth must be a date (YYYY-MM-DD)');
+  }
+  const optional = (value: string | null | undefined) => (value === null || value === undefined || value.trim() === '' ? undefined : value.trim());
+  return {
+    first: input.firstName.trim(),
+    last: input.lastName.trim(),
+    email: optional(input.email),
+    dob,
+    phone: optional(input.phone),
+    address: optional(input.address),
+    city: optional(input.city),
+    postcode: optional(input.postcode),
+    country: optional(input.country),
+  };
+}
+
 export const resolvers: GraphQLResolverMap<SembleContext> = {
+  Mutation: {
+    async createPatient(_source: unknown, args: { input: NewPatientInput }, context: SembleContext) {
+      try {
+        return await context.client.createPatient(newPatientData(args.input));
+      } catch (error) {
+        if (error instanceof SembleRejectedError) throw new GraphQLError('Semble refused the new patient', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'input' } });
+        throw error;
+      }
+    },
+  },
   Query: {
     async patients(_source: unknown, args: PatientsArgs, context: SembleContext) {
       const limit = validateFirst(args.first);

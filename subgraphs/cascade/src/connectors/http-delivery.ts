@@ -1,0 +1,84 @@
+/**
+ * The HTTP attempt every connector makes, and the one mapping from a vendor's answer to a
+ * DeliveryOutcome: 2xx sent; 408, 429, 5xx, a timeout or a refused connection retry (with the
+ * vendor's Retry-After); any other answer failed. One attempt only: the engine owns retries.
+ * Reasons name the connector and the HTTP status, never a body (it may echo field values).
+ */
+import type { DeliveryOutcome } from './types';
+import { parseRetryAfter } from './retry-after';
+
+export interface HttpAttempt {
+  method: 'POST' | 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A 2xx answer, read in full so the connector can take the vendor's id from it. */
+export interface HttpSuccess {
+  ok: true;
+  status: number;
+  text: string;
+}
+
+export type HttpResult = HttpSuccess | { ok: false; outcome: DeliveryOutcome };
+
+export interface AttemptContext {
+  /** e.g. `slack "front-desk"`: how reasons name the connector. */
+  label: string;
+  /** The engine's signal (timeout of the whole step, shutdown). */
+  signal: AbortSignal;
+  /** This connector's own limit on one request. */
+  timeoutMs: number;
+  /** Injected by tests that need a broken network; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+/** Whether an answer with this status is worth sending again later. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+export async function attemptHttp(request: HttpAttempt, context: AttemptContext): Promise<HttpResult> {
+  const timeout = AbortSignal.timeout(context.timeoutMs);
+  let response: Response;
+  try {
+    response = await (context.fetch ?? fetch)(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.any([context.signal, timeout]),
+      redirect: 'manual',
+    });
+  } catch {
+    const why = context.signal.aborted ? 'was aborted' : timeout.aborted ? `got no answer within ${context.timeoutMs} ms` : 'could not reach the vendor';
+    return { ok: false, outcome: { status: 'retry', reason: `${context.label} ${why}` } };
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    return { ok: false, outcome: { status: 'retry', reason: `${context.label} lost the connection while reading the answer`, httpStatus: response.status } };
+  }
+  if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status, text };
+  const httpStatus = response.status;
+  if (isRetryableStatus(httpStatus)) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return {
+      ok: false,
+      outcome: { status: 'retry', reason: `${context.label} answered HTTP ${httpStatus}`, httpStatus, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+    };
+  }
+  return { ok: false, outcome: { status: 'failed', reason: `${context.label} answered HTTP ${httpStatus}`, httpStatus } };
+}
+
+/** A JSON answer's property, or undefined when the answer is not JSON or lacks it. */
+export function jsonProperty(text: string, ...path: string[]): string | undefined {
+  try {
+    let value: unknown = JSON.parse(text);
+    for (const key of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
