@@ -57,8 +57,10 @@ describe('the new-patient cascade through the real stack', () => {
   beforeAll(async () => {
     stack = await startPatientGraph({
       cascadeEnv: {
-        // Short-term steps due 3 s after the event: time to record the new contact's consent first.
-        CASCADE_SHORT_TERM_DELAY_MS: '3000',
+        // Short-term steps due 10 s after the event: time for the sync to create the new contact and
+        // for the test to record its consent before the marketing step asks (a busy 2-core CI
+        // machine can take seconds for the first; 3 s raced).
+        CASCADE_SHORT_TERM_DELAY_MS: '10000',
         CASCADE_MAX_ATTEMPTS: '3',
         CASCADE_RETRY_BASE_MS: '100',
         CASCADE_RETRY_MAX_MS: '400',
