@@ -8,6 +8,8 @@
  * lines carry no trace id.
  */
 import { SpanKind } from '@opentelemetry/api';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { createLogger } from '../lib/logger';
@@ -190,6 +192,44 @@ describe('tracing across the gateway, the subgraphs and the vendors', () => {
     const fetches = spans().filter((span) => span.name === 'subgraph.fetch semble' && span.spanContext().traceId === EXPORT_TRACE_ID);
     expect(fetches).toHaveLength(3);
     for (const fetchSpan of fetches) expect(descends(fetchSpan, operation)).toBe(true);
+  });
+
+  it('traces each event a subscriber receives as its own trace, with the lookup through the subgraphs as its children', async () => {
+    const patient = stack.world.patients[5]!;
+    const client = createClient({ url: stack.gateway.graphqlUrl.replace('http://', 'ws://'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${stack.token}` }, retryAttempts: 0 });
+    const received: any[] = [];
+    try {
+      client.subscribe(
+        { query: 'subscription Watch($patientId: ID) { syncEvents(patientId: $patientId) { id type patient { id fullName } } }', variables: { patientId: patient.id } },
+        { next: (result) => void received.push(result), error: (error) => void received.push({ error }), complete: () => undefined },
+      );
+      // Subscribed once the gateway counts a subscriber (no event can be missed after that).
+      await until('the subscription to start', async () => {
+        const metrics = await fetch(`${new URL(stack.gateway.graphqlUrl).origin}/metrics`).then((response) => response.text());
+        return /^gateway_subscriptions_active(?:\{[^}]*\})? [1-9]/m.test(metrics);
+      });
+      const response = await fetch(`${stack.emulators.semble}/__admin/patients/${patient.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ firstName: 'Subscribed' }),
+      });
+      expect(response.ok).toBe(true);
+      const event = await until('a sync event for the subscriber', () => received.find((result) => result.data?.syncEvents));
+      expect(event.data.syncEvents.patient.id).toBe(patient.id);
+    } finally {
+      await client.dispose();
+    }
+
+    const eventSpan = await until('the subscription event span', () => spans().find((span) => span.name === 'graphql.subscription.event syncEvents'));
+    expect(eventSpan.kind).toBe(SpanKind.CONSUMER);
+    expect(eventSpan.parentSpanContext).toBeUndefined();
+    expect(eventSpan.attributes['patient_graph.topic']).toEqual(expect.any(String));
+    const lookups = () => spans().filter((span) => span.name.startsWith('subgraph.fetch ') && descends(span, eventSpan));
+    // The lookup reads the event from the sync subgraph and the patient's name from Semble.
+    await until('the lookup fetches under the event span', () => {
+      const names = lookups().map((span) => span.name);
+      return names.includes('subgraph.fetch sync') && names.includes('subgraph.fetch semble');
+    });
   });
 
   it('adds no trace id to errors or log lines once tracing is off', async () => {

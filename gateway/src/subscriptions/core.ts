@@ -6,10 +6,12 @@
  * resolved through the query planner, identical selections for the same authorisation scope
  * once per event and shared (`results`). Authentication is the transport's.
  */
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { Logger } from '../../../lib/logger';
 import { parseCursor } from '../../../lib/event-bus/cursor';
+import { inSpan } from '../../../lib/tracing/spans';
 import type { BusEvent, EventBus } from '../../../lib/event-bus/types';
 import type { AuthIdentity } from '../auth';
 import type { GatewayConfig } from '../config';
@@ -85,7 +87,17 @@ class SharedResolutions {
     const key = JSON.stringify([prepared.lookupQuery, variables, cursor, lookupId, scopeOf(auth)]);
     let result = this.inflight.get(key);
     if (!result) {
-      result = this.execute(prepared.lookupQuery, { ...variables, __eventId: lookupId }, auth);
+      // Each event is a trace of its own (the bus carries no trace context): the lookup's planning
+      // and subgraph fetches are its children. Once per shared resolution, not per subscriber.
+      result = inSpan(
+        `graphql.subscription.event ${prepared.fieldName}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: { 'graphql.operation.type': 'subscription', 'graphql.field.name': prepared.fieldName, 'patient_graph.topic': prepared.mapping.topic, 'patient_graph.bus.cursor': cursor },
+        },
+        () => this.execute(prepared.lookupQuery, { ...variables, __eventId: lookupId }, auth),
+        ROOT_CONTEXT,
+      );
       this.inflight.set(key, result);
       // Subscribers of one event ask within the same turn of the fan-out; keep the result a
       // moment longer for replays running close behind, then let it go.

@@ -4,6 +4,8 @@
  * vendor's Retry-After); any other answer failed. One attempt only: the engine owns retries.
  * Reasons name the connector and the HTTP status, never a body (it may echo field values).
  */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { inSpan } from '../../../../lib/tracing/spans';
 import type { DeliveryOutcome } from './types';
 import { parseRetryAfter } from './retry-after';
 
@@ -39,7 +41,32 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-export async function attemptHttp(request: HttpAttempt, context: AttemptContext): Promise<HttpResult> {
+/**
+ * One attempt, as a client span (`<METHOD> connector`): the connector, the vendor's host, the
+ * status and the outcome; never the URL's path or query (webhook URLs hold their secret there).
+ */
+export function attemptHttp(request: HttpAttempt, context: AttemptContext): Promise<HttpResult> {
+  let host: string | undefined;
+  try {
+    host = new URL(request.url).hostname;
+  } catch {
+    host = undefined;
+  }
+  return inSpan(
+    `${request.method} connector`,
+    { kind: SpanKind.CLIENT, attributes: { 'patient_graph.connector': context.label, 'http.request.method': request.method, ...(host ? { 'server.address': host } : {}) } },
+    async (span) => {
+      const result = await attempt(request, context);
+      const status = result.ok ? result.status : result.outcome.httpStatus;
+      if (status !== undefined) span.setAttribute('http.response.status_code', status);
+      span.setAttribute('patient_graph.outcome', result.ok ? 'sent' : result.outcome.status);
+      if (!result.ok && result.outcome.status !== 'sent') span.setStatus({ code: SpanStatusCode.ERROR, message: result.outcome.reason });
+      return result;
+    },
+  );
+}
+
+async function attempt(request: HttpAttempt, context: AttemptContext): Promise<HttpResult> {
   const timeout = AbortSignal.timeout(context.timeoutMs);
   let response: Response;
   try {
