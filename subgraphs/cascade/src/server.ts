@@ -1,7 +1,8 @@
 /**
  * The cascade subgraph: CascadeStep and its changes, Patient.cascadeSteps, the dead letters and
  * their redrive; plus, in the same process unless CASCADE_WORKER=false, the intake (sync-inbox
- * and conflicts → cascade events) and the engine (outbox, scheduler, deliverer). The Subscription
+ * and conflicts → cascade events), the sweep that stands in for a lost PATIENT_CREATED webhook
+ * (sweep.ts) and the engine (outbox, scheduler, deliverer). The Subscription
  * root field is served by the gateway from the `cascade-steps` topic (schema/gateway.json), with
  * Query.cascadeStepChange as its lookup. No I/O at import time.
  */
@@ -34,6 +35,8 @@ import { CASCADE_STEPS_TOPIC } from './events';
 import { createEventMapper, startIntake } from './sources';
 import { createCascadeStore } from './store';
 import type { CascadeStore, StepRecord } from './store';
+import { startCascadeSweep } from './sweep';
+import type { CascadeSweep } from './sweep';
 
 export const name = 'cascade';
 
@@ -141,6 +144,8 @@ export interface CascadeServer extends RunningSubgraph {
   store: CascadeStore;
   engine: CascadeEngine;
   file: CascadeFile;
+  /** The reconciliation sweep (sweep.ts), when the worker runs and CASCADE_SWEEP_INTERVAL_MS > 0. */
+  sweep?: CascadeSweep;
 }
 
 /**
@@ -194,6 +199,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     if (!deps.store) cleanUps.push(() => store.close());
 
     const timeoutMs = config.vendorTimeoutMs;
+    let sweep: CascadeSweep | undefined;
     const hubspot = createHubSpotClient({ baseUrl: config.hubspotBaseUrl, token: config.hubspotToken, timeoutMs });
     const engine = createCascadeEngine({
       bus: outbox,
@@ -222,15 +228,28 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     if (config.worker) {
       await engine.start();
       cleanUps.push(() => engine.stop());
+      const semble = createSembleClient({ baseUrl: config.sembleBaseUrl, token: config.sembleToken, timeoutMs });
       const mapper = createEventMapper({
-        semble: createSembleClient({ baseUrl: config.sembleBaseUrl, token: config.sembleToken, timeoutMs }),
+        semble,
         stripe: createStripeClient({ baseUrl: config.stripeBaseUrl, token: config.stripeSecretKey, timeoutMs }),
         goCardless: createGoCardlessClient({ baseUrl: config.goCardlessBaseUrl, token: config.goCardlessAccessToken, timeoutMs }),
       });
       const stopIntake = await startIntake({ bus: shared, mapper, accept: engine.accept, logger, consumer: config.workerName, mode: intakeMode, store, claimAfterMs: config.claimAfterMs });
       cleanUps.push(stopIntake);
+      if (config.sweepIntervalMs > 0) {
+        sweep = await startCascadeSweep({
+          semble,
+          store,
+          accept: engine.accept,
+          logger,
+          owner: config.workerName,
+          intervalMs: config.sweepIntervalMs,
+          overlapMs: config.sweepOverlapMs,
+        });
+        cleanUps.push(() => (sweep as CascadeSweep).stop());
+      }
     }
-    return { ...subgraph, store, engine, file, stop: cleanUp };
+    return { ...subgraph, store, engine, file, ...(sweep ? { sweep } : {}), stop: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;
