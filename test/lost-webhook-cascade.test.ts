@@ -77,6 +77,13 @@ describe('a new patient whose Semble webhook was lost', () => {
     for (let run = 0; run < 3; run++) expect(await stack.cascade.sweep?.runOnce()).toMatchObject({ outcome: 'completed' });
     const welcome = (await receivedFor(eventId)).filter((entry) => entry.idempotencyKey === `${eventId}:welcome-email`);
     expect(welcome.map((entry) => [entry.vendor, entry.duplicate, entry.status])).toEqual([['webhook', false, 200]]);
+
+    // The sweep's runs and finds show on the cascade's /metrics (open: no CASCADE_ADMIN_TOKEN in the stack).
+    const metrics = await (await fetch(`${stack.cascade.url}/metrics`)).text();
+    const sample = (series: string) => Number(metrics.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1]);
+    expect(sample('cascade_sweep_runs_total{outcome="completed"}')).toBeGreaterThanOrEqual(3);
+    expect(sample('cascade_sweep_patients_found_total')).toBeGreaterThanOrEqual(1);
+    expect(metrics).not.toContain(patientId);
   }, 120_000);
 
   it('gets each step once when its webhook arrived, however many sweeps see it', async () => {

@@ -2,7 +2,7 @@
  * The cascade subgraph: CascadeStep and its changes, Patient.cascadeSteps, the dead letters and
  * their redrive; plus, in the same process unless CASCADE_WORKER=false, the intake (sync-inbox
  * and conflicts → cascade events), the sweep that stands in for a lost PATIENT_CREATED webhook
- * (sweep.ts) and the engine (outbox, scheduler, deliverer). The Subscription
+ * (sweep.ts) and the engine (outbox, scheduler, deliverer); GET /metrics (metrics.ts). The Subscription
  * root field is served by the gateway from the `cascade-steps` topic (schema/gateway.json), with
  * Query.cascadeStepChange as its lookup. No I/O at import time.
  */
@@ -32,6 +32,8 @@ import type { Connector } from './connectors/types';
 import { createCascadeEngine } from './engine';
 import type { CascadeEngine, StepChangePayload } from './engine';
 import { CASCADE_STEPS_TOPIC } from './events';
+import { createCascadeMetrics } from './metrics';
+import { createMetricsRouter } from './metrics-route';
 import { createEventMapper, startIntake } from './sources';
 import { createCascadeStore } from './store';
 import type { CascadeStore, StepRecord } from './store';
@@ -168,7 +170,8 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
   const logger = deps.logger ?? createLogger(name);
   const env = deps.env ?? {};
   const file = loadCascadeFile(config.configFile, env);
-  const connectors = deps.connectors ?? buildConnectors(file, env);
+  const metrics = createCascadeMetrics(file);
+  const connectors = metrics.meterConnectors(deps.connectors ?? buildConnectors(file, env));
 
   const cleanUps: Array<() => Promise<void>> = [];
   const cleanUp = async () => {
@@ -203,7 +206,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     const hubspot = createHubSpotClient({ baseUrl: config.hubspotBaseUrl, token: config.hubspotToken, timeoutMs });
     const engine = createCascadeEngine({
       bus: outbox,
-      changes: shared,
+      changes: metrics.meterChanges(shared),
       store,
       file,
       connectors,
@@ -213,6 +216,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
       pollIntervalMs: config.pollIntervalMs,
       claimAfterMs: config.claimAfterMs,
     });
+    metrics.watch({ store, engine });
 
     const subgraph = await startSubgraph<CascadeServices>({
       name,
@@ -222,6 +226,9 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
       internalTokenSecret: config.internalTokenSecret,
       port: config.port,
       host: config.host,
+      routes: (app) => {
+        app.use(createMetricsRouter(metrics.registry, config.adminToken));
+      },
     });
     cleanUps.push(() => subgraph.stop());
 
@@ -245,6 +252,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
           owner: config.workerName,
           intervalMs: config.sweepIntervalMs,
           overlapMs: config.sweepOverlapMs,
+          onRun: metrics.countSweep,
         });
         cleanUps.push(() => (sweep as CascadeSweep).stop());
       }
