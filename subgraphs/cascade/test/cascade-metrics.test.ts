@@ -4,9 +4,11 @@
  * delivery attempts by outcome, the queue and dead-letter gauges and each connector's breaker,
  * with no patient data in any label; and the route is closed without CASCADE_ADMIN_TOKEN's bearer.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient } from 'redis';
 import { createMemoryEventBus } from '../../../lib/event-bus/memory';
 import { createLogger } from '../../../lib/logger';
 import { loadCascadeConfig } from '../src/config';
@@ -15,10 +17,13 @@ import type { CascadeEvent } from '../src/events';
 import { createServer } from '../src/server';
 import type { CascadeServer } from '../src/server';
 import { createMemoryCascadeStore } from '../src/store/memory';
+import { createRedisCascadeStore } from '../src/store/redis';
+import type { CascadeStore } from '../src/store/types';
 import { httpTestConnector, startReceiver, until } from './receiver';
 import type { Receiver } from './receiver';
 
 const ADMIN_TOKEN = 'cascade-metrics-test-token';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const FILE = {
   connectors: {
@@ -41,10 +46,13 @@ const event = (patientId: string, firstName: string): CascadeEvent => ({
   fields: { patientId, firstName },
 });
 
-describe('the cascade service /metrics', () => {
+// The queue and dead-letter gauges read the store: both kinds.
+describe.each(['memory', 'redis'] as const)('the cascade service /metrics with the store in %s', (variant) => {
   let receiver: Receiver;
   let cascade: CascadeServer;
   let dir: string;
+  let store: CascadeStore;
+  const prefix = `pg-test:cascade-metrics:${randomUUID()}:`;
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -63,11 +71,19 @@ describe('the cascade service /metrics', () => {
       CASCADE_ADMIN_TOKEN: ADMIN_TOKEN,
       INTERNAL_TOKEN_SECRET: 'cascade-metrics-test-internal-secret-0123456789',
     });
-    cascade = await createServer(config, { bus: createMemoryEventBus(), store: createMemoryCascadeStore(), connectors, logger: createLogger('cascade-metrics-test', 'silent') });
+    store = variant === 'memory' ? createMemoryCascadeStore() : createRedisCascadeStore({ url: REDIS_URL, keyPrefix: prefix });
+    cascade = await createServer(config, { bus: createMemoryEventBus(), store, connectors, logger: createLogger('cascade-metrics-test', 'silent') });
   });
   afterAll(async () => {
     await cascade?.stop();
+    await store?.close();
     await receiver?.stop();
+    if (variant === 'redis') {
+      const client = createClient({ url: REDIS_URL });
+      await client.connect();
+      for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length) await client.del(keys);
+      await client.quit();
+    }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
