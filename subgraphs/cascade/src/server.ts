@@ -202,7 +202,6 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     if (!deps.store) cleanUps.push(() => store.close());
 
     const timeoutMs = config.vendorTimeoutMs;
-    let sweep: CascadeSweep | undefined;
     const hubspot = createHubSpotClient({ baseUrl: config.hubspotBaseUrl, token: config.hubspotToken, timeoutMs });
     const engine = createCascadeEngine({
       bus: outbox,
@@ -232,6 +231,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     });
     cleanUps.push(() => subgraph.stop());
 
+    let sweep: CascadeSweep | undefined;
     if (config.worker) {
       await engine.start();
       cleanUps.push(() => engine.stop());
@@ -244,7 +244,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
       const stopIntake = await startIntake({ bus: shared, mapper, accept: engine.accept, logger, consumer: config.workerName, mode: intakeMode, store, claimAfterMs: config.claimAfterMs });
       cleanUps.push(stopIntake);
       if (config.sweepIntervalMs > 0) {
-        sweep = await startCascadeSweep({
+        const running = await startCascadeSweep({
           semble,
           store,
           accept: engine.accept,
@@ -254,7 +254,8 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
           overlapMs: config.sweepOverlapMs,
           onRun: metrics.countSweep,
         });
-        cleanUps.push(() => (sweep as CascadeSweep).stop());
+        cleanUps.push(() => running.stop());
+        sweep = running;
       }
     }
     return { ...subgraph, store, engine, file, ...(sweep ? { sweep } : {}), stop: cleanUp };

@@ -11,6 +11,7 @@ import { startEmulator } from '../../../lib/emulator-main';
 import type { Listening } from '../../../lib/listen';
 import { createLogger } from '../../../lib/logger';
 import { createSeedWorld } from '../../../lib/seed';
+import { loadCascadeConfig } from '../src/config';
 import { createSembleClient } from '../../../lib/vendors/semble';
 import { entrypoint as sembleEntrypoint } from '../../semble/emulator/main';
 import type { CascadeEvent } from '../src/events';
@@ -134,5 +135,28 @@ describe.each(['memory', 'redis'] as const)('the cascade sweep with the store in
     expect(taken).toEqual([`semble:patient:${made.id}:created`]);
     // Taken: the checkpoint moved past its creation.
     expect(await sweep.runOnce()).toMatchObject({ outcome: 'completed', report: { found: 0 } });
+  });
+});
+
+describe('the sweep and metrics settings', () => {
+  const SECRET = { INTERNAL_TOKEN_SECRET: 'cascade-sweep-settings-internal-secret-012345' };
+
+  it('sweeps every minute from 30 s before its checkpoint unless told otherwise, and 0 turns it off', () => {
+    expect(loadCascadeConfig(SECRET)).toMatchObject({ sweepIntervalMs: 60_000, sweepOverlapMs: 30_000 });
+    expect(loadCascadeConfig(SECRET).adminToken).toBeUndefined();
+    expect(loadCascadeConfig({ ...SECRET, CASCADE_SWEEP_INTERVAL_MS: '0', CASCADE_SWEEP_OVERLAP_MS: '5000' })).toMatchObject({ sweepIntervalMs: 0, sweepOverlapMs: 5000 });
+  });
+
+  it('names the variable of a bad value and never echoes the admin token', () => {
+    expect(() => loadCascadeConfig({ ...SECRET, CASCADE_SWEEP_INTERVAL_MS: '-1' })).toThrow(/CASCADE_SWEEP_INTERVAL_MS/);
+    expect(() => loadCascadeConfig({ ...SECRET, CASCADE_SWEEP_OVERLAP_MS: 'soon' })).toThrow(/CASCADE_SWEEP_OVERLAP_MS/);
+    let message = '';
+    try {
+      loadCascadeConfig({ ...SECRET, CASCADE_ADMIN_TOKEN: 'short-secret' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('CASCADE_ADMIN_TOKEN');
+    expect(message).not.toContain('short-secret');
   });
 });
