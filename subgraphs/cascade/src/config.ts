@@ -51,6 +51,16 @@ const schema = z.object({
   pollIntervalMs: z.number().int().positive().default(250),
   /** Redelivery of a bus event whose handler failed or whose process died. @default 30000 */
   claimAfterMs: z.number().int().positive().default(30_000),
+  /**
+   * How often the sweep lists the patients Semble changed, to set off the cascade of a new patient
+   * whose PATIENT_CREATED webhook was lost (sweep.ts); 0 turns it off. Runs with the worker only.
+   * @default 60000
+   */
+  sweepIntervalMs: z.number().int().min(0).default(60_000),
+  /** How far before its checkpoint each sweep's listing starts (clock skew, writes racing a listing). @default 30000 */
+  sweepOverlapMs: z.number().int().min(0).default(30_000),
+  /** When set, /metrics answers only requests carrying it as a bearer token (it counts the clinic's activity); open on the internal port otherwise. */
+  adminToken: z.string().min(16).optional(),
   internalTokenSecret: internalTokenSecretSchema,
 });
 
@@ -78,14 +88,17 @@ const ENV_KEYS: Record<keyof CascadeConfig, string> = {
   workerName: 'CASCADE_WORKER_NAME',
   pollIntervalMs: 'CASCADE_POLL_INTERVAL_MS',
   claimAfterMs: 'CASCADE_CLAIM_AFTER_MS',
+  sweepIntervalMs: 'CASCADE_SWEEP_INTERVAL_MS',
+  sweepOverlapMs: 'CASCADE_SWEEP_OVERLAP_MS',
+  adminToken: 'CASCADE_ADMIN_TOKEN',
   internalTokenSecret: INTERNAL_TOKEN_SECRET_ENV,
 };
 
-const SECRET_KEYS = ['sembleToken', 'hubspotToken', 'stripeSecretKey', 'goCardlessAccessToken', 'redisUrl', 'busToken', 'internalTokenSecret'] as const;
+const SECRET_KEYS = ['sembleToken', 'hubspotToken', 'stripeSecretKey', 'goCardlessAccessToken', 'redisUrl', 'busToken', 'adminToken', 'internalTokenSecret'] as const;
 
 export function loadCascadeConfig(env: NodeJS.ProcessEnv): CascadeConfig {
   const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
-  const numeric = new Set<keyof CascadeConfig>(['port', 'vendorTimeoutMs', 'pollIntervalMs', 'claimAfterMs']);
+  const numeric = new Set<keyof CascadeConfig>(['port', 'vendorTimeoutMs', 'pollIntervalMs', 'claimAfterMs', 'sweepIntervalMs', 'sweepOverlapMs']);
   const input = Object.fromEntries(
     (Object.entries(ENV_KEYS) as Array<[keyof CascadeConfig, string]>).map(([key, variable]) => [
       key,

@@ -1,7 +1,8 @@
 /**
  * The cascade subgraph: CascadeStep and its changes, Patient.cascadeSteps, the dead letters and
  * their redrive; plus, in the same process unless CASCADE_WORKER=false, the intake (sync-inbox
- * and conflicts → cascade events) and the engine (outbox, scheduler, deliverer). The Subscription
+ * and conflicts → cascade events), the sweep that stands in for a lost PATIENT_CREATED webhook
+ * (sweep.ts) and the engine (outbox, scheduler, deliverer); GET /metrics (metrics.ts). The Subscription
  * root field is served by the gateway from the `cascade-steps` topic (schema/gateway.json), with
  * Query.cascadeStepChange as its lookup. No I/O at import time.
  */
@@ -31,9 +32,13 @@ import type { Connector } from './connectors/types';
 import { createCascadeEngine } from './engine';
 import type { CascadeEngine, StepChangePayload } from './engine';
 import { CASCADE_STEPS_TOPIC } from './events';
+import { createCascadeMetrics } from './metrics';
+import { createMetricsRouter } from './metrics-route';
 import { createEventMapper, startIntake } from './sources';
 import { createCascadeStore } from './store';
 import type { CascadeStore, StepRecord } from './store';
+import { startCascadeSweep } from './sweep';
+import type { CascadeSweep } from './sweep';
 
 export const name = 'cascade';
 
@@ -141,6 +146,8 @@ export interface CascadeServer extends RunningSubgraph {
   store: CascadeStore;
   engine: CascadeEngine;
   file: CascadeFile;
+  /** The reconciliation sweep (sweep.ts), when the worker runs and CASCADE_SWEEP_INTERVAL_MS > 0. */
+  sweep?: CascadeSweep;
 }
 
 /**
@@ -163,7 +170,8 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
   const logger = deps.logger ?? createLogger(name);
   const env = deps.env ?? {};
   const file = loadCascadeFile(config.configFile, env);
-  const connectors = deps.connectors ?? buildConnectors(file, env);
+  const metrics = createCascadeMetrics(file);
+  const connectors = metrics.meterConnectors(deps.connectors ?? buildConnectors(file, env));
 
   const cleanUps: Array<() => Promise<void>> = [];
   const cleanUp = async () => {
@@ -197,7 +205,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
     const hubspot = createHubSpotClient({ baseUrl: config.hubspotBaseUrl, token: config.hubspotToken, timeoutMs });
     const engine = createCascadeEngine({
       bus: outbox,
-      changes: shared,
+      changes: metrics.meterChanges(shared),
       store,
       file,
       connectors,
@@ -207,6 +215,7 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
       pollIntervalMs: config.pollIntervalMs,
       claimAfterMs: config.claimAfterMs,
     });
+    metrics.watch({ store, engine });
 
     const subgraph = await startSubgraph<CascadeServices>({
       name,
@@ -216,21 +225,40 @@ export async function createServer(config: CascadeConfig, deps: CascadeServerDep
       internalTokenSecret: config.internalTokenSecret,
       port: config.port,
       host: config.host,
+      routes: (app) => {
+        app.use(createMetricsRouter(metrics.registry, config.adminToken));
+      },
     });
     cleanUps.push(() => subgraph.stop());
 
+    let sweep: CascadeSweep | undefined;
     if (config.worker) {
       await engine.start();
       cleanUps.push(() => engine.stop());
+      const semble = createSembleClient({ baseUrl: config.sembleBaseUrl, token: config.sembleToken, timeoutMs });
       const mapper = createEventMapper({
-        semble: createSembleClient({ baseUrl: config.sembleBaseUrl, token: config.sembleToken, timeoutMs }),
+        semble,
         stripe: createStripeClient({ baseUrl: config.stripeBaseUrl, token: config.stripeSecretKey, timeoutMs }),
         goCardless: createGoCardlessClient({ baseUrl: config.goCardlessBaseUrl, token: config.goCardlessAccessToken, timeoutMs }),
       });
       const stopIntake = await startIntake({ bus: shared, mapper, accept: engine.accept, logger, consumer: config.workerName, mode: intakeMode, store, claimAfterMs: config.claimAfterMs });
       cleanUps.push(stopIntake);
+      if (config.sweepIntervalMs > 0) {
+        const running = await startCascadeSweep({
+          semble,
+          store,
+          accept: engine.accept,
+          logger,
+          owner: config.workerName,
+          intervalMs: config.sweepIntervalMs,
+          overlapMs: config.sweepOverlapMs,
+          onRun: metrics.countSweep,
+        });
+        cleanUps.push(() => running.stop());
+        sweep = running;
+      }
     }
-    return { ...subgraph, store, engine, file, stop: cleanUp };
+    return { ...subgraph, store, engine, file, ...(sweep ? { sweep } : {}), stop: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;

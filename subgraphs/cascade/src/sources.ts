@@ -71,6 +71,20 @@ function patientFields(patient: SemblePatient | null): Record<string, FieldValue
   };
 }
 
+/**
+ * A Semble patient's `patient.created` event, as the webhook's intake and the sweep (sweep.ts)
+ * both build it: the id names the patient, so the two never set off a step twice.
+ */
+export function patientCreatedEvent(patient: SemblePatient): CascadeEvent {
+  return {
+    id: `semble:patient:${patient.id}:created`,
+    type: 'patient.created',
+    occurredAt: patient.createdAt,
+    patientId: patient.id,
+    fields: { patientId: patient.id, ...patientFields(patient), createdAt: patient.createdAt },
+  };
+}
+
 /** The appointment event a booking's current state stands for, with the part of its id that makes it unique. */
 function appointmentEventOf(booking: SembleBooking, eventType: string): { type: CascadeEventType; fact: string } | null {
   const journey = booking.bookingJourney;
@@ -94,16 +108,7 @@ export function createEventMapper(clients: SourceClients, now: () => number = Da
   async function fromSemble(item: { eventType: string; id: string }): Promise<CascadeEvent[]> {
     if (item.eventType === 'PATIENT_CREATED') {
       const patient = await patientOf(item.id);
-      if (!patient) return [];
-      return [
-        {
-          id: `semble:patient:${patient.id}:created`,
-          type: 'patient.created',
-          occurredAt: patient.createdAt,
-          patientId: patient.id,
-          fields: { patientId: patient.id, ...patientFields(patient), createdAt: patient.createdAt },
-        },
-      ];
+      return patient ? [patientCreatedEvent(patient)] : [];
     }
     if (!/^BOOKING_(CREATED|UPDATED|DELETED)$/.test(item.eventType)) return [];
     const [booking] = await clients.semble.bookingsById([item.id]);

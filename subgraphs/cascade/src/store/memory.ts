@@ -9,6 +9,7 @@ export function createMemoryCascadeStore(now: () => number = Date.now): CascadeS
   const leases = new Map<string, { owner: string; until: number }>();
   const dueAt = new Map<string, number>();
   const checkpoints = new Map<string, string>();
+  const locks = new Map<string, { owner: string; until: number }>();
 
   return {
     async create(record) {
@@ -69,6 +70,22 @@ export function createMemoryCascadeStore(now: () => number = Date.now): CascadeS
     },
     async setCheckpoint(name, value) {
       checkpoints.set(name, value);
+    },
+    async tryLock(name, owner, ttlMs) {
+      const held = locks.get(name);
+      if (held && held.owner !== owner && held.until > now()) return false;
+      locks.set(name, { owner, until: now() + ttlMs });
+      return true;
+    },
+    async unlock(name, owner) {
+      if (locks.get(name)?.owner === owner) locks.delete(name);
+    },
+    async queueCounts(nowMs) {
+      let due = 0;
+      for (const at of dueAt.values()) if (at <= nowMs) due++;
+      let dead = 0;
+      for (const record of records.values()) if (record.state === 'DEAD') dead++;
+      return { scheduled: dueAt.size, due, dead };
     },
     async close() {},
   };

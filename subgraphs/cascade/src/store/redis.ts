@@ -9,6 +9,7 @@
  *   dead                    sorted set of DEAD step ids by deadAt
  *   due                     sorted set of step ids by due time (ms)
  *   checkpoints             hash name → value
+ *   lock:<name>             the holder of a named lock (SET NX PX), e.g. the sweep's
  *
  * Create, lease, update and take-due are Lua scripts, so each is atomic with concurrent replicas.
  */
@@ -81,6 +82,12 @@ for _, id in ipairs(ids) do redis.call('ZADD', key, later, id) end
 return ids
 `;
 
+// KEYS: the lock. ARGV: owner. Deletes the lock only while `owner` holds it.
+const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 export function createRedisCascadeStore(options: RedisCascadeStoreOptions): CascadeStore {
   const prefix = options.keyPrefix ?? 'pg:cascade:';
   const connection = createRedisConnection({ url: options.url, connectTimeoutMs: options.connectTimeoutMs ?? 2000, commandTimeoutMs: options.commandTimeoutMs ?? 2000 });
@@ -130,6 +137,20 @@ export function createRedisCascadeStore(options: RedisCascadeStoreOptions): Casc
     },
     async setCheckpoint(name, value) {
       await run((client) => client.hSet(`${prefix}checkpoints`, name, value));
+    },
+    async tryLock(name, owner, ttlMs) {
+      return (await run((client) => client.set(`${prefix}lock:${name}`, owner, { NX: true, PX: ttlMs }))) === 'OK';
+    },
+    async unlock(name, owner) {
+      await run((client) => client.eval(UNLOCK_SCRIPT, { keys: [`${prefix}lock:${name}`], arguments: [owner] }));
+    },
+    async queueCounts(nowMs) {
+      const [scheduled, due, dead] = await Promise.all([
+        run((client) => client.zCard(`${prefix}due`)),
+        run((client) => client.zCount(`${prefix}due`, '-inf', nowMs)),
+        run((client) => client.zCard(`${prefix}dead`)),
+      ]);
+      return { scheduled, due, dead };
     },
     close: () => connection.close(),
   };

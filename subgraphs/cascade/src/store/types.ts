@@ -59,6 +59,12 @@ export interface StepRecord {
 /** A change to a record, applied only while the record is in one of `from` states. */
 export type StepUpdate = Partial<Omit<StepRecord, 'id' | 'eventId' | 'step' | 'createdAt' | 'message'>>;
 
+export interface QueueCounts {
+  scheduled: number;
+  due: number;
+  dead: number;
+}
+
 export interface CascadeStore {
   /** Stores the record unless one with its id exists; returns the stored one and whether it is new. */
   create(record: StepRecord): Promise<{ record: StepRecord; created: boolean }>;
@@ -87,5 +93,14 @@ export interface CascadeStore {
   /** A named position (e.g. the bus cursor the intake has taken events through). */
   getCheckpoint(name: string): Promise<string | null>;
   setCheckpoint(name: string, value: string): Promise<void>;
+  /**
+   * Takes the named lock for `owner` for `ttlMs` unless someone else holds it (never waits): one
+   * sweep at a time across replicas. The TTL frees a lock whose holder died.
+   */
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the named lock if `owner` still holds it. */
+  unlock(name: string, owner: string): Promise<void>;
+  /** How many steps wait in the due-time queue (`scheduled`), how many of them are due by `nowMs` (`due`), and the dead letters (`dead`): for /metrics. */
+  queueCounts(nowMs: number): Promise<QueueCounts>;
   close(): Promise<void>;
 }
