@@ -313,6 +313,20 @@ export function createCascadeEngine(options: CascadeEngineOptions): CascadeEngin
       return;
     }
     if (!(await store.lease(id, consumer, leaseMs))) return;
+    // Read again under the lease: another deliverer may have tried it between the read above and
+    // the lease (its attempt counted, a retry set for later).
+    const leased = await store.get(id);
+    if (!leased || TERMINAL_STATES.has(leased.state)) return;
+    if (leased.nextAttemptAt && Date.parse(leased.nextAttemptAt) > now()) {
+      await store.update(id, {}, consumer); // releases the lease, changes nothing
+      await store.schedule(id, Date.parse(leased.nextAttemptAt));
+      return;
+    }
+    await deliverLeased(leased);
+  }
+
+  async function deliverLeased(record: StepRecord): Promise<void> {
+    const { id } = record;
     const connector = connectors.get(record.connector);
     if (!connector) {
       await settle(id, { state: 'DEAD', deadAt: iso(now()), nextAttemptAt: null, lastError: { code: 'NO_CONNECTOR', reason: `no connector ${record.connector} in the configuration` } });
