@@ -23,6 +23,7 @@ import type { SembleClient } from '../../../lib/vendors/semble';
 import type { CascadeEvent } from './events';
 import { patientCreatedEvent } from './sources';
 import type { CascadeStore } from './store/types';
+import { runSerially } from '../../../lib/periodic';
 
 export const CASCADE_SWEEP_CHECKPOINT = 'cascade-sweep';
 export const CASCADE_SWEEP_LOCK = 'cascade-sweep';
@@ -164,30 +165,9 @@ export async function startCascadeSweep(options: CascadeSweepOptions): Promise<C
     return outcome;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  // Runs one after the other: the timer's and runOnce()'s.
-  let queue: Promise<unknown> = Promise.resolve();
-  const enqueue = (): Promise<CascadeSweepRun> => {
-    const next = queue.then(run);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void enqueue().finally(schedule);
-    }, options.intervalMs);
-    timer.unref?.();
-  }
-  schedule();
-
+  const periodic = runSerially(run, options.intervalMs);
   return {
-    runOnce: enqueue,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await queue;
-    },
+    runOnce: periodic.runOnce,
+    stop: periodic.stop,
   };
 }

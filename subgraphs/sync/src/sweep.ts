@@ -29,6 +29,7 @@ import { describeFailure } from './failures';
 import type { PatientSync, PatientSyncResult } from './patient-sync';
 import { LockTimeoutError } from './store';
 import type { SyncStore } from './store';
+import { runSerially } from '../../../lib/periodic';
 
 export const SWEEP_CHECKPOINT = 'sync-sweep';
 export const SWEEP_REPORT_CHECKPOINT = 'sync-sweep-report';
@@ -231,31 +232,10 @@ export function createSyncSweep(options: SyncSweepOptions): SyncSweep {
     return outcome;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  // Runs one after the other: the timer's and runOnce()'s.
-  let queue: Promise<unknown> = Promise.resolve();
-  const enqueue = (): Promise<SweepRun> => {
-    const next = queue.then(run);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void enqueue().finally(schedule);
-    }, options.intervalMs);
-  }
-  schedule();
-
+  const periodic = runSerially(run, options.intervalMs);
   return {
-    runOnce: enqueue,
+    runOnce: periodic.runOnce,
     lastReport: () => readSweepReport(store),
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await queue;
-    },
+    stop: periodic.stop,
   };
 }
