@@ -83,9 +83,15 @@ if (!available && !underCi) {
     const patient = stack.world.patients[4]!;
     await typeOperation(page, `subscription { syncEvents(patientId: "${patient.id}") { type patient { id firstName } } }`);
     const running = runAndRead(page, (shown) => shown.includes('"syncEvents"') || shown.includes('"errors"'), 60_000);
+    // The pane showing something before any event means the subscription did not start: say what it shows.
+    let shownEarly: string | undefined;
+    running.then((text) => (shownEarly = text), () => undefined);
     await waitFor(
       'the subscription to start',
-      async () => /^gateway_subscriptions_active [1-9]/m.test(await (await fetch(`${stack.gateway.url}/metrics`)).text()),
+      async () => {
+        if (shownEarly !== undefined) throw new Error(`the subscription ended before any event; the result pane shows: ${shownEarly.slice(0, 300)}`);
+        return /^gateway_subscriptions_active [1-9]/m.test(await (await fetch(`${stack.gateway.url}/metrics`)).text());
+      },
       30_000,
     );
     const changed = await fetch(`${stack.emulators.semble}/__admin/patients/${patient.id}`, {
@@ -98,6 +104,28 @@ if (!available && !underCi) {
     expect(event.errors).toBeUndefined();
     expect(event.data!.syncEvents.patient).toEqual({ id: patient.id, firstName: 'Browser' });
     expect(sockets).toEqual([`${stack.gateway.url.replace('http://', 'ws://')}/graphql`]);
+    await page.close();
+  });
+
+  it('sends a subscription run the moment it is written over the WebSocket, though GraphiQL has not parsed it yet', async () => {
+    const page = await browser.context.newPage();
+    const sockets: string[] = [];
+    const posted: string[] = [];
+    page.on('websocket', (socket) => void sockets.push(socket.url()));
+    page.on('request', (request) => void (request.method() === 'POST' && request.postData()?.includes('syncEvents') && posted.push(request.url())));
+    await openIde(page, `${stack.gateway.url}/graphql`);
+    // A query GraphiQL has parsed (it parses 100 ms after an edit and hands that parse to the fetcher)…
+    const editor = '.graphiql-query-editor .CodeMirror';
+    type WithEditor = { CodeMirror: { setValue(text: string): void }; ownerDocument: { querySelector(selector: string): { click(): void } } };
+    await page.$eval(editor, (node) => (node as unknown as WithEditor).CodeMirror.setValue('{ patients(first: 1) { nodes { id } } }'));
+    await page.waitForFunction(`document.querySelector('${editor}').CodeMirror.documentAST?.definitions?.length === 1`);
+    // …then replaced by a subscription and run in the same task, before GraphiQL parses it again.
+    await page.$eval(editor, (node) => {
+      (node as unknown as WithEditor).CodeMirror.setValue('subscription { syncEvents { type } }');
+      (node as unknown as WithEditor).ownerDocument.querySelector('.graphiql-execute-button').click();
+    });
+    await waitFor('the subscription to open a WebSocket', () => sockets.length > 0 || posted.length > 0, 30_000);
+    expect({ sockets, posted }).toEqual({ sockets: [`${stack.gateway.url.replace('http://', 'ws://')}/graphql`], posted: [] });
     await page.close();
   });
 });

@@ -32,13 +32,29 @@ export const IDE_SCRIPT = String.raw`(function () {
     return client;
   }
 
+  // GraphiQL hands over the AST it parsed last, which can be of the text before the latest
+  // keystrokes (it parses on a debounce): trust it only when it is of this very query.
   function isSubscription(params, documentAST) {
-    if (!documentAST) return /^\s*subscription\b/.test(params.query.replace(/#[^\n]*/g, ''));
-    var operations = documentAST.definitions.filter(function (d) { return d.kind === 'OperationDefinition'; });
-    var operation = params.operationName
-      ? operations.find(function (o) { return o.name && o.name.value === params.operationName; })
-      : operations[0];
-    return Boolean(operation) && operation.operation === 'subscription';
+    if (documentAST && documentAST.loc && documentAST.loc.source && documentAST.loc.source.body === params.query) {
+      var operations = documentAST.definitions.filter(function (d) { return d.kind === 'OperationDefinition'; });
+      var operation = params.operationName
+        ? operations.find(function (o) { return o.name && o.name.value === params.operationName; })
+        : operations[0];
+      return Boolean(operation) && operation.operation === 'subscription';
+    }
+    return operationTypeOf(params.query, params.operationName) === 'subscription';
+  }
+
+  // The operation's type read from the text: strings and comments blanked, then the named
+  // operation's keyword, or the first operation's (one after a fragment's closing brace counts).
+  function operationTypeOf(query, operationName) {
+    var text = query.replace(/"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"/g, '""').replace(/#[^\n]*/g, '');
+    if (operationName) {
+      var named = new RegExp('\\b(query|mutation|subscription)\\s+' + operationName + '\\b').exec(text);
+      return named ? named[1] : 'query';
+    }
+    var first = /(?:^|\})\s*(query|mutation|subscription|\{)/.exec(text);
+    return first && first[1] !== '{' ? first[1] : 'query';
   }
 
   async function overHttp(params, headers) {
