@@ -232,6 +232,29 @@ describe('tracing across the gateway, the subgraphs and the vendors', () => {
     });
   });
 
+  it("traces each cascade delivery as its own trace, with the connector's attempt as its child", async () => {
+    const created = await fetch(`${stack.emulators.semble}/__admin/patients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ firstName: 'Traced', lastName: 'Cascade', email: 'traced.cascade@example.org' }),
+    });
+    expect(created.status).toBeLessThan(300);
+    const { id } = (await created.json()) as { id: string };
+
+    const step = await until('the welcome step span', () =>
+      spans().find((span) => span.name === 'cascade.step welcome-email' && span.attributes['patient_graph.cascade.event_type'] === 'patient.created'),
+    );
+    expect(step.kind).toBe(SpanKind.CONSUMER);
+    expect(step.parentSpanContext).toBeUndefined();
+    const attempt = await until('the connector attempt under it', () => spans().find((span) => span.name === 'POST connector' && parentOf(span) === step));
+    expect(attempt.attributes['patient_graph.outcome']).toBe('sent');
+    // Ids and names of steps only: nothing of the patient.
+    for (const span of [step, attempt]) {
+      const attributes = JSON.stringify(span.attributes);
+      for (const value of ['Traced', 'Cascade', 'traced.cascade@example.org', id]) expect(attributes).not.toContain(value);
+    }
+  });
+
   it('adds no trace id to errors or log lines once tracing is off', async () => {
     await tracing.shutdown();
     const linesBefore = logLines.length;

@@ -21,9 +21,11 @@
  * Every state change is published on `cascade-steps` (ids, names, states, codes: never a field
  * value), which Subscription.cascadeSteps follows.
  */
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, IsolatedCircuitError } from 'cockatiel';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { EventBus, Unsubscribe } from '../../../lib/event-bus';
+import { inSpan } from '../../../lib/tracing/spans';
 import type { Logger } from '../../../lib/logger';
 import { retryDelayMs } from './backoff';
 import type { CascadeFile, StepConfig } from './cascade-config';
@@ -322,7 +324,21 @@ export function createCascadeEngine(options: CascadeEngineOptions): CascadeEngin
       await store.schedule(id, Date.parse(leased.nextAttemptAt));
       return;
     }
-    await deliverLeased(leased);
+    // One trace per delivery: the consent check's HubSpot call and the connector's attempt are its children.
+    await inSpan(
+      `cascade.step ${leased.step}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'patient_graph.cascade.step': leased.step,
+          'patient_graph.cascade.event_type': leased.eventType,
+          'patient_graph.connector': leased.connector,
+          'patient_graph.cascade.attempt': leased.attempts + 1,
+        },
+      },
+      () => deliverLeased(leased),
+      ROOT_CONTEXT,
+    );
   }
 
   async function deliverLeased(record: StepRecord): Promise<void> {
