@@ -5,14 +5,10 @@
  * Access-Control-Allow-Origin and is authenticated as before.
  */
 import http from 'node:http';
-import path from 'node:path';
-import { parse } from 'graphql';
-import type { RunningSubgraph } from '../../lib/subgraph';
 import { loadGatewayConfig } from '../src/config';
 import type { GatewayConfig } from '../src/config';
-import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { baseConfig, composeToFile, productsSdl, startProducts, tempDir, testToken } from './fixtures';
+import { baseConfig, testToken, useProductsGateways } from './fixtures';
 
 const APP = 'https://app.example.org';
 const OTHER = 'https://elsewhere.example.com';
@@ -48,28 +44,9 @@ const post = (gateway: RunningGateway, origin: string, token?: string) =>
 const listOf = (value: string | string[] | undefined) => (typeof value === 'string' ? value.split(',').map((item) => item.trim().toLowerCase()) : []);
 
 describe('cross-origin requests (CORS)', () => {
-  let products: RunningSubgraph;
-  let supergraphFile: string;
-  const gateways: RunningGateway[] = [];
-  const start = async (overrides: Partial<GatewayConfig>, after?: (config: GatewayConfig) => void) => {
-    const config = baseConfig({ supergraphPath: supergraphFile, ...overrides });
-    after?.(config);
-    const gateway = await createGateway(config);
-    gateways.push(gateway);
-    return gateway;
-  };
+  const start = useProductsGateways();
   // Production takes single sign-on only; the token check is not what this is about.
   const production = (config: GatewayConfig) => void (config.environment = 'production');
-
-  beforeAll(async () => {
-    products = await startProducts();
-    supergraphFile = path.join(tempDir(), 'supergraph.graphql');
-    composeToFile(supergraphFile, [{ name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) }]);
-  });
-  afterAll(async () => {
-    for (const gateway of gateways) await gateway.stop();
-    await products?.stop();
-  });
 
   it("answers an allowed origin's preflight without a token: 204, the origin, the headers it may send, and for how long", async () => {
     const gateway = await start({ allowedOrigins: [APP] });

@@ -5,42 +5,18 @@
  * WebSockets, sockets outliving their token, and credentials inside configured URLs.
  */
 import net from 'node:net';
-import path from 'node:path';
-import { parse } from 'graphql';
 import WebSocket from 'ws';
 import { ConfigError } from '../../lib/config';
 import { waitFor } from '../../lib/event-bus/test/wait-for';
-import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { loadGatewayConfig } from '../src/config';
-import type { GatewayConfig } from '../src/config';
-import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { TEST_SECRET, baseConfig, composeToFile, graphql, productsSdl, startProducts, tempDir } from './fixtures';
+import { TEST_SECRET, graphql, useProductsGateways } from './fixtures';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 
 describe('what the gateway exposes', () => {
-  let products: RunningSubgraph;
-  let supergraphFile: string;
-  const gateways: RunningGateway[] = [];
-  const start = async (overrides: Partial<GatewayConfig>, after?: (config: GatewayConfig) => void) => {
-    const config = baseConfig({ supergraphPath: supergraphFile, ...overrides });
-    after?.(config);
-    const gateway = await createGateway(config);
-    gateways.push(gateway);
-    return gateway;
-  };
-
-  beforeAll(async () => {
-    products = await startProducts();
-    supergraphFile = path.join(tempDir(), 'supergraph.graphql');
-    composeToFile(supergraphFile, [{ name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) }]);
-  });
-  afterAll(async () => {
-    for (const gateway of gateways) await gateway.stop();
-    await products?.stop();
-  });
+  const start = useProductsGateways();
 
   it('serves the IDE page to any Host without a token in it, and no data without a token', async () => {
     const gateway = await start({ environment: 'development' });

@@ -14,6 +14,8 @@ import { TEST_INTERNAL_TOKEN_SECRET } from '../../lib/test/as-gateway';
 import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { gatewayConfigSchema } from '../src/config';
+import { createGateway } from '../src/server';
+import type { RunningGateway } from '../src/server';
 import type { GatewayConfig } from '../src/config';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
@@ -104,4 +106,33 @@ export async function eventually(check: () => Promise<boolean>, deadlineMs = 15_
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
+}
+
+/** Makes a gateway over the file's products subgraph: `overrides` on the base config, then `after` to adjust it. */
+export type StartProductsGateway = (overrides: Partial<GatewayConfig>, after?: (config: GatewayConfig) => void) => Promise<RunningGateway>;
+
+/**
+ * For a test file whose gateways all serve the products subgraph: starts it (and composes its
+ * supergraph) before the file's tests, and stops it and every gateway made after them.
+ */
+export function useProductsGateways(): StartProductsGateway {
+  let products: RunningSubgraph | undefined;
+  let supergraphFile = '';
+  const gateways: RunningGateway[] = [];
+  beforeAll(async () => {
+    products = await startProducts();
+    supergraphFile = path.join(tempDir(), 'supergraph.graphql');
+    composeToFile(supergraphFile, [{ name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) }]);
+  });
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop();
+    await products?.stop();
+  });
+  return async (overrides, after) => {
+    const config = baseConfig({ supergraphPath: supergraphFile, ...overrides });
+    after?.(config);
+    const gateway = await createGateway(config);
+    gateways.push(gateway);
+    return gateway;
+  };
 }

@@ -6,16 +6,11 @@
  */
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { parse } from 'graphql';
 import { ConfigError } from '../../lib/config';
-import type { RunningSubgraph } from '../../lib/subgraph';
 import { signToken } from '../src/auth';
 import { loadGatewayConfig } from '../src/config';
-import type { GatewayConfig } from '../src/config';
-import { createGateway } from '../src/server';
 import type { RunningGateway } from '../src/server';
-import { TEST_CLINIC, TEST_SECRET, baseConfig, composeToFile, productsSdl, startProducts, tempDir } from './fixtures';
+import { TEST_CLINIC, TEST_SECRET, useProductsGateways } from './fixtures';
 
 const DEV_TOKEN = signToken(TEST_SECRET, { subject: 'ide-user', roles: ['admin'], clinic: TEST_CLINIC });
 
@@ -71,28 +66,9 @@ function outsideAddress(): string {
 }
 
 describe('the IDE page', () => {
-  let products: RunningSubgraph;
-  let supergraphFile: string;
-  const gateways: RunningGateway[] = [];
-  const start = async (overrides: Partial<GatewayConfig>, after?: (config: GatewayConfig) => void) => {
-    const config = baseConfig({ supergraphPath: supergraphFile, ...overrides });
-    after?.(config);
-    const gateway = await createGateway(config);
-    gateways.push(gateway);
-    return gateway;
-  };
+  const start = useProductsGateways();
   const page = (gateway: RunningGateway, headers: Record<string, string> = {}, address = '127.0.0.1') =>
     get(address, gateway.port, '/graphql', { Host: `localhost:${gateway.port}`, Accept: BROWSER_ACCEPT, ...headers });
-
-  beforeAll(async () => {
-    products = await startProducts();
-    supergraphFile = path.join(tempDir(), 'supergraph.graphql');
-    composeToFile(supergraphFile, [{ name: 'products', url: products.graphqlUrl, typeDefs: parse(productsSdl()) }]);
-  });
-  afterAll(async () => {
-    for (const gateway of gateways) await gateway.stop();
-    await products?.stop();
-  });
 
   it('is GraphiQL, served without a token, loading only the gateway’s own files under a strict policy', async () => {
     const gateway = await start({ environment: 'development' });
