@@ -314,11 +314,10 @@ export function createCascadeEngine(options: CascadeEngineOptions): CascadeEngin
       await store.schedule(id, Date.parse(record.nextAttemptAt));
       return;
     }
-    if (!(await store.lease(id, consumer, leaseMs))) return;
-    // Read again under the lease: another deliverer may have tried it between the read above and
-    // the lease (its attempt counted, a retry set for later).
-    const leased = await store.get(id);
-    if (!leased || TERMINAL_STATES.has(leased.state)) return;
+    // The step as it stands under the lease: another deliverer may have tried it since the read
+    // above (its attempt counted, a retry set for later).
+    const leased = await store.lease(id, consumer, leaseMs);
+    if (!leased) return;
     if (leased.nextAttemptAt && Date.parse(leased.nextAttemptAt) > now()) {
       await store.update(id, {}, consumer); // releases the lease, changes nothing
       await store.schedule(id, Date.parse(leased.nextAttemptAt));

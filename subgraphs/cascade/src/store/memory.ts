@@ -24,11 +24,11 @@ export function createMemoryCascadeStore(now: () => number = Date.now): CascadeS
     },
     async lease(id, owner, ttlMs) {
       const record = records.get(id);
-      if (!record || TERMINAL_STATES.has(record.state)) return false;
+      if (!record || TERMINAL_STATES.has(record.state)) return null;
       const held = leases.get(id);
-      if (held && held.owner !== owner && held.until > now()) return false;
+      if (held && held.owner !== owner && held.until > now()) return null;
       leases.set(id, { owner, until: now() + ttlMs });
-      return true;
+      return clone(record);
     },
     async update(id, update: StepUpdate, owner) {
       const record = records.get(id);

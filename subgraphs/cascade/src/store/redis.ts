@@ -40,18 +40,18 @@ end
 return { 0, redis.call('GET', key) }
 `;
 
-// ARGV: prefix, id, owner, ttl ms. Returns 1 when the lease is ours.
+// ARGV: prefix, id, owner, ttl ms. Returns the stored JSON when the lease is ours, or false.
 const LEASE_SCRIPT = `
 ${TERMINAL}
 local p = ARGV[1]
 local raw = redis.call('GET', p .. 'step:' .. ARGV[2])
-if not raw then return 0 end
-if terminal[cjson.decode(raw).state] then return 0 end
+if not raw then return false end
+if terminal[cjson.decode(raw).state] then return false end
 local leaseKey = p .. 'lease:' .. ARGV[2]
 local holder = redis.call('GET', leaseKey)
-if holder and holder ~= ARGV[3] then return 0 end
+if holder and holder ~= ARGV[3] then return false end
 redis.call('SET', leaseKey, ARGV[3], 'PX', ARGV[4])
-return 1
+return raw
 `;
 
 // ARGV: prefix, id, update JSON, owner ('' for none), deadAt ms. Returns the stored JSON, or false.
@@ -110,7 +110,8 @@ export function createRedisCascadeStore(options: RedisCascadeStoreOptions): Casc
       return json ? parse(json) : null;
     },
     async lease(id, owner, ttlMs) {
-      return (await run((client) => client.eval(LEASE_SCRIPT, { arguments: [prefix, id, owner, String(ttlMs)] }))) === 1;
+      const json = await run((client) => client.eval(LEASE_SCRIPT, { arguments: [prefix, id, owner, String(ttlMs)] }));
+      return typeof json === 'string' ? parse(json) : null;
     },
     async update(id, update, owner) {
       const deadAt = update.deadAt ? String(Date.parse(update.deadAt)) : String(Date.now());

@@ -71,9 +71,11 @@ export interface CascadeStore {
   get(id: string): Promise<StepRecord | null>;
   /**
    * Takes a short lease on a step for one attempt, so two replicas handed the same step do not
-   * both send it. False when the step is terminal or someone else holds an unexpired lease.
+   * both send it. Returns the step as it stands under the lease (another deliverer may have
+   * tried it since the caller last read it); null when it is terminal or someone else holds an
+   * unexpired lease.
    */
-  lease(id: string, owner: string, ttlMs: number): Promise<boolean>;
+  lease(id: string, owner: string, ttlMs: number): Promise<StepRecord | null>;
   /** Applies `update` (and releases `owner`'s lease) unless the record is terminal; returns the result, or null. */
   update(id: string, update: StepUpdate, owner?: string): Promise<StepRecord | null>;
   /** A patient's steps, oldest first. */
