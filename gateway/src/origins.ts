@@ -1,12 +1,12 @@
 /**
  * Which browser origins may use the gateway: a page of the gateway's own origin, the configured
  * ones (CORS_ORIGINS), and in development any page served from this machine (localhost,
- * 127.0.0.1, [::1], any port). Used for WebSocket upgrades (a page of another site must not open
+ * 127.x.y.z, [::1], any port). Used for WebSocket upgrades (a page of another site must not open
  * a socket that the browser authenticates for it).
  */
-export type OriginPolicy = (origin: string, host: string | undefined) => boolean;
+import { isLoopbackHost } from './loopback';
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+export type OriginPolicy = (origin: string, host: string | undefined) => boolean;
 
 export function createOriginPolicy(options: { allowed: readonly string[]; development: boolean }): OriginPolicy {
   const allowed = new Set(options.allowed.map((origin) => new URL(origin).origin));
@@ -20,6 +20,6 @@ export function createOriginPolicy(options: { allowed: readonly string[]; develo
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
     if (allowed.has(parsed.origin)) return true;
     if (host !== undefined && parsed.host === host.toLowerCase()) return true;
-    return options.development && LOOPBACK.has(parsed.hostname);
+    return options.development && isLoopbackHost(parsed.hostname);
   };
 }

@@ -8,19 +8,9 @@
  *   127.0.0.1 (DNS rebinding) would otherwise read the page as its own.
  */
 import type http from 'node:http';
+import { isLoopbackAddress, isLoopbackHost } from '../loopback';
 
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(address);
-}
-
-/** `localhost`, `127.x.y.z` or `[::1]`, with or without a port. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  const name = (host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
-  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
 
 export function isFromThisMachine(request: http.IncomingMessage): boolean {
   if (!isLoopbackAddress(request.socket.remoteAddress)) return false;
