@@ -72,3 +72,8 @@ export function readDevAuthFile(file: string): string | undefined {
     return undefined;
   }
 }
+
+/** The secret development tokens are signed with: AUTH_JWT_SECRET when set, else the running `npm start`'s. */
+export function devSigningSecret(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AUTH_JWT_SECRET || readDevAuthFile(devAuthFile(env));
+}

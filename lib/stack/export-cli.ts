@@ -21,7 +21,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { SingleBar } from 'cli-progress';
 import { csvHeader, csvRow } from '../../gateway/src/export/csv';
 import type { CsvColumn } from '../../gateway/src/export/csv';
-import { DEV_IDENTITY, devAuthFile, readDevAuthFile, signDevToken } from './dev-token';
+import { DEV_IDENTITY, devAuthFile, devSigningSecret, signDevToken } from './dev-token';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -100,7 +100,7 @@ function parseArgs(argv: string[]): Options {
 function tokenFor(options: Options, env: NodeJS.ProcessEnv): string {
   if (options.token) return options.token;
   if (env[TOKEN_ENV]) return env[TOKEN_ENV]!;
-  const secret = env.AUTH_JWT_SECRET || readDevAuthFile(devAuthFile(env));
+  const secret = devSigningSecret(env);
   if (!secret) throw new UsageError(`No token: expected --token, ${TOKEN_ENV}, or a running \`npm start\` (its ${devAuthFile(env)}) or AUTH_JWT_SECRET to sign one with`);
   return signDevToken(secret, DEV_IDENTITY);
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEV_CLINIC } from '../../gateway/src/auth/config';
 import { fromRoot } from '../root';
-import { DEV_IDENTITY, DEV_TOKEN_TTL_SECONDS, devAuthFile, readDevAuthFile, signDevToken } from './dev-token';
+import { DEV_IDENTITY, DEV_TOKEN_TTL_SECONDS, devAuthFile, devSigningSecret, signDevToken } from './dev-token';
 
 const EXIT_USAGE = 2;
 const EXIT_CONFIG = 78;
@@ -61,7 +61,7 @@ function main(argv: string[], env: NodeJS.ProcessEnv): number {
   const options = program.opts<{ role: string[]; subject: string; clinic: string; ttl: number }>();
 
   const file = devAuthFile(env);
-  const secret = env.AUTH_JWT_SECRET || readDevAuthFile(file);
+  const secret = devSigningSecret(env);
   if (secret === undefined) {
     console.error(`No secret to sign with: expected a running \`npm start\` (its ${file}) or AUTH_JWT_SECRET, found neither.`);
     return EXIT_CONFIG;
